@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# brouter: `make deps && make`, `make demo`, `make check`, `make bench`.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+BUILD    ?= build
+CLANG    ?= clang
+CC       ?= gcc
+BPFTOOL  ?= bpftool
+PYTHON   ?= /usr/bin/python3
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) -Iinclude
+CFLAGS     ?= -O2 -g
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -I$(BUILD) -D_GNU_SOURCE
+LDLIBS     := -lbpf -lelf -lz
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_PROGS  := xdp_brouter tc_ingress
+BPF_OBJS   := $(BPF_PROGS:%=$(BUILD)/%.bpf.o)
+SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+BPF_HDRS   := $(wildcard bpf/*.h) include/brouter.h
+
+DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
+               loader/netdev.c loader/attach.c
+CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c
+LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
+
+DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
+        iproute2 ethtool nftables radvd curl iperf3 tcpdump \
+        python3 python3-scapy python3-pytest libcmocka-dev pkg-config
+
+all: $(BUILD)/brouterd $(BUILD)/brouterctl
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/brouterd: $(DAEMON_SRCS) $(LOADER_HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_SRCS) -o $@ $(LDLIBS)
+
+$(BUILD)/brouterctl: $(CTL_SRCS) $(LOADER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) -o $@ $(LDLIBS)
+
+UNIT_TESTS := $(BUILD)/test_options
+
+$(BUILD)/test_options: tests/unit/test_options.c loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< loader/options.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEPS)
+
+demo: all
+	$(PYTHON) tests/demo.py
+
+check: all unit
+	$(PYTHON) -m pytest -v tests/
+
+clean:
+	rm -rf $(BUILD)
+
+format-check:
+	clang-format --dry-run -Werror bpf/*.c bpf/*.h loader/*.c loader/*.h include/*.h
+
+.PHONY: all deps demo check unit clean format-check

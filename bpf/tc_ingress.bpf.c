@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tc ingress (clsact, direct action) on both ports. XDP cannot clone a
+ * frame, so multicast that XDP passed up with BR_META_CLONE is copied to
+ * the other port here, while the original continues to the local stack
+ * (the brouter needs RA/ND for its own address). IPv6 that reaches the
+ * stack gets the direction mark for ip6tables/nft (-m mark 0x600/0x601).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "port.h"
+#include "stats.h"
+#include "meta.h"
+
+SEC("tc")
+int tc_brouter_in(struct __sk_buff *skb)
+{
+	const struct br_settings *s;
+	struct br_meta *m;
+	__u32 zero = 0;
+	__u8 flags;
+	int port;
+
+	port = port_of(skb->ingress_ifindex);
+	if (port < 0)
+		return TC_ACT_OK;
+	s = bpf_map_lookup_elem(&settings, &zero);
+	if (!s)
+		return TC_ACT_OK;
+
+	m = meta_read(skb);
+	if (m) {
+		flags = m->flags;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		/*
+		 * No handover: XDP ran without metadata support, or is not
+		 * attached. Mark by arrival port; never copy without an XDP
+		 * decision.
+		 */
+		flags = BR_META_MARK;
+		stat_add(BR_STAT_TC_NO_META, port, skb->len);
+	} else {
+		return TC_ACT_OK;
+	}
+
+	/* Copy first, so the copy leaving the other port carries no mark. */
+	if (flags & BR_META_CLONE) {
+		if (bpf_clone_redirect(skb, consts.ifindex[other_port(port)], 0))
+			stat_add(BR_STAT_TC_CLONE_FAIL, port, skb->len);
+		else
+			stat_add(BR_STAT_TC_CLONED, port, skb->len);
+	}
+	if ((flags & BR_META_MARK) && (s->flags & BR_F_MARK)) {
+		skb->mark = s->mark[port];
+		stat_add(BR_STAT_TC_MARKED, port, skb->len);
+	}
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

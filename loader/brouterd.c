@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * brouterd: load brouter's programs, attach them to the LAN and WAN ports,
+ * keep the live settings current, and undo everything on SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "log.h"
+#include "netdev.h"
+#include "options.h"
+#include "sys.h"
+#include "xdp_brouter.skel.h"
+#include "tc_ingress.skel.h"
+
+/* How often the ports' MACs are re-read (a MAC change is rare, cheap to see). */
+#define BR_HOUSEKEEPING_MS 1000
+
+struct brouterd {
+	struct br_options opt;
+	struct br_port_attach port[BR_NPORTS];
+	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
+	struct xdp_brouter *xdp;
+	struct tc_ingress *tc;
+	struct br_settings settings;
+	int lock_fd;
+};
+
+static const char *const port_name[BR_NPORTS] = { "LAN", "WAN" };
+
+static int resolve_ports(struct brouterd *d)
+{
+	int p, ifindex;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		ifindex = netdev_resolve(d->opt.ifname[p]);
+		if (ifindex < 0)
+			return ifindex;
+		d->port[p].ifname = d->opt.ifname[p];
+		d->port[p].ifindex = ifindex;
+	}
+	if (d->port[0].ifindex == d->port[1].ifindex) {
+		pr_err("LAN and WAN are the same interface (%s = %s)",
+		       d->opt.ifname[0], d->opt.ifname[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fill the live settings from options and the ports' current MACs. */
+static int settings_build(struct brouterd *d, struct br_settings *s)
+{
+	int p, i, err;
+
+	memset(s, 0, sizeof(*s));
+	for (p = 0; p < BR_NPORTS; p++) {
+		err = netdev_mac(d->port[p].ifname, s->mac[p]);
+		if (err) {
+			pr_err("%s: read MAC: %s", d->port[p].ifname, strerror(-err));
+			return err;
+		}
+		s->mark[p] = d->opt.mark[p];
+	}
+	for (i = 0; i < d->opt.n_ethertypes; i++)
+		s->ethertypes[i] = htons(d->opt.ethertypes[i]);
+	s->flags = d->opt.mark_enabled ? BR_F_MARK : 0;
+	return 0;
+}
+
+static int settings_push(struct brouterd *d, const struct br_settings *s)
+{
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(d->xdp->maps.settings, &zero, sizeof(zero), s,
+				 sizeof(*s), BPF_ANY)) {
+		pr_err("update settings map: %s", strerror(errno));
+		return -errno;
+	}
+	d->settings = *s;
+	return 0;
+}
+
+static int tx_ports_fill(struct brouterd *d)
+{
+	char path[sizeof(d->opt.pin_dir) + 16];
+	__u32 p, ifindex;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		ifindex = d->port[p].ifindex;
+		if (bpf_map__update_elem(d->xdp->maps.tx_ports, &p, sizeof(p),
+					 &ifindex, sizeof(ifindex), BPF_ANY)) {
+			pr_err("add %s to tx_ports: %s", d->port[p].ifname,
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/tx_ports", d->opt.pin_dir);
+	unlink(path); /* left by a brouterd that was killed */
+	if (bpf_map__pin(d->xdp->maps.tx_ports, path)) {
+		pr_err("pin %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Maps pinned by an earlier brouter whose layout no longer matches make
+ * the load fail; they hold nothing worth keeping then, so start afresh.
+ */
+static void unpin_all(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+		if (bpf_map__pin_path(map))
+			bpf_map__unpin(map, NULL);
+}
+
+static int load_programs(struct brouterd *d)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->opt.pin_dir);
+	int p, err, retried = 0;
+
+again:
+	d->xdp = xdp_brouter__open_opts(&oo);
+	d->tc = tc_ingress__open_opts(&oo);
+	if (!d->xdp || !d->tc) {
+		pr_err("open BPF objects: %s", strerror(errno));
+		return -errno;
+	}
+	for (p = 0; p < BR_NPORTS; p++) {
+		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
+	}
+	/* XDP first: it creates and pins the maps the tc object reuses. */
+	err = xdp_brouter__load(d->xdp);
+	if (!err)
+		err = tc_ingress__load(d->tc);
+	if (err && !retried) {
+		pr_warn("load failed (%s); removing maps pinned in %s by an older "
+			"brouter and retrying", strerror(-err), d->opt.pin_dir);
+		unpin_all(d->xdp->obj);
+		tc_ingress__destroy(d->tc);
+		xdp_brouter__destroy(d->xdp);
+		retried = 1;
+		goto again;
+	}
+	if (err) {
+		pr_err("load BPF programs: %s (run with -vvv for the verifier log)",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int enable_promisc(struct brouterd *d)
+{
+	int p, before, err;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		before = netdev_get_promisc(d->port[p].ifname);
+		if (before < 0) {
+			pr_err("%s: read flags: %s", d->port[p].ifname, strerror(-before));
+			return before;
+		}
+		if (before)
+			continue;
+		err = netdev_set_promisc(d->port[p].ifname, 1);
+		if (err) {
+			pr_err("%s: enable promiscuous mode: %s", d->port[p].ifname,
+			       strerror(-err));
+			return err;
+		}
+		d->promisc_before[p] = 0;
+	}
+	return 0;
+}
+
+static void restore_promisc(struct brouterd *d)
+{
+	int p, err;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		if (d->promisc_before[p] < 0)
+			continue;
+		err = netdev_set_promisc(d->port[p].ifname, d->promisc_before[p]);
+		if (err)
+			pr_warn("%s: restore promiscuous mode: %s", d->port[p].ifname,
+				strerror(-err));
+		d->promisc_before[p] = -1;
+	}
+}
+
+static int attach_all(struct brouterd *d)
+{
+	int p, err;
+
+	/*
+	 * XDP first: its link attach fails cleanly (EBUSY) when another
+	 * brouterd owns a port, before we touch that instance's tc filter.
+	 * Multicast passed up in the few microseconds before tc is attached
+	 * reaches the stack but is not copied across.
+	 */
+	for (p = 0; p < BR_NPORTS; p++) {
+		err = attach_xdp(&d->port[p],
+				 bpf_program__fd(d->xdp->progs.xdp_brouter),
+				 d->opt.xdp_mode);
+		if (err)
+			return err;
+	}
+	for (p = 0; p < BR_NPORTS; p++) {
+		err = attach_tc_ingress(&d->port[p],
+					bpf_program__fd(d->tc->progs.tc_brouter_in));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void teardown(struct brouterd *d)
+{
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++)
+		detach_xdp(&d->port[p]);
+	for (p = 0; p < BR_NPORTS; p++)
+		detach_tc_ingress(&d->port[p]);
+	restore_promisc(d);
+	if (d->xdp)
+		unpin_all(d->xdp->obj);
+	tc_ingress__destroy(d->tc);
+	xdp_brouter__destroy(d->xdp);
+	d->tc = NULL;
+	d->xdp = NULL;
+	if (d->lock_fd >= 0) {
+		/* Still locked: nobody else can be using the directory. */
+		if (rmdir(d->opt.pin_dir) && errno != ENOENT)
+			pr_warn("remove pin dir %s: %s", d->opt.pin_dir, strerror(errno));
+		close(d->lock_fd);
+		d->lock_fd = -1;
+	}
+}
+
+/* Keep the own-MAC test right if someone changes a port's address. */
+static void housekeeping(struct brouterd *d)
+{
+	struct br_settings s;
+
+	if (settings_build(d, &s))
+		return;
+	if (memcmp(&s, &d->settings, sizeof(s)) && !settings_push(d, &s))
+		pr_info("port MAC address changed; settings updated");
+}
+
+static int signals_open(void)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static int run_loop(struct brouterd *d, int sig_fd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd = { .fd = sig_fd, .events = POLLIN };
+	int n;
+
+	for (;;) {
+		n = poll(&pfd, 1, BR_HOUSEKEEPING_MS);
+		if (n < 0 && errno != EINTR) {
+			pr_err("poll: %s", strerror(errno));
+			return -errno;
+		}
+		if (n <= 0) {
+			housekeeping(d);
+			continue;
+		}
+		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				pr_info("SIGHUP: re-reading port settings");
+				housekeeping(d);
+				continue;
+			}
+			pr_info("%s: detaching", strsignal(si.ssi_signo));
+			return 0;
+		}
+	}
+}
+
+static int start(struct brouterd *d)
+{
+	int err;
+
+	err = sys_check_privileges() ?: resolve_ports(d) ?: sys_check_kernel() ?:
+	      sys_ensure_bpffs(d->opt.pin_dir);
+	if (err)
+		return err;
+	d->lock_fd = sys_lock_pin_dir(d->opt.pin_dir);
+	if (d->lock_fd < 0)
+		return d->lock_fd;
+
+	err = load_programs(d);
+	if (err)
+		return err;
+	err = settings_build(d, &d->settings) ?: settings_push(d, &d->settings) ?:
+	      tx_ports_fill(d) ?: enable_promisc(d) ?: attach_all(d);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct brouterd d = { .lock_fd = -1 };
+	int p, err, sig_fd;
+
+	br_prog_name = "brouterd";
+	for (p = 0; p < BR_NPORTS; p++) {
+		d.port[p].xdp_link = -1;
+		d.promisc_before[p] = -1;
+	}
+	err = options_parse(&d.opt, argc, argv);
+	if (err)
+		return err > 0 ? 0 : 1;
+	br_log_level = d.opt.verbosity < 0 ? BR_LOG_WARN : BR_LOG_INFO + d.opt.verbosity;
+	br_log_libbpf_setup();
+
+	/* Signals are blocked before anything is attached: no window to die half-done. */
+	sig_fd = signals_open();
+	if (sig_fd < 0) {
+		pr_err("signalfd: %s", strerror(-sig_fd));
+		return 1;
+	}
+	err = start(&d);
+	if (!err) {
+		pr_info("ready: LAN %s (ifindex %d), WAN %s (ifindex %d), pins in %s",
+			d.port[BR_PORT_LAN].ifname, d.port[BR_PORT_LAN].ifindex,
+			d.port[BR_PORT_WAN].ifname, d.port[BR_PORT_WAN].ifindex,
+			d.opt.pin_dir);
+		err = run_loop(&d, sig_fd);
+	}
+	teardown(&d);
+	close(sig_fd);
+	(void)port_name;
+	return err ? 1 : 0;
+}

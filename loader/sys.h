@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef BR_SYS_H
+#define BR_SYS_H
+
+/* Privileges brouterd needs: -EPERM with a message when missing. */
+int sys_check_privileges(void);
+
+/* Kernel features brouter relies on: BTF, XDP, devmap, LRU hash. */
+int sys_check_kernel(void);
+
+/* Mount bpffs on /sys/fs/bpf when @pin_dir lives there and it is not mounted. */
+int sys_ensure_bpffs(const char *pin_dir);
+
+/* Create @pin_dir and take an exclusive lock on it. Returns the fd or -errno. */
+int sys_lock_pin_dir(const char *pin_dir);
+
+/* Open the pinned map @name under @pin_dir, or -errno with a message. */
+int sys_open_pinned(const char *pin_dir, const char *name);
+
+#endif /* BR_SYS_H */
