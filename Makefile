@@ -12,7 +12,7 @@ BPFTOOL  ?= bpftool
 PYTHON   ?= /usr/bin/python3
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -I$(ARCH_INC) -Iinclude
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -I$(BUILD) -D_GNU_SOURCE
 LDLIBS     := -lbpf -lelf -lz
@@ -31,7 +31,8 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.h) include/brouter.h
 
 DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
-               loader/netdev.c loader/attach.c
+               loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
+               loader/droplog.c loader/stats.c
 CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 

@@ -1,14 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Header parsing with a cursor. Every parse_*() checks the header fits
- * before data_end and returns it (advancing the cursor), or NULL.
+ * before data_end and returns it (advancing the cursor), or NULL / a
+ * negative drop reason.
  */
 #ifndef BR_PARSE_H
 #define BR_PARSE_H
 
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "../include/brouter.h"
+
+/*
+ * Extension headers walked before giving up (RFC 7045 leaves the bound
+ * to the implementation; real traffic carries at most two or three).
+ */
+#define BR_MAX_EXTHDRS 8
 
 struct cursor {
 	void *pos;
@@ -42,6 +55,162 @@ static __always_inline struct ipv6hdr *parse_ip6(struct cursor *c)
 		return NULL;
 	c->pos = ip6 + 1;
 	return ip6;
+}
+
+enum br_frag {
+	BR_FRAG_NONE = 0,
+	BR_FRAG_FIRST,	  /* offset 0, more fragments follow */
+	BR_FRAG_NONFIRST, /* offset > 0: no upper-layer header here */
+};
+
+/* Upper layer of an IPv6 packet, filled by parse_l3l4(). */
+struct pkt {
+	__u8 proto;	/* upper-layer protocol after the extension headers */
+	__u8 frag;	/* enum br_frag */
+	__u8 tcp_flags; /* TCP: the flags byte (FIN 0x01 SYN 0x02 RST 0x04 ACK 0x10) */
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad[3];
+	__u16 sport;	/* network order; ICMPv6 echo: identifier */
+	__u16 dport;	/* network order */
+	__u32 frag_id;	/* network order */
+};
+
+/*
+ * Everything the firewall decides on, copied out of the packet so the
+ * decision runs on plain memory (verified once, see xdp_brouter.bpf.c).
+ * For ICMPv6 errors, q* describe the packet the error quotes.
+ */
+struct fw_pkt {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	struct pkt l;
+	struct in6_addr q_saddr;
+	struct in6_addr q_daddr;
+	struct pkt q;
+	__u8 hop_limit;
+	__u8 q_valid;	/* the quoted packet parsed completely */
+	__u8 mcast;	/* destination MAC is a group address */
+	__u8 pad[5];
+};
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+struct frag_hdr6 {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset << 3 | M */
+	__be32 id;
+};
+
+/*
+ * Walk the extension-header chain (bounded). Returns 0 with p->proto set
+ * and the cursor on the upper-layer header, or a negative BR_STAT_DROP_* reason: RH0 with segments left
+ * (RFC 5095), a chain longer than the bound or running past the packet.
+ * AH and ESP end the walk: they are keyed by addresses and protocol.
+ */
+static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
+				       struct pkt *p)
+{
+	struct ipv6_opt_hdr *h;
+	struct frag_hdr6 *fh;
+	int i;
+
+	for (i = 0; i < BR_MAX_EXTHDRS; i++) {
+		switch (nexthdr) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_ROUTING:
+			h = c->pos;
+			/* 4 bytes: the routing header's type and segments left too */
+			if (c->pos + 4 > c->end)
+				return -BR_STAT_DROP_BAD_EXTHDR;
+			if (nexthdr == IPPROTO_ROUTING && ((__u8 *)h)[2] == 0 &&
+			    ((__u8 *)h)[3] != 0)
+				return -BR_STAT_DROP_RH0;
+			nexthdr = h->nexthdr;
+			c->pos += (h->hdrlen + 1) * 8;
+			break;
+		case IPPROTO_FRAGMENT:
+			fh = c->pos;
+			if ((void *)(fh + 1) > c->end)
+				return -BR_STAT_DROP_BAD_EXTHDR;
+			p->frag_id = fh->id;
+			if (fh->frag_off & bpf_htons(0xfff8)) {
+				p->frag = BR_FRAG_NONFIRST;
+				p->proto = fh->nexthdr;
+				return 0;
+			}
+			/* offset 0 without M is an atomic fragment (RFC 6946): whole */
+			if (fh->frag_off & bpf_htons(1))
+				p->frag = BR_FRAG_FIRST;
+			nexthdr = fh->nexthdr;
+			c->pos = fh + 1;
+			break;
+		default:
+			p->proto = nexthdr;
+			return 0;
+		}
+	}
+	return -BR_STAT_DROP_BAD_EXTHDR;
+}
+
+/*
+ * Read the ports (or ICMPv6 type/code/identifier) of the upper layer,
+ * leaving the cursor on its header. A first fragment must hold the whole
+ * upper-layer header (RFC 7112).
+ */
+static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
+{
+	struct icmp6hdr *icmp;
+	struct tcphdr *tcp;
+	struct udphdr *udp;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		tcp = c->pos;
+		if ((void *)(tcp + 1) > c->end)
+			goto short_l4;
+		p->sport = tcp->source;
+		p->dport = tcp->dest;
+		p->tcp_flags = ((__u8 *)tcp)[13];
+		break;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP: /* ports in the same place as UDP's */
+		udp = c->pos;
+		if ((void *)(udp + 1) > c->end)
+			goto short_l4;
+		p->sport = udp->source;
+		p->dport = udp->dest;
+		break;
+	case IPPROTO_ICMPV6:
+		icmp = c->pos;
+		if ((void *)(icmp + 1) > c->end)
+			goto short_l4;
+		p->icmp_type = icmp->icmp6_type;
+		p->icmp_code = icmp->icmp6_code;
+		p->sport = icmp->icmp6_dataun.u_echo.identifier;
+		break;
+	}
+	return 0;
+short_l4:
+	return p->frag == BR_FRAG_FIRST ? -BR_STAT_DROP_FRAG_SHORT :
+					  -BR_STAT_DROP_BAD_L4;
+}
+
+/* Extension headers and upper layer of the packet at the cursor. */
+static __always_inline int parse_l3l4(struct cursor *c, __u8 nexthdr,
+				      struct pkt *p)
+{
+	int err = parse_chain(c, nexthdr, p);
+
+	if (err || p->frag == BR_FRAG_NONFIRST)
+		return err;
+	return parse_l4(c, p);
 }
 
 #endif /* BR_PARSE_H */

@@ -2,8 +2,9 @@
 /*
  * XDP ingress, attached to both ports. IPv6 (and configured ethertypes)
  * is bridged: unicast redirected to the other port, multicast passed up
- * with a request for tc to copy it across. Everything else, and anything
- * for the brouter's own MAC, goes to the kernel.
+ * with a request for tc to copy it across, both through the IPv6
+ * firewall. Everything else, and anything for the brouter's own MAC,
+ * goes to the kernel.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -15,6 +16,8 @@
 #include "stats.h"
 #include "fdb.h"
 #include "meta.h"
+#include "fw6.h"
+#include "droplog.h"
 
 /*
  * Redirect targets: key enum br_port, value ifindex. Not pinned by name:
@@ -34,6 +37,7 @@ struct verdict {
 	int action;	/* XDP_* */
 	__u32 stat;	/* enum br_stat_id of the verdict or drop reason */
 	__u8 meta;	/* BR_META_* to hand to tc, 0 = none */
+	__u8 flow_new;	/* the firewall opened a flow */
 };
 
 static __always_inline void decide(struct verdict *v, int action, __u32 stat,
@@ -44,28 +48,142 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
 	v->meta = meta;
 }
 
-/* A bridged frame (IPv6 or configured ethertype) not for the brouter. */
-static __always_inline void bridge(struct verdict *v, struct ethhdr *eth,
-				   const struct br_settings *s, __u32 port,
-				   __u8 mark)
+/*
+ * Layer-2 part of bridging, shared by IPv6 and bridged ethertypes: refuse
+ * impossible sources, learn, and keep traffic between stations on the same
+ * port local. Returns 0 when the frame may cross, or a drop reason.
+ */
+static __always_inline __u32 l2_admit(struct ethhdr *eth,
+				      const struct br_settings *s, __u32 port)
 {
-	int known;
-
 	if (mac_is_group(eth->h_source))
-		return decide(v, XDP_DROP, BR_STAT_DROP_SRC_MCAST, 0);
+		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
-		return decide(v, XDP_DROP, BR_STAT_DROP_OWN_SRC, 0);
-
+		return BR_STAT_DROP_OWN_SRC;
 	fdb_learn(eth->h_source, port);
+	if (!mac_is_group(eth->h_dest) && fdb_port(eth->h_dest) == (int)port)
+		return BR_STAT_DROP_SAME_PORT;
+	return 0;
+}
 
-	if (mac_is_group(eth->h_dest))
-		return decide(v, XDP_PASS, BR_STAT_FLOOD, mark | BR_META_CLONE);
+static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
+					 const struct br_settings *s, __u32 port)
+{
+	__u32 drop = l2_admit(eth, s, port);
 
-	/* A station on the same segment answers for itself (bridge filtering). */
-	known = fdb_port(eth->h_dest);
-	if (known == (int)port)
-		return decide(v, XDP_DROP, BR_STAT_DROP_SAME_PORT, 0);
+	if (drop)
+		decide(v, XDP_DROP, drop, 0);
+	else if (mac_is_group(eth->h_dest))
+		decide(v, XDP_PASS, BR_STAT_FLOOD, BR_META_CLONE);
+	else
+		decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+}
 
+/*
+ * The firewall runs in two global (non-static) functions. The verifier
+ * checks a global function once, on its own, instead of once per path
+ * through its caller: the bounded extension-header walk multiplies paths,
+ * and with the firewall inlined after it the program exceeds the
+ * verifier's budget. So fw_parse() copies what the firewall needs out of
+ * the packet into a struct fw_pkt, and fw_decide() works on that struct
+ * alone; neither takes a packet pointer.
+ */
+
+/* The packet an ICMPv6 error quotes, from the cursor at the ICMPv6 header. */
+static __always_inline void parse_quoted(struct cursor *c, struct fw_pkt *fp)
+{
+	struct cursor q = { .pos = c->pos + sizeof(struct icmp6hdr), .end = c->end };
+	struct ipv6hdr *qip6 = parse_ip6(&q);
+
+	if (!qip6)
+		return;
+	addr_copy(fp->q_saddr.s6_addr, &qip6->saddr);
+	addr_copy(fp->q_daddr.s6_addr, &qip6->daddr);
+	fp->q_valid = !parse_l3l4(&q, qip6->nexthdr, &fp->q);
+}
+
+__attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct ipv6hdr *ip6;
+	struct cursor c;
+	int err;
+
+	if (!fp)
+		return -BR_STAT_DROP_BAD_IP6;
+	cursor_init(&c, data + sizeof(struct ethhdr), data_end);
+	ip6 = parse_ip6(&c);
+	if (!ip6)
+		return -BR_STAT_DROP_BAD_IP6;
+	addr_copy(fp->saddr.s6_addr, &ip6->saddr);
+	addr_copy(fp->daddr.s6_addr, &ip6->daddr);
+	fp->hop_limit = ip6->hop_limit;
+	err = parse_l3l4(&c, ip6->nexthdr, &fp->l);
+	if (err)
+		return err;
+	if (fp->l.proto == IPPROTO_ICMPV6 && fp->l.icmp_type < ICMPV6_ECHO_REQUEST)
+		parse_quoted(&c, fp);
+	return 0;
+}
+
+__attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
+					const struct br_policy *pol, __u32 gen,
+					__u32 port)
+{
+	__u64 now = bpf_ktime_get_ns();
+	int r;
+
+	if (!fp || !pol)
+		return -BR_STAT_DROP_BAD_IP6;
+	if (port == BR_PORT_LAN)
+		return fw_outbound(fp, pol, now, fp->mcast);
+	r = fw_inbound(fp, pol, gen & 1, now, fp->mcast);
+	if (r < 0 && (pol->flags & BR_PF_LOG_DROPS))
+		drop_log_emit(fp, port, -r, pol->log_rate, now);
+	return r;
+}
+
+/* Firewall verdict for an IPv6 packet crossing from @port. */
+static __always_inline int firewall(struct xdp_md *ctx,
+				    const struct br_settings *s, __u32 port,
+				    int mcast)
+{
+	__u32 gen = s->gen & 1;
+	const struct br_policy *pol = &s->pol[gen];
+	struct fw_pkt fp = {};
+	int r;
+
+	if (!pol->lan_ipv6)
+		return mcast ? FW_LOCAL_ONLY : -BR_STAT_DROP_LAN_IPV6_OFF;
+	if (pol->mode == BR_FW_OPEN)
+		return FW_PASS;
+	r = fw_parse(ctx, &fp);
+	if (r)
+		return mcast ? FW_LOCAL_ONLY : r;
+	fp.mcast = mcast;
+	return fw_decide(&fp, pol, gen, port);
+}
+
+static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
+				       struct ethhdr *eth,
+				       const struct br_settings *s, __u32 port)
+{
+	int mcast = mac_is_group(eth->h_dest);
+	__u32 drop = l2_admit(eth, s, port);
+	int r;
+
+	if (drop)
+		return decide(v, XDP_DROP, drop, 0);
+	r = firewall(ctx, s, port, mcast);
+	if (r < 0)
+		return decide(v, XDP_DROP, -r, 0);
+	if (r == FW_LOCAL_ONLY)
+		return decide(v, XDP_PASS, BR_STAT_FLOOD_LOCAL, BR_META_MARK);
+	v->flow_new = r == FW_PASS_NEW;
+	if (mcast)
+		return decide(v, XDP_PASS, BR_STAT_FLOOD,
+			      BR_META_MARK | BR_META_CLONE);
 	decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
 }
 
@@ -75,7 +193,7 @@ int xdp_brouter(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct verdict v = { XDP_PASS, BR_STAT_PASS, 0 };
+	struct verdict v = { XDP_PASS, BR_STAT_PASS, 0, 0 };
 	const struct br_settings *s;
 	struct ethhdr *eth;
 	struct cursor c;
@@ -90,20 +208,20 @@ int xdp_brouter(struct xdp_md *ctx)
 	cursor_init(&c, data, data_end);
 	s = bpf_map_lookup_elem(&settings, &zero);
 	eth = parse_eth(&c);
-	if (!s)
+	if (!s) {
 		decide(&v, XDP_PASS, BR_STAT_NO_SETTINGS, 0);
-	else if (!eth)
+	} else if (!eth) {
 		decide(&v, XDP_DROP, BR_STAT_DROP_RUNT, 0);
-	else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		if (!parse_ip6(&c))
 			decide(&v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
 		else if (mac_is_own(s, eth->h_dest))
 			decide(&v, XDP_PASS, BR_STAT_LOCAL, BR_META_MARK);
 		else
-			bridge(&v, eth, s, port, BR_META_MARK);
+			bridge_ip6(ctx, &v, eth, s, port);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
-		bridge(&v, eth, s, port, 0);
+		bridge_other(&v, eth, s, port);
 	}
 
 	/* The single exit: redirect, hand over metadata, count. */
@@ -116,6 +234,8 @@ int xdp_brouter(struct xdp_md *ctx)
 		meta_write(ctx, port, v.meta);
 	if (v.action == XDP_DROP)
 		stat_add(BR_STAT_DROP, port, bytes);
+	if (v.flow_new)
+		stat_add(BR_STAT_FLOW_NEW, port, bytes);
 	stat_add(v.stat, port, bytes);
 	return v.action;
 }

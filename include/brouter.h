@@ -42,6 +42,8 @@ enum br_port {
 	X(LOCAL, "local", "IPv6 to the brouter's own MAC, to the stack")       \
 	X(BRIDGED, "bridged", "unicast redirected to the other port")          \
 	X(FLOOD, "flood", "multicast: to the stack and copied to other port")  \
+	X(FLOOD_LOCAL, "flood_local", "multicast the firewall keeps to the stack") \
+	X(FLOW_NEW, "flow_new", "flows opened (LAN: outbound, WAN: pinhole)")   \
 	X(NO_SETTINGS, "no_settings", "settings map empty: passed to stack")  \
 	X(DROP, "drop", "dropped (sum of the reasons below)")                 \
 	X(DROP_RUNT, "runt", "shorter than an Ethernet header")               \
@@ -50,6 +52,23 @@ enum br_port {
 	X(DROP_OWN_SRC, "own_src_mac", "source MAC is the brouter's (loop)")  \
 	X(DROP_SAME_PORT, "same_port", "destination MAC learned on the ingress port") \
 	X(DROP_NO_TX_PORT, "no_tx_port", "other port missing from tx_ports")  \
+	X(DROP_BAD_EXTHDR, "bad_exthdr", "extension headers malformed or too many") \
+	X(DROP_BAD_L4, "bad_l4", "upper-layer header truncated")              \
+	X(DROP_RH0, "rh0", "routing header type 0 with segments left (RFC 5095)") \
+	X(DROP_FRAG_SHORT, "frag_short", "first fragment without the whole header chain (RFC 7112)") \
+	X(DROP_FRAG_ORPHAN, "frag_orphan", "non-first fragment whose first was not let in") \
+	X(DROP_BAD_SRC, "bad_src", "forbidden source: multicast, ::, ::1, v4-mapped") \
+	X(DROP_BAD_DST, "bad_dst", "forbidden destination: ::, ::1, v4-mapped") \
+	X(DROP_ULA, "ula", "unique local address across the brouter (RFC 6092 REC-7)") \
+	X(DROP_SPOOF_IN, "spoof_lan_src", "inbound source is an address seen on the LAN") \
+	X(DROP_SPOOF_OUT, "spoof_src_out", "outbound source neither link-local nor an advertised prefix") \
+	X(DROP_NO_FLOW, "no_flow", "inbound: no flow, no pinhole")            \
+	X(DROP_SYN_IN, "syn_in", "inbound TCP SYN without a pinhole")         \
+	X(DROP_ICMP_UNRELATED, "icmp_unrelated", "ICMPv6 error quoting no open flow") \
+	X(DROP_ICMP_TYPE, "icmp_type", "inbound ICMPv6 type not allowed (RFC 4890)") \
+	X(DROP_ND_HOPLIMIT, "nd_hoplimit", "ND/RA/RS with hop limit != 255")  \
+	X(DROP_ECHO_IN, "echo_in", "inbound echo request, not allowed by policy") \
+	X(DROP_LAN_IPV6_OFF, "lan_ipv6_off", "IPv6 kept off the LAN (lan-ipv6 = false)") \
 	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
 	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
 	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
@@ -64,7 +83,7 @@ enum br_stat_id {
 
 /* Drop reasons are the ids from DROP_RUNT up to the tc events. */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_NO_TX_PORT
+#define BR_DROP_LAST BR_STAT_DROP_LAN_IPV6_OFF
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {
@@ -92,12 +111,193 @@ struct br_fdb_val {
 /* Learning refreshes an entry at most this often (saves a map write). */
 #define BR_FDB_REFRESH_NS 1000000000ULL
 
+
+/* ------------------------------------------------------------------ */
+/* Inbound IPv6 firewall                                               */
+/* ------------------------------------------------------------------ */
+
+enum br_fw_mode {
+	BR_FW_STATEFUL = 0,	 /* RFC 6092: inbound only for flows and pinholes */
+	BR_FW_STATELESS_TCP = 1, /* classic recipe: inbound TCP without SYN */
+	BR_FW_OPEN = 2,		 /* bridge everything (transparent, REC-49) */
+};
+
+/* How an inbound packet may match state a LAN host opened (RFC 4787). */
+enum br_filtering {
+	BR_FILT_EI = 0,	 /* endpoint-independent: any remote, same LAN addr:port */
+	BR_FILT_AD = 1,	 /* address-dependent: the remote address it talked to */
+	BR_FILT_APD = 2, /* address-and-port-dependent: the exact remote addr:port */
+};
+
+enum br_timeout {
+	BR_TO_TCP_EST = 0,	/* established, RFC 6092 REC-31: >= 2 h 4 min */
+	BR_TO_TCP_TRANS,	/* opening/closing, REC-31: >= 4 min */
+	BR_TO_TCP_CLOSED,	/* after RST */
+	BR_TO_UDP,		/* REC-12: >= 2 min, refreshed outbound */
+	BR_TO_ICMP,		/* echo by identifier */
+	BR_TO_OTHER,		/* other protocols, ESP */
+	BR_TO_MAX,
+};
+
+#define BR_PF_ECHO_IN (1U << 0)	  /* inbound echo request allowed (RFC 4890 4.3.1) */
+#define BR_PF_IPSEC (1U << 1)	  /* AH/ESP/IKE not blocked (REC-21..25) */
+#define BR_PF_ULA (1U << 2)	  /* forward ULA fc00::/7 across (REC-7 off) */
+#define BR_PF_LOG_DROPS (1U << 3) /* inbound drops to the drop_log ring buffer */
+
+/* One generation of policy; "settings" holds two and the active index. */
+struct br_policy {
+	__u8 mode;	/* enum br_fw_mode */
+	__u8 filtering; /* enum br_filtering (UDP and other port protocols) */
+	__u8 lan_ipv6;	/* 0: keep IPv6 off the LAN entirely */
+	__u8 flags;	/* BR_PF_* */
+	__u32 timeout[BR_TO_MAX]; /* seconds */
+	__u32 log_rate;		  /* drop log events per second, all CPUs */
+	__u32 n_pinholes;	  /* rules compiled in (for display) */
+};
+
+/*
+ * Pinholes, compiled by brouterd into two lookups whose cost does not grow
+ * with the number of rules:
+ *  1. "pin_dst" (LPM trie): destination address -> set id. Every distinct
+ *     destination prefix gets a set holding its rules and those of every
+ *     prefix covering it, so the longest match alone is complete.
+ *  2. "pin_rules" (hash): {set, proto, port} -> sources allowed, probed at
+ *     most three times: exact port, any port, any protocol.
+ * The generation byte lets a reload write the new policy beside the old
+ * one and switch with one store (see struct br_settings.gen).
+ */
+struct br_pin_dst_key {
+	__u32 prefixlen; /* 8 (gen) + address prefix length */
+	__u8 gen;
+	__u8 addr[16];
+	__u8 pad[3];
+};
+
+struct br_pin_dst_val {
+	__u32 set_id; /* 0 is never used */
+};
+
+#define BR_PIN_PROTO_ANY 0 /* hop-by-hop (0) is never an upper layer */
+
+struct br_pin_key {
+	__u32 set_id;
+	__u8 gen;
+	__u8 proto;	/* IPPROTO_*, BR_PIN_PROTO_ANY */
+	__u8 any_port;	/* 1: rule for every port (port is 0) */
+	__u8 pad;
+	__u16 port;	/* host order; ICMPv6 type for proto 58 */
+	__u16 pad2;
+};
+
+#define BR_PIN_MAX_SRC 4
+
+struct br_pin_val {
+	__u32 rule_id;		/* index in the config's pinhole list (first match) */
+	__u8 n_src;		/* 0: any source */
+	__u8 src_plen[BR_PIN_MAX_SRC];
+	__u8 pad[3];
+	__u8 src[BR_PIN_MAX_SRC][16];
+};
+
+/* Key of "prefixes" (LPM trie): prefixes valid as outbound sources. */
+struct br_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+#define BR_PFX_RA (1U << 0)	 /* learned from a router advertisement on the WAN */
+#define BR_PFX_CONFIG (1U << 1) /* from the config file */
+
+struct br_prefix_val {
+	__u32 flags;	  /* BR_PFX_* */
+	__u32 pad;
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never */
+};
+
+/* Key/value of "flows" (LRU hash), always oriented LAN side first. */
+enum br_flow_kind {
+	BR_FK_FLOW = 0,	   /* one connection: both addresses and ports */
+	BR_FK_BIND_EI = 1, /* endpoint-independent binding: wan_addr/port zero */
+	BR_FK_BIND_AD = 2, /* address-dependent binding: wan_port zero */
+};
+
+struct br_flow_key {
+	__u8 lan_addr[16];
+	__u8 wan_addr[16];
+	__u16 lan_port; /* network order; ICMPv6 echo identifier; 0 otherwise */
+	__u16 wan_port; /* network order */
+	__u8 proto;
+	__u8 kind;	/* enum br_flow_kind */
+	__u16 pad;
+};
+
+enum br_flow_state {
+	BR_FS_ACTIVE = 0,   /* UDP, ICMPv6 echo, other protocols */
+	BR_FS_SYN_SENT,	    /* TCP: outbound SYN seen */
+	BR_FS_SYN_RECV,	    /* TCP: inbound SYN allowed by a pinhole */
+	BR_FS_ESTABLISHED,  /* TCP: handshake answered, or picked up mid-stream */
+	BR_FS_FIN_WAIT,	    /* TCP: FIN seen in one direction */
+	BR_FS_CLOSING,	    /* TCP: FIN seen in both directions */
+	BR_FS_CLOSED,	    /* TCP: RST seen */
+	BR_FS_MAX,
+};
+
+struct br_flow {
+	__u64 seen_ns;	  /* last refresh (outbound, or any packet for TCP) */
+	__u64 created_ns;
+	__u8 state;	  /* enum br_flow_state */
+	__u8 opened_by;	  /* enum br_port: LAN = outbound, WAN = pinhole */
+	__u8 fin_seen;	  /* bit per arrival port */
+	__u8 pad;
+	__u32 rule_id;	  /* pinhole that opened it (opened_by WAN) */
+};
+
+/* Key of "lan_addrs" (LRU hash): sources seen on the LAN (anti-spoofing). */
+struct br_addr_key {
+	__u8 addr[16];
+};
+
+struct br_addr_val {
+	__u64 seen_ns;
+};
+
+/* Key/value of "frags" (LRU hash): verdict of a first fragment. */
+struct br_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;	/* fragment header identification, network order */
+};
+
+struct br_frag_val {
+	__u64 seen_ns;
+};
+
+/* Event in the "drop_log" ring buffer (rate-limited). */
+struct br_drop_event {
+	__u64 ts_ns;
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;	/* network order; ICMPv6: type << 8 | code */
+	__u16 dport;	/* network order */
+	__u8 proto;
+	__u8 port;	/* arrival port */
+	__u16 reason;	/* enum br_stat_id */
+};
+
 /* Value of "settings" (array, one entry): what brouterd may change live. */
 struct br_settings {
 	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the ports' own MACs */
 	__u16 ethertypes[BR_MAX_ETHERTYPES]; /* extra bridged, network order, 0 = end */
 	__u32 mark[BR_NPORTS];	/* skb->mark by arrival port: [LAN] out, [WAN] in */
 	__u32 flags;		/* BR_F_* */
+	/*
+	 * Firewall policy, two generations. A reload fills pol[!gen] and the
+	 * rule maps for that generation, then flips gen: the only byte that
+	 * changes in that second update, so no packet sees a torn policy.
+	 */
+	struct br_policy pol[2];
+	__u32 gen;
+	__u32 pad;
 };
 
 #define BR_F_MARK (1U << 0) /* set direction marks in tc ingress */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/file.h>
@@ -17,15 +18,20 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "droplog.h"
 #include "log.h"
 #include "netdev.h"
 #include "options.h"
+#include "prefixes.h"
+#include "ra.h"
 #include "sys.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
 
 /* How often the ports' MACs are re-read (a MAC change is rare, cheap to see). */
 #define BR_HOUSEKEEPING_MS 1000
+/* Router solicitations while no WAN prefix is known, at most this often. */
+#define BR_RS_INTERVAL_S 10
 
 struct brouterd {
 	struct br_options opt;
@@ -35,6 +41,10 @@ struct brouterd {
 	struct tc_ingress *tc;
 	struct br_settings settings;
 	int lock_fd;
+	int ra_fd;		/* router advertisements on the WAN, -1 if none */
+	time_t last_rs;		/* when we last solicited one */
+	int wan_prefixes;	/* prefixes learned from RAs so far */
+	struct ring_buffer *drops;
 };
 
 static const char *const port_name[BR_NPORTS] = { "LAN", "WAN" };
@@ -59,8 +69,9 @@ static int resolve_ports(struct brouterd *d)
 }
 
 /* Fill the live settings from options and the ports' current MACs. */
-static int settings_build(struct brouterd *d, struct br_settings *s)
+static int settings_build(struct brouterd *d, struct br_settings *out)
 {
+	struct br_settings tmp, *s = &tmp;
 	int p, i, err;
 
 	memset(s, 0, sizeof(*s));
@@ -75,6 +86,10 @@ static int settings_build(struct brouterd *d, struct br_settings *s)
 	for (i = 0; i < d->opt.n_ethertypes; i++)
 		s->ethertypes[i] = htons(d->opt.ethertypes[i]);
 	s->flags = d->opt.mark_enabled ? BR_F_MARK : 0;
+	/* policy and its generation are owned by the reload path */
+	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
+	s->gen = d->settings.gen;
+	*out = tmp;
 	return 0;
 }
 
@@ -232,6 +247,12 @@ static void teardown(struct brouterd *d)
 {
 	int p;
 
+	ring_buffer__free(d->drops);
+	d->drops = NULL;
+	if (d->ra_fd >= 0)
+		close(d->ra_fd);
+	d->ra_fd = -1;
+
 	for (p = 0; p < BR_NPORTS; p++)
 		detach_xdp(&d->port[p]);
 	for (p = 0; p < BR_NPORTS; p++)
@@ -252,15 +273,62 @@ static void teardown(struct brouterd *d)
 	}
 }
 
-/* Keep the own-MAC test right if someone changes a port's address. */
+static void solicit_ra(struct brouterd *d)
+{
+	time_t now = time(NULL);
+	int err;
+
+	if (d->ra_fd < 0 || d->wan_prefixes || now - d->last_rs < BR_RS_INTERVAL_S)
+		return;
+	d->last_rs = now;
+	err = ra_solicit(d->ra_fd, d->port[BR_PORT_WAN].ifindex);
+	if (err)
+		pr_debug("router solicitation on %s: %s", d->port[BR_PORT_WAN].ifname,
+			 strerror(-err));
+}
+
+/*
+ * Once a second: keep the own-MAC test right if someone changes a port's
+ * address, forget expired prefixes, ask for an RA while none is known.
+ */
 static void housekeeping(struct brouterd *d)
 {
 	struct br_settings s;
 
-	if (settings_build(d, &s))
-		return;
-	if (memcmp(&s, &d->settings, sizeof(s)) && !settings_push(d, &s))
+	if (!settings_build(d, &s) && memcmp(&s, &d->settings, sizeof(s)) &&
+	    !settings_push(d, &s))
 		pr_info("port MAC address changed; settings updated");
+	prefixes_expire(bpf_map__fd(d->xdp->maps.prefixes));
+	solicit_ra(d);
+}
+
+static void ra_receive(struct brouterd *d)
+{
+	struct ra_prefix pfx[RA_MAX_PREFIXES];
+	int n;
+
+	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0)
+		d->wan_prefixes += prefixes_from_ra(bpf_map__fd(d->xdp->maps.prefixes),
+						    pfx, n);
+	if (n != -EAGAIN && n != -EWOULDBLOCK)
+		pr_warn("read router advertisement: %s", strerror(-n));
+}
+
+/* RAs on the WAN and the drop log: optional, brouter bridges without them. */
+static void listeners_open(struct brouterd *d)
+{
+	struct br_port_attach *wan = &d->port[BR_PORT_WAN];
+
+	d->ra_fd = ra_open(wan->ifname, wan->ifindex);
+	if (d->ra_fd < 0)
+		pr_warn("%s: cannot listen for router advertisements (%s); outbound "
+			"sources are limited to link-local and configured prefixes",
+			wan->ifname, strerror(-d->ra_fd));
+	solicit_ra(d);
+	d->drops = ring_buffer__new(bpf_map__fd(d->xdp->maps.drop_log),
+				    droplog_handle, d, NULL);
+	if (!d->drops)
+		pr_warn("drop log unavailable: %s", strerror(errno));
 }
 
 static int signals_open(void)
@@ -278,22 +346,37 @@ static int signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
+enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_MAX };
+
 static int run_loop(struct brouterd *d, int sig_fd)
 {
+	struct pollfd pfd[PFD_MAX] = {
+		[PFD_SIGNAL] = { .fd = sig_fd, .events = POLLIN },
+		[PFD_RA] = { .fd = d->ra_fd, .events = POLLIN },
+		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
+				.events = POLLIN },
+	};
+	struct timespec last = { 0 }, now;
 	struct signalfd_siginfo si;
-	struct pollfd pfd = { .fd = sig_fd, .events = POLLIN };
 	int n;
 
 	for (;;) {
-		n = poll(&pfd, 1, BR_HOUSEKEEPING_MS);
+		n = poll(pfd, PFD_MAX, BR_HOUSEKEEPING_MS);
 		if (n < 0 && errno != EINTR) {
 			pr_err("poll: %s", strerror(errno));
 			return -errno;
 		}
-		if (n <= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec != last.tv_sec) {
+			last = now;
 			housekeeping(d);
-			continue;
 		}
+		if (n <= 0)
+			continue;
+		if (pfd[PFD_RA].revents & POLLIN)
+			ra_receive(d);
+		if (pfd[PFD_DROPS].revents & POLLIN)
+			ring_buffer__consume(d->drops);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				pr_info("SIGHUP: re-reading port settings");
@@ -321,14 +404,21 @@ static int start(struct brouterd *d)
 	err = load_programs(d);
 	if (err)
 		return err;
+	d->settings.pol[0] = (struct br_policy){
+		.mode = BR_FW_STATEFUL, .filtering = BR_FILT_EI, .lan_ipv6 = 1,
+		.flags = BR_PF_ECHO_IN | BR_PF_IPSEC | BR_PF_LOG_DROPS,
+		.timeout = { 7440, 240, 10, 300, 60, 600 }, .log_rate = 10,
+	};
 	err = settings_build(d, &d->settings) ?: settings_push(d, &d->settings) ?:
 	      tx_ports_fill(d) ?: enable_promisc(d) ?: attach_all(d);
+	if (!err)
+		listeners_open(d);
 	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct brouterd d = { .lock_fd = -1 };
+	struct brouterd d = { .lock_fd = -1, .ra_fd = -1 };
 	int p, err, sig_fd;
 
 	br_prog_name = "brouterd";

@@ -18,6 +18,11 @@ static const char *const stat_help[BR_STAT_MAX] = { BR_STAT_LIST(BR_STAT_HELP) }
 
 static const char *const port_key[BR_NPORTS] = { "lan", "wan" };
 
+const char *stats_name(unsigned int id)
+{
+	return id < BR_STAT_MAX ? stat_name[id] : "?";
+}
+
 static void ctr_add(struct br_ctr *sum, const struct br_ctr *c)
 {
 	sum->packets += c->packets;

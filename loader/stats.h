@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include "brouter.h"
 
+/* Name of a counter id ("rx", "no_flow", ...), "?" when out of range. */
+const char *stats_name(unsigned int id);
+
 /* Sum the per-CPU "stats" map (fd) into @out[BR_STAT_MAX]. */
 int stats_read(int map_fd, struct br_stat *out);
 

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Rate-limited log of inbound drops, read by brouterd from a ring buffer. */
+#ifndef BR_DROPLOG_H
+#define BR_DROPLOG_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "../include/brouter.h"
+#include "parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} drop_log SEC(".maps");
+
+/* One-second window shared by all CPUs; the count is approximate by design. */
+struct log_window {
+	__u64 start_ns;
+	__u32 count;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log_window);
+} log_rate SEC(".maps");
+
+static __always_inline int log_allowed(__u32 rate, __u64 now)
+{
+	struct log_window *w;
+	__u32 zero = 0;
+
+	w = bpf_map_lookup_elem(&log_rate, &zero);
+	if (!w)
+		return 0;
+	if (now - w->start_ns > 1000000000ULL) {
+		w->start_ns = now;
+		w->count = 0;
+	}
+	return __sync_fetch_and_add(&w->count, 1) < rate;
+}
+
+static __always_inline void drop_log_emit(const struct fw_pkt *fp, __u32 port,
+					  __u32 reason, __u32 rate, __u64 now)
+{
+	const struct pkt *p = &fp->l;
+	struct br_drop_event *e;
+
+	if (!log_allowed(rate, now))
+		return;
+	e = bpf_ringbuf_reserve(&drop_log, sizeof(*e), 0);
+	if (!e)
+		return;
+	e->ts_ns = now;
+	__builtin_memcpy(e->src, &fp->saddr, 16);
+	__builtin_memcpy(e->dst, &fp->daddr, 16);
+	e->proto = p->proto;
+	e->port = port;
+	e->reason = reason;
+	e->dport = p->dport;
+	e->sport = p->proto == IPPROTO_ICMPV6 ?
+			   bpf_htons(p->icmp_type << 8 | p->icmp_code) :
+			   p->sport;
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif /* BR_DROPLOG_H */

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The IPv6 firewall between LAN and WAN (RFC 6092 "simple security",
+ * RFC 4890 for ICMPv6). fw_outbound() and fw_inbound() return FW_PASS,
+ * FW_PASS_NEW (a flow was opened), FW_LOCAL_ONLY (multicast for the
+ * brouter's stack only) or a negative BR_STAT_DROP_* reason.
+ */
+#ifndef BR_FW6_H
+#define BR_FW6_H
+
+#include <linux/bpf.h>
+#include <linux/in6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "../include/brouter.h"
+#include "parse.h"
+#include "flows.h"
+#include "pinhole.h"
+
+enum {
+	FW_PASS = 0,
+	FW_PASS_NEW = 1,
+	FW_LOCAL_ONLY = 2,
+};
+
+#define DHCP6_SERVER_PORT 547
+#define DHCP6_CLIENT_PORT 546
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+
+/* Router/Neighbor Solicitation/Advertisement and Redirect (RFC 4861) */
+#define BR_ND_FIRST 133
+#define BR_ND_LAST 137
+
+/* Sources seen on the LAN: an inbound packet from one of them is spoofed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct br_addr_key);
+	__type(value, struct br_addr_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lan_addrs SEC(".maps");
+
+static __always_inline int a6_eq(const struct in6_addr *a,
+				 const struct in6_addr *b)
+{
+	return !((a->s6_addr32[0] ^ b->s6_addr32[0]) |
+		 (a->s6_addr32[1] ^ b->s6_addr32[1]) |
+		 (a->s6_addr32[2] ^ b->s6_addr32[2]) |
+		 (a->s6_addr32[3] ^ b->s6_addr32[3]));
+}
+
+static __always_inline int a6_mcast(const struct in6_addr *a)
+{
+	return a->s6_addr[0] == 0xff;
+}
+
+static __always_inline int a6_unspec(const struct in6_addr *a)
+{
+	return !(a->s6_addr32[0] | a->s6_addr32[1] | a->s6_addr32[2] |
+		 a->s6_addr32[3]);
+}
+
+static __always_inline int a6_loopback(const struct in6_addr *a)
+{
+	return !(a->s6_addr32[0] | a->s6_addr32[1] | a->s6_addr32[2]) &&
+	       a->s6_addr32[3] == bpf_htonl(1);
+}
+
+static __always_inline int a6_v4mapped(const struct in6_addr *a)
+{
+	return !(a->s6_addr32[0] | a->s6_addr32[1]) &&
+	       a->s6_addr32[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline int a6_linklocal(const struct in6_addr *a)
+{
+	return (a->s6_addr16[0] & bpf_htons(0xffc0)) == bpf_htons(0xfe80);
+}
+
+static __always_inline int a6_ula(const struct in6_addr *a)
+{
+	return (a->s6_addr[0] & 0xfe) == 0xfc;
+}
+
+/* RFC 6092 REC-1/REC-3 (forbidden addresses) and REC-7 (ULA), both ways. */
+static __always_inline int fw_addr_check(const struct fw_pkt *fp,
+					 const struct br_policy *pol)
+{
+	const struct pkt *p = &fp->l;
+	const struct in6_addr *src = &fp->saddr, *dst = &fp->daddr;
+
+	if (a6_mcast(src) || a6_loopback(src) || a6_v4mapped(src))
+		return -BR_STAT_DROP_BAD_SRC;
+	/* :: is only a source for DAD and MLD, sent to multicast */
+	if (a6_unspec(src) && !(p->proto == IPPROTO_ICMPV6 && a6_mcast(dst)))
+		return -BR_STAT_DROP_BAD_SRC;
+	if (a6_unspec(dst) || a6_loopback(dst) || a6_v4mapped(dst))
+		return -BR_STAT_DROP_BAD_DST;
+	if (!(pol->flags & BR_PF_ULA) && (a6_ula(src) || a6_ula(dst)))
+		return -BR_STAT_DROP_ULA;
+	return 0;
+}
+
+static __always_inline void lan_addr_learn(const struct in6_addr *src,
+					   __u64 now)
+{
+	struct br_addr_val v = { .seen_ns = now };
+
+	if (!a6_unspec(src))
+		bpf_map_update_elem(&lan_addrs, src, &v, BPF_ANY);
+}
+
+static __always_inline int lan_addr_known(const struct in6_addr *src)
+{
+	return bpf_map_lookup_elem(&lan_addrs, src) != NULL;
+}
+
+/* Key of @p's flow: @lan/@wan addresses, ports per direction. */
+static __always_inline void pkt_flow_key(struct br_flow_key *k,
+					 const struct pkt *p,
+					 const struct in6_addr *lan,
+					 const struct in6_addr *wan,
+					 __u16 lport, __u16 wport)
+{
+	if (p->proto == IPPROTO_ICMPV6) /* echo: identifier on the LAN side */
+		flow_key_set(k, p->proto, lan, wan, p->sport, 0);
+	else if (proto_has_ports(p->proto))
+		flow_key_set(k, p->proto, lan, wan, lport, wport);
+	else
+		flow_key_set(k, p->proto, lan, wan, 0, 0);
+}
+
+static __always_inline int uses_bindings(const struct br_policy *pol, __u8 proto)
+{
+	return pol->filtering != BR_FILT_APD && proto != IPPROTO_TCP &&
+	       proto_has_ports(proto);
+}
+
+/* ------------------------------------------------------------------ */
+/* LAN -> WAN                                                          */
+/* ------------------------------------------------------------------ */
+
+static __always_inline int fw_outbound(const struct fw_pkt *fp,
+				       const struct br_policy *pol, __u64 now,
+				       int mcast)
+{
+	const struct pkt *p = &fp->l;
+	struct br_flow_key k;
+	struct br_flow *f;
+	__u8 state = BR_FS_ACTIVE;
+	int err;
+
+	err = fw_addr_check(fp, pol);
+	if (err)
+		return err;
+	if (mcast) {
+		lan_addr_learn(&fp->saddr, now);
+		return FW_PASS;
+	}
+	/* Only echo requests open ICMPv6 state; non-first fragments carry no ports. */
+	if (p->frag == BR_FRAG_NONFIRST || pol->mode != BR_FW_STATEFUL ||
+	    (p->proto == IPPROTO_ICMPV6 && p->icmp_type != ICMPV6_ECHO_REQUEST))
+		return FW_PASS;
+
+	pkt_flow_key(&k, p, &fp->saddr, &fp->daddr, p->sport, p->dport);
+	f = flow_get(pol, &k, now);
+	if (f) {
+		if (p->proto == IPPROTO_TCP)
+			tcp_track(f, p->tcp_flags, BR_PORT_LAN, now);
+		else if (now - f->seen_ns > BR_FLOW_REFRESH_NS) {
+			f->seen_ns = now;
+			if (uses_bindings(pol, p->proto))
+				binding_refresh(&k, pol->filtering == BR_FILT_EI ?
+					BR_FK_BIND_EI : BR_FK_BIND_AD, now);
+		}
+		return FW_PASS;
+	}
+
+	/* A new flow: REC-5/6 source check, by port (LAN and WAN share the /64). */
+	if (!a6_linklocal(&fp->saddr) && !prefix_known(&fp->saddr, now))
+		return -BR_STAT_DROP_SPOOF_OUT;
+	lan_addr_learn(&fp->saddr, now);
+	if (p->proto == IPPROTO_TCP) {
+		if (p->tcp_flags & (TCPF_RST | TCPF_FIN))
+			return FW_PASS; /* closing something we never saw */
+		/* mid-stream pickup keeps connections across a restart */
+		state = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN ?
+				BR_FS_SYN_SENT : BR_FS_ESTABLISHED;
+	}
+	flow_add(&k, state, BR_PORT_LAN, 0, now);
+	if (uses_bindings(pol, p->proto))
+		binding_refresh(&k, pol->filtering == BR_FILT_EI ? BR_FK_BIND_EI :
+								 BR_FK_BIND_AD, now);
+	return FW_PASS_NEW;
+}
+
+/* ------------------------------------------------------------------ */
+/* WAN -> LAN                                                          */
+/* ------------------------------------------------------------------ */
+
+/* ICMPv6 error: does the packet it quotes belong to an open flow? */
+static __always_inline int icmp_related(const struct fw_pkt *fp,
+					const struct br_policy *pol, __u64 now)
+{
+	const struct pkt *q = &fp->q;
+	struct br_flow_key k;
+
+	if (!fp->q_valid || q->frag == BR_FRAG_NONFIRST)
+		return 0;
+	/* The quoted packet went out from the LAN host the error is sent to. */
+	if (!a6_eq(&fp->q_saddr, &fp->daddr))
+		return 0;
+	if (q->proto == IPPROTO_ICMPV6 && q->icmp_type != ICMPV6_ECHO_REQUEST)
+		return 0;
+	pkt_flow_key(&k, q, &fp->q_saddr, &fp->q_daddr, q->sport, q->dport);
+	return flow_get(pol, &k, now) || (uses_bindings(pol, q->proto) &&
+					   binding_match(pol, &k, now));
+}
+
+/* Multicast from the WAN copied to the LAN: what hosts need to get online. */
+static __always_inline int mcast_in_ok(const struct fw_pkt *fp,
+				       const struct br_policy *pol)
+{
+	const struct pkt *p = &fp->l;
+	if (p->proto == IPPROTO_UDP)
+		return p->sport == bpf_htons(DHCP6_SERVER_PORT) &&
+		       p->dport == bpf_htons(DHCP6_CLIENT_PORT);
+	if (p->proto != IPPROTO_ICMPV6)
+		return 0;
+	switch (p->icmp_type) {
+	case BR_ND_FIRST ... BR_ND_LAST:
+		return fp->hop_limit == 255;
+	case ICMPV6_MGM_QUERY:
+	case ICMPV6_MGM_REPORT:
+	case ICMPV6_MGM_REDUCTION:
+	case ICMPV6_MLD2_REPORT:
+		return a6_linklocal(&fp->saddr);
+	case ICMPV6_ECHO_REQUEST:
+		return !!(pol->flags & BR_PF_ECHO_IN);
+	}
+	return 0;
+}
+
+static __always_inline int icmp_in(const struct fw_pkt *fp,
+				   const struct br_policy *pol, __u8 gen,
+				   __u64 now)
+{
+	const struct pkt *p = &fp->l;
+	struct br_flow_key k;
+	__u32 rule;
+
+	switch (p->icmp_type) {
+	case ICMPV6_DEST_UNREACH:
+	case ICMPV6_PKT_TOOBIG:
+	case ICMPV6_TIME_EXCEED:
+	case ICMPV6_PARAMPROB:
+		if (pol->mode != BR_FW_STATEFUL ||
+		    icmp_related(fp, pol, now))
+			return FW_PASS;
+		return -BR_STAT_DROP_ICMP_UNRELATED;
+	case ICMPV6_ECHO_REPLY:
+		if (pol->mode != BR_FW_STATEFUL)
+			return FW_PASS;
+		pkt_flow_key(&k, p, &fp->daddr, &fp->saddr, 0, 0);
+		return flow_get(pol, &k, now) ? FW_PASS : -BR_STAT_DROP_NO_FLOW;
+	case BR_ND_FIRST ... BR_ND_LAST:
+		return fp->hop_limit == 255 ? FW_PASS : -BR_STAT_DROP_ND_HOPLIMIT;
+	}
+	if (mcast_in_ok(fp, pol))
+		return FW_PASS;
+	if (pinhole_match(gen, &fp->daddr, &fp->saddr, IPPROTO_ICMPV6, p->icmp_type, 1, &rule))
+		return FW_PASS;
+	return p->icmp_type == ICMPV6_ECHO_REQUEST ? -BR_STAT_DROP_ECHO_IN :
+						     -BR_STAT_DROP_ICMP_TYPE;
+}
+
+/* Inbound with no flow: a pinhole may open one. */
+static __always_inline int fw_in_new(const struct fw_pkt *fp,
+				     const struct br_flow_key *k, __u8 gen,
+				     __u64 now)
+{
+	const struct pkt *p = &fp->l;
+	int syn = (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN;
+	int has_port = proto_has_ports(p->proto);
+	__u32 rule;
+
+	if (lan_addr_known(&fp->saddr))
+		return -BR_STAT_DROP_SPOOF_IN;
+	if (!pinhole_match(gen, &fp->daddr, &fp->saddr, p->proto, bpf_ntohs(p->dport), has_port,
+			   &rule)) {
+		if (p->proto == IPPROTO_TCP && syn)
+			return -BR_STAT_DROP_SYN_IN;
+		return -BR_STAT_DROP_NO_FLOW;
+	}
+	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCPF_RST))
+		return FW_PASS;
+	flow_add(k, p->proto != IPPROTO_TCP ? BR_FS_ACTIVE :
+		    syn ? BR_FS_SYN_RECV : BR_FS_ESTABLISHED,
+		 BR_PORT_WAN, rule, now);
+	return FW_PASS_NEW;
+}
+
+static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
+					 const struct br_policy *pol, __u8 gen,
+					 __u64 now)
+{
+	const struct pkt *p = &fp->l;
+	struct br_flow_key k;
+	struct br_flow *f;
+
+	if (p->proto == IPPROTO_ICMPV6)
+		return icmp_in(fp, pol, gen, now);
+	/* DHCPv6 Advertise/Reply answer a multicast Solicit: no flow to match */
+	if (p->proto == IPPROTO_UDP && p->sport == bpf_htons(DHCP6_SERVER_PORT) &&
+	    p->dport == bpf_htons(DHCP6_CLIENT_PORT))
+		return FW_PASS;
+	if ((pol->flags & BR_PF_IPSEC) &&
+	    (p->proto == IPPROTO_ESP || p->proto == IPPROTO_AH ||
+	     (p->proto == IPPROTO_UDP && (p->dport == bpf_htons(IKE_PORT) ||
+					  p->dport == bpf_htons(IKE_NATT_PORT)))))
+		return FW_PASS;
+
+	pkt_flow_key(&k, p, &fp->daddr, &fp->saddr, p->dport, p->sport);
+	if (pol->mode == BR_FW_STATELESS_TCP) {
+		/* the classic recipe: TCP that is not opening a connection */
+		if (p->proto == IPPROTO_TCP &&
+		    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
+			return lan_addr_known(&fp->saddr) ? -BR_STAT_DROP_SPOOF_IN :
+							     FW_PASS;
+		return fw_in_new(fp, &k, gen, now);
+	}
+
+	f = flow_get(pol, &k, now);
+	if (f) {
+		/* UDP and others are refreshed by outbound traffic only (REC-12) */
+		if (p->proto == IPPROTO_TCP)
+			tcp_track(f, p->tcp_flags, BR_PORT_WAN, now);
+		return FW_PASS;
+	}
+	if (uses_bindings(pol, p->proto) && binding_match(pol, &k, now))
+		return FW_PASS;
+	return fw_in_new(fp, &k, gen, now);
+}
+
+static __always_inline int fw_inbound(const struct fw_pkt *fp,
+				      const struct br_policy *pol, __u8 gen,
+				      __u64 now, int mcast)
+{
+	const struct pkt *p = &fp->l;
+	int r;
+
+	r = fw_addr_check(fp, pol);
+	if (r)
+		return mcast ? FW_LOCAL_ONLY : r;
+	if (mcast)
+		return mcast_in_ok(fp, pol) ? FW_PASS : FW_LOCAL_ONLY;
+	if (p->frag == BR_FRAG_NONFIRST)
+		return frag_allowed(fp, p->frag_id, now) ? FW_PASS :
+							    -BR_STAT_DROP_FRAG_ORPHAN;
+	r = fw_in_unicast(fp, pol, gen, now);
+	if (r >= 0 && p->frag == BR_FRAG_FIRST)
+		frag_allow(fp, p->frag_id, now);
+	return r;
+}
+
+#endif /* BR_FW6_H */
