@@ -32,6 +32,15 @@ struct {
 	__type(value, __u32);
 } tx_ports SEC(".maps");
 
+/* Who pinned the maps, for brouterd and brouterctl only (see struct br_info). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct br_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} info SEC(".maps");
+
 /* What a decision asks the single exit to do. */
 struct verdict {
 	int action;	/* XDP_* */

@@ -324,6 +324,20 @@ struct br_meta {
 #define BR_META_MARK (1U << 0)	/* IPv6 for the stack: set the direction mark */
 #define BR_META_CLONE (1U << 1) /* multicast: copy to the other port too */
 
+/*
+ * Value of "info" (array, one entry), written by brouterd at start. The
+ * layout version changes whenever a pinned map's key or value changes
+ * meaning: a brouterd finding another version pinned starts afresh
+ * instead of reading old state with new eyes.
+ */
+#define BR_LAYOUT_VERSION 1
+
+struct br_info {
+	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */
+	__u32 pid;	  /* of the running brouterd, for brouterctl reload */
+	__u64 started_ns; /* CLOCK_MONOTONIC */
+};
+
 /* Names of the pinned objects under the pin directory. */
 #define BR_PIN_DIR_DEFAULT "/sys/fs/bpf/brouter"
 

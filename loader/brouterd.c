@@ -3,7 +3,9 @@
  * brouterd: load brouter's programs, attach them to the LAN and WAN ports,
  * keep the live settings current, and undo everything on SIGTERM/SIGINT.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,6 +142,57 @@ static void unpin_all(struct bpf_object *obj)
 	bpf_object__for_each_map(map, obj)
 		if (bpf_map__pin_path(map))
 			bpf_map__unpin(map, NULL);
+}
+
+/*
+ * State pinned by a brouterd with another map layout would be misread:
+ * remove it so libbpf creates fresh maps. Same layout: reuse it, which
+ * is what keeps connections alive across a restart.
+ */
+static void drop_incompatible_state(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct br_info info;
+	struct dirent *de;
+	__u32 zero = 0;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/info", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &zero, &info) && info.layout == BR_LAYOUT_VERSION) {
+		close(fd);
+		pr_info("reusing state pinned in %s", pin_dir);
+		return;
+	}
+	close(fd);
+	pr_warn("state pinned in %s has another layout; starting with empty tables",
+		pin_dir);
+	dir = opendir(pin_dir);
+	if (!dir)
+		return;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(dir), de->d_name, 0);
+	closedir(dir);
+}
+
+static int info_write(struct brouterd *d)
+{
+	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() };
+	struct timespec ts;
+	__u32 zero = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	info.started_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
+				 sizeof(info), BPF_ANY)) {
+		pr_err("update info map: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 static int load_programs(struct brouterd *d)
@@ -401,7 +454,8 @@ static int start(struct brouterd *d)
 	if (d->lock_fd < 0)
 		return d->lock_fd;
 
-	err = load_programs(d);
+	drop_incompatible_state(d->opt.pin_dir);
+	err = load_programs(d) ?: info_write(d);
 	if (err)
 		return err;
 	d->settings.pol[0] = (struct br_policy){
