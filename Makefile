@@ -15,7 +15,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -I$(BUILD) -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz -lconfig
 
 ifeq ($(V),1)
 Q :=
@@ -25,20 +25,23 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_PROGS  := xdp_brouter tc_ingress
+BPF_PROGS  := xdp_brouter tc_ingress tc_egress
 BPF_OBJS   := $(BPF_PROGS:%=$(BUILD)/%.bpf.o)
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.h) include/brouter.h
 
+CONFIG_SRCS := loader/config.c loader/config_val.c loader/config_fw.c \
+               loader/config_pin.c loader/policy.c loader/policy_map.c
 DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
                loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
-               loader/droplog.c loader/stats.c
-CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c
+               loader/droplog.c loader/stats.c $(CONFIG_SRCS)
+CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
+               loader/mape_rule.c loader/ctl_mape.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
-        iproute2 ethtool nftables radvd curl iperf3 tcpdump \
-        python3 python3-scapy python3-pytest libcmocka-dev pkg-config
+        iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump \
+        python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config
 
 all: $(BUILD)/brouterd $(BUILD)/brouterctl
 
@@ -61,11 +64,24 @@ $(BUILD)/brouterctl: $(CTL_SRCS) $(LOADER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) -o $@ $(LDLIBS)
 
-UNIT_TESTS := $(BUILD)/test_options
+UNIT_TESTS := $(BUILD)/test_options $(BUILD)/test_mape $(BUILD)/test_config \
+              $(BUILD)/test_policy
 
 $(BUILD)/test_options: tests/unit/test_options.c loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< loader/options.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/test_mape: tests/unit/test_mape.c loader/mape_rule.c loader/ctl_mape.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< loader/mape_rule.c loader/ctl_mape.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SRCS) loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(CONFIG_SRCS) loader/options.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/test_policy: tests/unit/test_policy.c loader/policy.c loader/policy_map.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< loader/policy.c loader/policy_map.c loader/log.c -o $@ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done

@@ -41,9 +41,14 @@ static __always_inline int mac_is_group(const __u8 *mac)
 
 static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
 {
-	/* Two loads per side instead of six byte compares. */
-	return *(const __u32 *)a == *(const __u32 *)b &&
-	       *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
+	/*
+	 * Three 16-bit loads per side: MACs sit at even offsets in the frame
+	 * and the settings map, so this stays aligned on architectures that
+	 * trap on unaligned access, yet beats six byte compares.
+	 */
+	const __u16 *x = (const __u16 *)a, *y = (const __u16 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
 }
 
 /* The brouter's own MAC on either port: router-local traffic. */

@@ -18,6 +18,7 @@
 #include "meta.h"
 #include "fw6.h"
 #include "droplog.h"
+#include "tun4in6.h"
 
 /*
  * Redirect targets: key enum br_port, value ifindex. Not pinned by name:
@@ -47,6 +48,7 @@ struct verdict {
 	__u32 stat;	/* enum br_stat_id of the verdict or drop reason */
 	__u8 meta;	/* BR_META_* to hand to tc, 0 = none */
 	__u8 flow_new;	/* the firewall opened a flow */
+	__u8 decap;	/* strip the outer IPv6 header of tunnel traffic */
 };
 
 static __always_inline void decide(struct verdict *v, int action, __u32 stat,
@@ -196,13 +198,30 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 	decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
 }
 
+/* IPv6 for the brouter itself: the stack, unless it is tunnel traffic. */
+static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
+				      struct ipv6hdr *ip6, __u32 port)
+{
+	int r;
+
+	decide(v, XDP_PASS, BR_STAT_LOCAL, BR_META_MARK);
+	if (port != BR_PORT_WAN)
+		return;
+	r = tun_check_in(c, ip6);
+	if (r < 0)
+		decide(v, XDP_DROP, -r, 0);
+	else if (r > 0)
+		v->decap = 1;
+}
+
 SEC("xdp")
 int xdp_brouter(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct verdict v = { XDP_PASS, BR_STAT_PASS, 0, 0 };
+	struct verdict v = { XDP_PASS, BR_STAT_PASS, 0, 0, 0 };
+	struct ipv6hdr *ip6;
 	const struct br_settings *s;
 	struct ethhdr *eth;
 	struct cursor c;
@@ -222,10 +241,11 @@ int xdp_brouter(struct xdp_md *ctx)
 	} else if (!eth) {
 		decide(&v, XDP_DROP, BR_STAT_DROP_RUNT, 0);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		if (!parse_ip6(&c))
+		ip6 = parse_ip6(&c);
+		if (!ip6)
 			decide(&v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
 		else if (mac_is_own(s, eth->h_dest))
-			decide(&v, XDP_PASS, BR_STAT_LOCAL, BR_META_MARK);
+			local_ip6(&v, &c, ip6, port);
 		else
 			bridge_ip6(ctx, &v, eth, s, port);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
@@ -233,7 +253,15 @@ int xdp_brouter(struct xdp_md *ctx)
 		bridge_other(&v, eth, s, port);
 	}
 
-	/* The single exit: redirect, hand over metadata, count. */
+	/* The single exit: redirect or decapsulate, hand over metadata, count. */
+	if (v.decap) {
+		if (tun_decap(ctx)) {
+			decide(&v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
+		} else {
+			v.meta = 0; /* now IPv4: nothing for tc ingress to mark */
+			v.stat = BR_STAT_DECAP;
+		}
+	}
 	if (v.action == XDP_REDIRECT) {
 		v.action = bpf_redirect_map(&tx_ports, other_port(port), XDP_DROP);
 		if (v.action != XDP_REDIRECT)

@@ -69,10 +69,17 @@ enum br_port {
 	X(DROP_ND_HOPLIMIT, "nd_hoplimit", "ND/RA/RS with hop limit != 255")  \
 	X(DROP_ECHO_IN, "echo_in", "inbound echo request, not allowed by policy") \
 	X(DROP_LAN_IPV6_OFF, "lan_ipv6_off", "IPv6 kept off the LAN (lan-ipv6 = false)") \
+	X(DROP_TUN_SRC, "tun_bad_src", "4in6 from a source that is not the BR/AFTR/peer") \
+	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E: inner destination is not the CE address") \
+	X(DROP_TUN_PORT, "tun_bad_port", "MAP-E: inner port outside the CE's port set") \
+	X(DROP_TUN_BAD, "tun_bad_inner", "4in6: inner IPv4 header truncated or malformed") \
 	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
 	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
 	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
-	X(TC_NO_META, "tc_no_meta", "tc ingress: IPv6 without XDP metadata")
+	X(TC_NO_META, "tc_no_meta", "tc ingress: IPv6 without XDP metadata") \
+	X(DECAP, "decap", "4in6 decapsulated to the stack (WAN)")           \
+	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
+	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped")
 
 #define BR_STAT_ENUM(id, name, help) BR_STAT_##id,
 enum br_stat_id {
@@ -83,7 +90,7 @@ enum br_stat_id {
 
 /* Drop reasons are the ids from DROP_RUNT up to the tc events. */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_LAN_IPV6_OFF
+#define BR_DROP_LAST BR_STAT_DROP_TUN_BAD
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {
@@ -323,6 +330,40 @@ struct br_meta {
 
 #define BR_META_MARK (1U << 0)	/* IPv6 for the stack: set the direction mark */
 #define BR_META_CLONE (1U << 1) /* multicast: copy to the other port too */
+
+/* ------------------------------------------------------------------ */
+/* IPv4 over IPv6: MAP-E, DS-Lite, static ip4ip6 peers                 */
+/* ------------------------------------------------------------------ */
+
+enum br_tun_mode {
+	BR_TUN_MAPE = 1,   /* RFC 7597, NAPT into the port set by nftables */
+	BR_TUN_DSLITE = 2, /* RFC 6333 B4: the AFTR does the NAT */
+	BR_TUN_IPIP6 = 3,  /* static peer, IPv4 prefixes behind it */
+};
+
+/* One tunnel: value of "tun_out" and "tun_in". */
+struct br_tun {
+	__u8 local6[16];  /* CE IPv6 address / B4 address / local end */
+	__u8 remote6[16]; /* BR / AFTR / peer */
+	__u32 mode;	  /* enum br_tun_mode */
+	__u32 mtu;	  /* IPv4 MTU inside the tunnel (WAN MTU - 40) */
+	__u32 ce_ipv4;	  /* MAP-E: the CE's IPv4 address, network order */
+	__u16 psid;	  /* MAP-E: port-set id, right-aligned */
+	__u8 psid_len;	  /* k */
+	__u8 psid_offset; /* a; m = 16 - a - k */
+};
+
+/* Key of "tun_out" (LPM trie): IPv4 destination prefix -> tunnel. */
+struct br_tun_out_key {
+	__u32 prefixlen;
+	__u32 addr; /* network order */
+};
+
+/* Key of "tun_in" (hash): outer {source, destination} -> tunnel. */
+struct br_tun_in_key {
+	__u8 remote6[16];
+	__u8 local6[16];
+};
 
 /*
  * Value of "info" (array, one entry), written by brouterd at start. The

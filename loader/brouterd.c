@@ -20,10 +20,12 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "config.h"
 #include "droplog.h"
 #include "log.h"
 #include "netdev.h"
 #include "options.h"
+#include "policy.h"
 #include "prefixes.h"
 #include "ra.h"
 #include "sys.h"
@@ -36,7 +38,7 @@
 #define BR_RS_INTERVAL_S 10
 
 struct brouterd {
-	struct br_options opt;
+	struct br_config cfg;
 	struct br_port_attach port[BR_NPORTS];
 	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
 	struct xdp_brouter *xdp;
@@ -49,22 +51,20 @@ struct brouterd {
 	struct ring_buffer *drops;
 };
 
-static const char *const port_name[BR_NPORTS] = { "LAN", "WAN" };
-
 static int resolve_ports(struct brouterd *d)
 {
 	int p, ifindex;
 
 	for (p = 0; p < BR_NPORTS; p++) {
-		ifindex = netdev_resolve(d->opt.ifname[p]);
+		ifindex = netdev_resolve(d->cfg.opt.ifname[p]);
 		if (ifindex < 0)
 			return ifindex;
-		d->port[p].ifname = d->opt.ifname[p];
+		d->port[p].ifname = d->cfg.opt.ifname[p];
 		d->port[p].ifindex = ifindex;
 	}
 	if (d->port[0].ifindex == d->port[1].ifindex) {
 		pr_err("LAN and WAN are the same interface (%s = %s)",
-		       d->opt.ifname[0], d->opt.ifname[1]);
+		       d->cfg.opt.ifname[0], d->cfg.opt.ifname[1]);
 		return -EINVAL;
 	}
 	return 0;
@@ -83,11 +83,11 @@ static int settings_build(struct brouterd *d, struct br_settings *out)
 			pr_err("%s: read MAC: %s", d->port[p].ifname, strerror(-err));
 			return err;
 		}
-		s->mark[p] = d->opt.mark[p];
+		s->mark[p] = d->cfg.opt.mark[p];
 	}
-	for (i = 0; i < d->opt.n_ethertypes; i++)
-		s->ethertypes[i] = htons(d->opt.ethertypes[i]);
-	s->flags = d->opt.mark_enabled ? BR_F_MARK : 0;
+	for (i = 0; i < d->cfg.opt.n_ethertypes; i++)
+		s->ethertypes[i] = htons(d->cfg.opt.ethertypes[i]);
+	s->flags = d->cfg.opt.mark_enabled ? BR_F_MARK : 0;
 	/* policy and its generation are owned by the reload path */
 	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
 	s->gen = d->settings.gen;
@@ -110,7 +110,7 @@ static int settings_push(struct brouterd *d, const struct br_settings *s)
 
 static int tx_ports_fill(struct brouterd *d)
 {
-	char path[sizeof(d->opt.pin_dir) + 16];
+	char path[sizeof(d->cfg.opt.pin_dir) + 16];
 	__u32 p, ifindex;
 
 	for (p = 0; p < BR_NPORTS; p++) {
@@ -122,13 +122,86 @@ static int tx_ports_fill(struct brouterd *d)
 			return -errno;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/tx_ports", d->opt.pin_dir);
+	snprintf(path, sizeof(path), "%s/tx_ports", d->cfg.opt.pin_dir);
 	unlink(path); /* left by a brouterd that was killed */
 	if (bpf_map__pin(d->xdp->maps.tx_ports, path)) {
 		pr_err("pin %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * Install the configured firewall as the inactive generation, then switch
+ * to it with one settings update in which only gen changes: no packet is
+ * ever judged by a half-written policy, and flows are untouched. On any
+ * error the running generation stays as it was.
+ */
+static int policy_install(struct brouterd *d)
+{
+	int dst = bpf_map__fd(d->xdp->maps.pin_dst);
+	int rules = bpf_map__fd(d->xdp->maps.pin_rules);
+	__u32 old = d->settings.gen & 1, next = !old;
+	struct br_compiled c = { 0 };
+	struct br_settings s;
+	int err;
+
+	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, next, &c);
+	if (err)
+		return err;
+	err = policy_clear_gen(dst, rules, next) ?: policy_write(dst, rules, &c) ?:
+	      settings_build(d, &s);
+	policy_compiled_free(&c);
+	if (err)
+		return err;
+	s.pol[next] = d->cfg.pol;
+	s.pol[next].n_pinholes = d->cfg.n_pinholes;
+	err = settings_push(d, &s);
+	if (err)
+		return err;
+	s.gen = next;
+	err = settings_push(d, &s);
+	if (err)
+		return err;
+	policy_clear_gen(dst, rules, old);
+	err = policy_prefixes_sync(bpf_map__fd(d->xdp->maps.prefixes),
+				   d->cfg.lan_prefixes, d->cfg.n_lan_prefixes);
+	if (err)
+		pr_warn("configured lan-prefixes: %s", strerror(-err));
+	return 0;
+}
+
+static const char *const fw_mode_name[] = {
+	[BR_FW_STATEFUL] = "stateful",
+	[BR_FW_STATELESS_TCP] = "stateless-tcp",
+	[BR_FW_OPEN] = "open",
+};
+
+static void log_policy(struct brouterd *d, const char *what)
+{
+	const struct br_policy *pol = &d->settings.pol[d->settings.gen & 1];
+
+	pr_info("%s: firewall %s%s, %d pinholes, %d configured prefixes", what,
+		pol->mode <= BR_FW_OPEN ? fw_mode_name[pol->mode] : "?",
+		pol->lan_ipv6 ? "" : " (IPv6 kept off the LAN)", d->cfg.n_pinholes,
+		d->cfg.n_lan_prefixes);
+}
+
+/* SIGHUP: all or nothing. A config with any error changes nothing. */
+static void reload(struct brouterd *d)
+{
+	int err;
+
+	if (config_reload(&d->cfg))
+		return; /* config_reload said what is wrong and that nothing changed */
+	br_log_level = d->cfg.log_level;
+	err = policy_install(d);
+	if (err) {
+		pr_err("reload: installing the policy failed (%s); the running policy "
+		       "stays", strerror(-err));
+		return;
+	}
+	log_policy(d, "reloaded");
 }
 
 /*
@@ -197,7 +270,7 @@ static int info_write(struct brouterd *d)
 
 static int load_programs(struct brouterd *d)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->opt.pin_dir);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
 	int p, err, retried = 0;
 
 again:
@@ -217,7 +290,7 @@ again:
 		err = tc_ingress__load(d->tc);
 	if (err && !retried) {
 		pr_warn("load failed (%s); removing maps pinned in %s by an older "
-			"brouter and retrying", strerror(-err), d->opt.pin_dir);
+			"brouter and retrying", strerror(-err), d->cfg.opt.pin_dir);
 		unpin_all(d->xdp->obj);
 		tc_ingress__destroy(d->tc);
 		xdp_brouter__destroy(d->xdp);
@@ -283,7 +356,7 @@ static int attach_all(struct brouterd *d)
 	for (p = 0; p < BR_NPORTS; p++) {
 		err = attach_xdp(&d->port[p],
 				 bpf_program__fd(d->xdp->progs.xdp_brouter),
-				 d->opt.xdp_mode);
+				 d->cfg.opt.xdp_mode);
 		if (err)
 			return err;
 	}
@@ -294,6 +367,22 @@ static int attach_all(struct brouterd *d)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * --keep-state: leave every pinned map except the devmap (which holds
+ * ifindexes, not state) for the next brouterd, and mark the pins as
+ * having no running owner.
+ */
+static void keep_state(struct brouterd *d)
+{
+	struct br_info info = { .layout = BR_LAYOUT_VERSION };
+	__u32 zero = 0;
+
+	bpf_map__unpin(d->xdp->maps.tx_ports, NULL);
+	bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
+			     sizeof(info), BPF_ANY);
+	pr_info("state kept in %s for the next brouterd", d->cfg.opt.pin_dir);
 }
 
 static void teardown(struct brouterd *d)
@@ -311,7 +400,9 @@ static void teardown(struct brouterd *d)
 	for (p = 0; p < BR_NPORTS; p++)
 		detach_tc_ingress(&d->port[p]);
 	restore_promisc(d);
-	if (d->xdp)
+	if (d->xdp && d->cfg.opt.keep_state)
+		keep_state(d);
+	else if (d->xdp)
 		unpin_all(d->xdp->obj);
 	tc_ingress__destroy(d->tc);
 	xdp_brouter__destroy(d->xdp);
@@ -319,8 +410,9 @@ static void teardown(struct brouterd *d)
 	d->xdp = NULL;
 	if (d->lock_fd >= 0) {
 		/* Still locked: nobody else can be using the directory. */
-		if (rmdir(d->opt.pin_dir) && errno != ENOENT)
-			pr_warn("remove pin dir %s: %s", d->opt.pin_dir, strerror(errno));
+		if (!d->cfg.opt.keep_state && rmdir(d->cfg.opt.pin_dir) &&
+		    errno != ENOENT)
+			pr_warn("remove pin dir %s: %s", d->cfg.opt.pin_dir, strerror(errno));
 		close(d->lock_fd);
 		d->lock_fd = -1;
 	}
@@ -432,8 +524,7 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			ring_buffer__consume(d->drops);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				pr_info("SIGHUP: re-reading port settings");
-				housekeeping(d);
+				reload(d);
 				continue;
 			}
 			pr_info("%s: detaching", strsignal(si.ssi_signo));
@@ -447,24 +538,25 @@ static int start(struct brouterd *d)
 	int err;
 
 	err = sys_check_privileges() ?: resolve_ports(d) ?: sys_check_kernel() ?:
-	      sys_ensure_bpffs(d->opt.pin_dir);
+	      sys_ensure_bpffs(d->cfg.opt.pin_dir);
 	if (err)
 		return err;
-	d->lock_fd = sys_lock_pin_dir(d->opt.pin_dir);
+	d->lock_fd = sys_lock_pin_dir(d->cfg.opt.pin_dir);
 	if (d->lock_fd < 0)
 		return d->lock_fd;
 
-	drop_incompatible_state(d->opt.pin_dir);
+	drop_incompatible_state(d->cfg.opt.pin_dir);
 	err = load_programs(d) ?: info_write(d);
 	if (err)
 		return err;
-	d->settings.pol[0] = (struct br_policy){
-		.mode = BR_FW_STATEFUL, .filtering = BR_FILT_EI, .lan_ipv6 = 1,
-		.flags = BR_PF_ECHO_IN | BR_PF_IPSEC | BR_PF_LOG_DROPS,
-		.timeout = { 7440, 240, 10, 300, 60, 600 }, .log_rate = 10,
-	};
 	err = settings_build(d, &d->settings) ?: settings_push(d, &d->settings) ?:
-	      tx_ports_fill(d) ?: enable_promisc(d) ?: attach_all(d);
+	      tx_ports_fill(d) ?: policy_install(d);
+	if (err) {
+		pr_err("install firewall policy: %s", strerror(-err));
+		return err;
+	}
+	log_policy(d, "policy");
+	err = enable_promisc(d) ?: attach_all(d);
 	if (!err)
 		listeners_open(d);
 	return err;
@@ -480,10 +572,10 @@ int main(int argc, char **argv)
 		d.port[p].xdp_link = -1;
 		d.promisc_before[p] = -1;
 	}
-	err = options_parse(&d.opt, argc, argv);
+	err = brouter_config(argc, argv, &d.cfg);
 	if (err)
 		return err > 0 ? 0 : 1;
-	br_log_level = d.opt.verbosity < 0 ? BR_LOG_WARN : BR_LOG_INFO + d.opt.verbosity;
+	br_log_level = d.cfg.log_level;
 	br_log_libbpf_setup();
 
 	/* Signals are blocked before anything is attached: no window to die half-done. */
@@ -497,11 +589,11 @@ int main(int argc, char **argv)
 		pr_info("ready: LAN %s (ifindex %d), WAN %s (ifindex %d), pins in %s",
 			d.port[BR_PORT_LAN].ifname, d.port[BR_PORT_LAN].ifindex,
 			d.port[BR_PORT_WAN].ifname, d.port[BR_PORT_WAN].ifindex,
-			d.opt.pin_dir);
+			d.cfg.opt.pin_dir);
 		err = run_loop(&d, sig_fd);
 	}
 	teardown(&d);
 	close(sig_fd);
-	(void)port_name;
+	config_free(&d.cfg);
 	return err ? 1 : 0;
 }

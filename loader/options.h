@@ -2,15 +2,33 @@
 #ifndef BR_OPTIONS_H
 #define BR_OPTIONS_H
 
+#include <limits.h>
 #include <linux/types.h>
 #include <net/if.h>
 #include "brouter.h"
+
+#define BR_CONFIG_DEFAULT "/etc/brouter/brouter.conf"
 
 enum br_xdp_mode {
 	BR_XDP_AUTO = 0,   /* native, falling back to generic with a warning */
 	BR_XDP_NATIVE,
 	BR_XDP_GENERIC,
 };
+
+/*
+ * Settings given on the command line (struct br_options.given), so they
+ * can be laid over the config file's values again on every reload.
+ */
+#define BR_GIVEN_LAN (1U << 0)
+#define BR_GIVEN_WAN (1U << 1)
+#define BR_GIVEN_PIN_DIR (1U << 2)
+#define BR_GIVEN_MARK_OUT (1U << 3)
+#define BR_GIVEN_MARK_IN (1U << 4)
+#define BR_GIVEN_NO_MARK (1U << 5)
+#define BR_GIVEN_ETHERTYPES (1U << 6) /* --bridge-pppoe, --bridge-ethertype */
+#define BR_GIVEN_XDP_MODE (1U << 7)
+#define BR_GIVEN_VERBOSITY (1U << 8)  /* -v, -q */
+#define BR_GIVEN_CONFIG (1U << 9)     /* -c: the file must exist */
 
 struct br_options {
 	char ifname[BR_NPORTS][IF_NAMESIZE];
@@ -20,13 +38,54 @@ struct br_options {
 	__u16 ethertypes[BR_MAX_ETHERTYPES]; /* host order, 0 = end */
 	int n_ethertypes;
 	enum br_xdp_mode xdp_mode;
-	int verbosity;
+	int verbosity;			/* -1 = -q, 0, 1 = -v, ... */
+	char config_path[PATH_MAX];	/* -c FILE, else BR_CONFIG_DEFAULT */
+	int check_config;		/* --check-config: validate and exit */
+	int keep_state;			/* --keep-state: leave flows/FDB pinned on exit */
+	unsigned int given;		/* BR_GIVEN_* */
 };
 
-/* Parse argv into @o. Returns 0, 1 when help/version was printed, or -1. */
+/* Built-in defaults, before the config file and the command line. */
+void options_defaults(struct br_options *o);
+
+/*
+ * Parse argv into @o (defaults first) and record in o->given what was set.
+ * Ports may be missing: the config file may name them. Returns 0, 1 when
+ * help or the version was printed, or -EINVAL.
+ */
+int options_parse_args(struct br_options *o, int argc, char **argv);
+
+/* Both ports named and different. Returns 0 or -EINVAL (logged). */
+int options_check_ports(const struct br_options *o);
+
+/*
+ * Command line only, no config file: options_parse_args() and
+ * options_check_ports(). Returns 0, 1 (help/version printed) or -EINVAL.
+ */
 int options_parse(struct br_options *o, int argc, char **argv);
+
+/* Copy every setting @cli->given over @o (the command line beats the file). */
+void options_apply(struct br_options *o, const struct br_options *cli);
+
+/* br_log_level for -q/-v: warnings only, info, debug, libbpf details. */
+int options_log_level(const struct br_options *o);
 
 /* Parse a number in C notation (0x.., decimal) within [min, max]. */
 int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+
+/* NULL if @name can be an interface name, else why not. */
+const char *ifname_invalid(const char *name);
+
+/* NULL if ethertype @t may be bridged, else why not. */
+const char *ethertype_invalid(__u32 t);
+
+/*
+ * Add ethertype @t to @o's list (kept once). Returns 0, -EINVAL when
+ * ethertype_invalid() or -E2BIG past BR_MAX_ETHERTYPES; does not log.
+ */
+int options_add_ethertype(struct br_options *o, __u32 t);
+
+/* "auto", "native", "generic". Returns 0 or -EINVAL. */
+int xdp_mode_parse(const char *s, enum br_xdp_mode *out);
 
 #endif /* BR_OPTIONS_H */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/if_ether.h>
@@ -103,6 +104,10 @@ static void rejects_bad_input(void **state)
 		{ "--no-such-option", "a", "b" },
 		{ "a", "--mark-in" },			/* value missing */
 		{ "0123456789abcdefX", "b" },		/* name too long */
+		{ "a:b", "c" },				/* ':' is not in names */
+		{ "..", "c" },
+		{ "-c", "", "a", "b" },			/* empty config path */
+		{ "a", "b", "-c" },			/* -c without a file */
 	};
 	struct br_options o;
 	char *argv[8];
@@ -114,9 +119,89 @@ static void rejects_bad_input(void **state)
 		for (n = 0; n < 6 && bad[i][n]; n++)
 			argv[n + 1] = (char *)bad[i][n];
 		argv[n + 1] = NULL;
-		if (parse(&o, argv) != -1)
+		if (parse(&o, argv) >= 0)
 			fail_msg("case %u (%s ...) was accepted", i, bad[i][0]);
 	}
+}
+
+static void config_options(void **state)
+{
+	struct br_options o;
+
+	(void)state;
+	assert_int_equal(parse(&o, ARGV("a", "b")), 0);
+	assert_string_equal(o.config_path, BR_CONFIG_DEFAULT);
+	assert_int_equal(o.check_config, 0);
+	assert_int_equal(o.given, BR_GIVEN_LAN | BR_GIVEN_WAN);
+	assert_int_equal(parse(&o, ARGV("-c", "/tmp/x.conf", "--check-config", "a", "b")), 0);
+	assert_string_equal(o.config_path, "/tmp/x.conf");
+	assert_int_equal(o.check_config, 1);
+	assert_true(o.given & BR_GIVEN_CONFIG);
+	assert_int_equal(parse(&o, ARGV("--config", "rel.conf", "a", "b")), 0);
+	assert_string_equal(o.config_path, "rel.conf");
+}
+
+/* Ports may come from the config file: only the full parse demands them. */
+static void ports_optional_before_the_file(void **state)
+{
+	struct br_options o;
+
+	(void)state;
+	assert_int_equal(options_parse_args(&o, 1, ARGV("x")), 0);
+	assert_int_equal(o.given, 0);
+	assert_int_equal(options_check_ports(&o), -EINVAL);
+	assert_int_equal(options_parse_args(&o, 2, ARGV("eth0")), 0);
+	assert_string_equal(o.ifname[BR_PORT_LAN], "eth0");
+	assert_int_equal(o.given, BR_GIVEN_LAN);
+	assert_int_equal(options_check_ports(&o), -EINVAL);
+}
+
+/* Only what the command line gave replaces a value from the file. */
+static void apply_given_only(void **state)
+{
+	struct br_options file, cli;
+
+	(void)state;
+	options_defaults(&file);
+	strcpy(file.ifname[BR_PORT_LAN], "flan");
+	strcpy(file.ifname[BR_PORT_WAN], "fwan");
+	file.mark[BR_PORT_LAN] = 1;
+	file.mark[BR_PORT_WAN] = 2;
+	file.ethertypes[0] = 0x88cc;
+	file.n_ethertypes = 1;
+	file.xdp_mode = BR_XDP_NATIVE;
+	assert_int_equal(options_parse_args(&cli, 6,
+		ARGV("--mark-in", "9", "-w", "eth1", "-vv")), 0);
+	assert_int_equal(cli.given, BR_GIVEN_MARK_IN | BR_GIVEN_WAN | BR_GIVEN_VERBOSITY);
+	options_apply(&file, &cli);
+	assert_string_equal(file.ifname[BR_PORT_LAN], "flan");
+	assert_string_equal(file.ifname[BR_PORT_WAN], "eth1");
+	assert_int_equal(file.mark[BR_PORT_LAN], 1);
+	assert_int_equal(file.mark[BR_PORT_WAN], 9);
+	assert_int_equal(file.n_ethertypes, 1);
+	assert_int_equal(file.xdp_mode, BR_XDP_NATIVE);
+	assert_int_equal(options_log_level(&file), BR_LOG_INFO + 2);
+	assert_int_equal(options_parse_args(&cli, 3, ARGV("-q", "--bridge-pppoe")), 0);
+	options_apply(&file, &cli);
+	assert_int_equal(file.n_ethertypes, 2); /* the list is replaced */
+	assert_int_equal(file.ethertypes[0], ETH_P_PPP_DISC);
+	assert_int_equal(options_log_level(&file), BR_LOG_WARN);
+}
+
+static void helpers(void **state)
+{
+	enum br_xdp_mode m;
+
+	(void)state;
+	assert_null(ifname_invalid("eth0"));
+	assert_non_null(ifname_invalid(""));
+	assert_non_null(ifname_invalid("a b"));
+	assert_null(ethertype_invalid(0x88cc));
+	assert_non_null(ethertype_invalid(0x0800));
+	assert_non_null(ethertype_invalid(0x10000));
+	assert_int_equal(xdp_mode_parse("native", &m), 0);
+	assert_int_equal(m, BR_XDP_NATIVE);
+	assert_int_equal(xdp_mode_parse("Native", &m), -EINVAL);
 }
 
 static void too_many_ethertypes(void **state)
@@ -136,7 +221,7 @@ static void too_many_ethertypes(void **state)
 	argv[n++] = "a";
 	argv[n++] = "b";
 	argv[n] = NULL;
-	assert_int_equal(parse(&o, argv), -1);
+	assert_int_equal(parse(&o, argv), -E2BIG);
 	/* exactly the maximum is fine: drop the last pair */
 	argv[2 * BR_MAX_ETHERTYPES + 1] = "a";
 	argv[2 * BR_MAX_ETHERTYPES + 2] = "b";
@@ -154,6 +239,10 @@ int main(void)
 		cmocka_unit_test(help_and_version_stop_early),
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(too_many_ethertypes),
+		cmocka_unit_test(config_options),
+		cmocka_unit_test(ports_optional_before_the_file),
+		cmocka_unit_test(apply_given_only),
+		cmocka_unit_test(helpers),
 	};
 
 	br_log_level = -1; /* the rejections print errors; keep output clean */

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * IPv4 over IPv6 (MAP-E RFC 7597, DS-Lite RFC 6333, static ip4ip6 peers)
+ * without an ip6tnl device: tc egress on the WAN wraps the IPv4 the kernel
+ * routes there, XDP on the WAN unwraps what the BR/AFTR/peer sends back.
+ */
+#ifndef BR_TUN4IN6_H
+#define BR_TUN4IN6_H
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "../include/brouter.h"
+#include "parse.h"
+
+#define BR_TUN_MAX 64
+
+/* ICMPv4, declared here: <linux/icmp.h> drags in libc socket headers. */
+struct icmp4hdr {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__u16 id; /* echo identifier */
+	__u16 seq;
+};
+
+#define ICMP4_ECHOREPLY 0
+#define ICMP4_DEST_UNREACH 3
+#define ICMP4_ECHO 8
+#define ICMP4_TIME_EXCEEDED 11
+#define ICMP4_PARAMETERPROB 12
+
+/* IPv4 destination prefix -> tunnel, for encapsulation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, struct br_tun_out_key);
+	__type(value, struct br_tun);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tun_out SEC(".maps");
+
+/* Outer {source, destination} -> tunnel, for decapsulation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, struct br_tun_in_key);
+	__type(value, struct br_tun);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tun_in SEC(".maps");
+
+/* RFC 7597 5.1: port = A | PSID | j, with A != 0 when the offset a > 0. */
+static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)
+{
+	__u32 port = bpf_ntohs(port_be);
+	__u32 a = t->psid_offset & 15, k = t->psid_len & 31, m;
+
+	if (!k)
+		return 1; /* the whole address is ours */
+	if (a + k > 16)
+		return 0;
+	m = 16 - a - k;
+	if (a && !(port >> (16 - a)))
+		return 0;
+	return ((port >> m) & ((1U << k) - 1)) == t->psid;
+}
+
+/*
+ * MAP-E: the port that identifies the CE in an inbound IPv4 packet: the
+ * destination port, the echo identifier, or for an ICMP error the source
+ * port (identifier) of the packet it quotes, which the CE sent.
+ */
+static __always_inline int mape_inner_ok(const struct br_tun *t,
+					 struct cursor *c, struct iphdr *ip)
+{
+	struct icmp4hdr *icmp;
+	struct iphdr *qip;
+	__u16 *ports;
+
+	if (ip->daddr != t->ce_ipv4)
+		return -BR_STAT_DROP_TUN_DST;
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return 0; /* non-first fragment: the kernel reassembles and NAT checks */
+	switch (ip->protocol) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		ports = c->pos;
+		if ((void *)(ports + 2) > c->end)
+			return -BR_STAT_DROP_TUN_BAD;
+		return port_in_set(t, ports[1]) ? 0 : -BR_STAT_DROP_TUN_PORT;
+	case IPPROTO_ICMP:
+		icmp = c->pos;
+		if ((void *)(icmp + 1) > c->end)
+			return -BR_STAT_DROP_TUN_BAD;
+		if (icmp->type == ICMP4_ECHOREPLY || icmp->type == ICMP4_ECHO)
+			return port_in_set(t, icmp->id) ? 0 : -BR_STAT_DROP_TUN_PORT;
+		if (icmp->type != ICMP4_DEST_UNREACH && icmp->type != ICMP4_TIME_EXCEEDED &&
+		    icmp->type != ICMP4_PARAMETERPROB)
+			return 0;
+		qip = (void *)(icmp + 1);
+		/* quoted IPv4 header (no options assumed: ihl checked) + 4 bytes */
+		if ((void *)(qip + 1) + 4 > c->end || qip->ihl != 5)
+			return -BR_STAT_DROP_TUN_BAD;
+		ports = (void *)(qip + 1);
+		return port_in_set(t, ports[0]) ? 0 : -BR_STAT_DROP_TUN_PORT;
+	}
+	return 0;
+}
+
+/*
+ * An IPv6 packet with next header IPv4 (4) for the brouter's own MAC on
+ * the WAN. Returns 1 when it is tunnel traffic to decapsulate, 0 when it
+ * is not ours (the stack has it), or a negative drop reason.
+ */
+static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
+{
+	struct br_tun_in_key k;
+	struct br_tun *t;
+	struct iphdr *ip;
+
+	if (ip6->nexthdr != IPPROTO_IPIP)
+		return 0;
+	__builtin_memcpy(k.remote6, &ip6->saddr, 16);
+	__builtin_memcpy(k.local6, &ip6->daddr, 16);
+	t = bpf_map_lookup_elem(&tun_in, &k);
+	if (!t || !t->mode) {
+		/*
+		 * brouterd marks each local tunnel address with a {::, local}
+		 * entry of mode 0: 4in6 to it from anyone else is refused.
+		 */
+		__builtin_memset(k.remote6, 0, 16);
+		return bpf_map_lookup_elem(&tun_in, &k) ? -BR_STAT_DROP_TUN_SRC : 0;
+	}
+	ip = c->pos;
+	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
+		return -BR_STAT_DROP_TUN_BAD;
+	c->pos = (void *)ip + ip->ihl * 4;
+	if (c->pos > c->end)
+		return -BR_STAT_DROP_TUN_BAD;
+	if (t->mode == BR_TUN_MAPE) {
+		int err = mape_inner_ok(t, c, ip);
+
+		if (err)
+			return err;
+	}
+	return 1;
+}
+
+/*
+ * Strip the outer IPv6 header: move the Ethernet addresses forward over
+ * it and switch the ethertype to IPv4, so the kernel receives the inner
+ * packet on the WAN port as if it had come natively.
+ */
+static __always_inline int tun_decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data, *neth;
+	struct ethhdr copy;
+
+	if ((void *)(eth + 1) > end)
+		return -1;
+	copy = *eth;
+	if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct ipv6hdr)))
+		return -1;
+	/* adjust_head moved data: reload and re-check before writing */
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	neth = data;
+	if ((void *)(neth + 1) > end)
+		return -1;
+	__builtin_memcpy(neth->h_dest, copy.h_dest, ETH_ALEN);
+	__builtin_memcpy(neth->h_source, copy.h_source, ETH_ALEN);
+	neth->h_proto = bpf_htons(ETH_P_IP);
+	return 0;
+}
+
+#endif /* BR_TUN4IN6_H */

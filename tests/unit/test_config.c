@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Config file: the example parses to what it says, absent keys keep the
+ * defaults, every kind of mistake is refused with the right line, the
+ * command line beats the file, and a failed (re)load changes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "../../loader/config.h"
+#include "../../loader/log.h"
+
+#define EXAMPLE "loader/brouter.conf.example"
+#define ARGV(...) ((char *[]){ "brouterd", __VA_ARGS__, NULL })
+
+static char dir[] = "/tmp/brouter-test-config-XXXXXX";
+static char path[sizeof(dir) + 32];
+static char errors[16384]; /* what the last load logged */
+
+static void write_file(const char *name, const char *text)
+{
+	char p[sizeof(dir) + 32];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Run @fn with stderr going to errors[]. */
+#define CAPTURE(expr)                                                         \
+	({                                                                    \
+		int saved_ = dup(2), fd_, ret_;                               \
+		ssize_t n_;                                                   \
+		char tmp_[sizeof(dir) + 16];                                  \
+		snprintf(tmp_, sizeof(tmp_), "%s/stderr", dir);               \
+		fd_ = open(tmp_, O_RDWR | O_CREAT | O_TRUNC, 0600);          \
+		fflush(stderr);                                               \
+		dup2(fd_, 2);                                                 \
+		ret_ = (expr);                                                \
+		fflush(stderr);                                               \
+		dup2(saved_, 2);                                              \
+		close(saved_);                                                \
+		n_ = pread(fd_, errors, sizeof(errors) - 1, 0);               \
+		errors[n_ > 0 ? n_ : 0] = '\0';                               \
+		close(fd_);                                                   \
+		ret_;                                                         \
+	})
+
+static int load_text(const char *text, struct br_config *c)
+{
+	write_file("brouter.conf", text);
+	return CAPTURE(config_load(path, 1, c));
+}
+
+static int run(char **argv, struct br_config *c)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return CAPTURE(brouter_config(argc, argv, c));
+}
+
+static struct br_prefix6 pfx(const char *addr, int plen)
+{
+	struct br_prefix6 p = { .plen = plen };
+
+	assert_int_equal(inet_pton(AF_INET6, addr, p.addr), 1);
+	return p;
+}
+
+static void assert_prefix(const struct br_prefix6 *p, const char *addr, int plen)
+{
+	struct br_prefix6 want = pfx(addr, plen);
+
+	assert_int_equal(p->plen, plen);
+	assert_memory_equal(p->addr, want.addr, 16);
+}
+
+static void example_parses_to_its_values(void **state)
+{
+	const struct br_pinhole *ph;
+	struct br_config c;
+
+	(void)state;
+	assert_int_equal(CAPTURE(config_load(EXAMPLE, 1, &c)), 0);
+	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "eth0");
+	assert_string_equal(c.opt.ifname[BR_PORT_WAN], "eth1");
+	assert_string_equal(c.opt.pin_dir, "/sys/fs/bpf/brouter");
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0x600);
+	assert_int_equal(c.opt.mark[BR_PORT_WAN], 0x601);
+	assert_int_equal(c.opt.mark_enabled, 1);
+	assert_int_equal(c.opt.n_ethertypes, 1);
+	assert_int_equal(c.opt.ethertypes[0], 0x88cc);
+	assert_int_equal(c.opt.xdp_mode, BR_XDP_AUTO);
+	assert_int_equal(c.log_level, BR_LOG_INFO);
+	assert_int_equal(c.file_found, 1);
+	assert_int_equal(c.pol.mode, BR_FW_STATEFUL);
+	assert_int_equal(c.pol.lan_ipv6, 1);
+	assert_int_equal(c.pol.filtering, BR_FILT_EI);
+	assert_int_equal(c.pol.flags, BR_PF_ECHO_IN | BR_PF_IPSEC | BR_PF_LOG_DROPS);
+	assert_int_equal(c.pol.log_rate, 10);
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_EST], 7440);
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_TRANS], 240);
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_CLOSED], 10);
+	assert_int_equal(c.pol.timeout[BR_TO_UDP], 300);
+	assert_int_equal(c.pol.timeout[BR_TO_ICMP], 60);
+	assert_int_equal(c.pol.timeout[BR_TO_OTHER], 600);
+	assert_int_equal(c.n_lan_prefixes, 1);
+	assert_prefix(&c.lan_prefixes[0], "2001:db8:1::", 64);
+
+	assert_int_equal(c.n_pinholes, 4);
+	assert_int_equal(c.pol.n_pinholes, 4);
+	ph = &c.pinholes[0];
+	assert_string_equal(ph->name, "ssh");
+	assert_string_equal(ph->file, EXAMPLE);
+	assert_int_equal(ph->line, 98); /* where the example has it */
+	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
+	assert_int_equal(ph->proto, IPPROTO_TCP);
+	assert_int_equal(ph->n_ranges, 2);
+	assert_int_equal(ph->range[0].lo, 22);
+	assert_int_equal(ph->range[0].hi, 22);
+	assert_int_equal(ph->range[1].lo, 8000);
+	assert_int_equal(ph->range[1].hi, 8080);
+	assert_int_equal(ph->n_src, 1);
+	assert_prefix(&ph->src[0], "2001:db8:99::", 48);
+	ph = &c.pinholes[1];
+	assert_string_equal(ph->name, "");
+	assert_prefix(&ph->dst, "2001:db8:1::", 64);
+	assert_int_equal(ph->proto, IPPROTO_UDP);
+	assert_int_equal(ph->n_ranges, 1);
+	assert_int_equal(ph->range[0].lo, 5060);
+	assert_int_equal(ph->n_src, 0);
+	ph = &c.pinholes[2];
+	assert_int_equal(ph->proto, IPPROTO_ICMPV6);
+	assert_int_equal(ph->n_ranges, 1);
+	assert_int_equal(ph->range[0].lo, 128);
+	assert_int_equal(ph->range[0].hi, 128);
+	ph = &c.pinholes[3];
+	assert_int_equal(ph->proto, BR_PIN_PROTO_ANY);
+	assert_int_equal(ph->n_ranges, 0);
+	config_free(&c);
+	assert_null(c.pinholes);
+}
+
+static void example_passes_check_config(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	assert_int_equal(run(ARGV("--check-config", "-c", EXAMPLE), &c), 1);
+}
+
+static void defaults_when_keys_are_absent(void **state)
+{
+	struct br_config c, d;
+
+	(void)state;
+	config_defaults(&d);
+	assert_int_equal(load_text("# nothing but a comment\n", &c), 0);
+	assert_memory_equal(&c.pol, &d.pol, sizeof(d.pol));
+	assert_int_equal(c.pol.mode, BR_FW_STATEFUL);
+	assert_int_equal(c.pol.filtering, BR_FILT_EI);
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_EST], 7440);
+	assert_int_equal(c.pol.timeout[BR_TO_UDP], 300);
+	assert_int_equal(c.pol.flags & BR_PF_ULA, 0);
+	assert_int_equal(c.opt.mark[BR_PORT_WAN], BR_MARK_IN_DEFAULT);
+	assert_string_equal(c.opt.pin_dir, BR_PIN_DIR_DEFAULT);
+	assert_int_equal(c.n_pinholes, 0);
+	assert_int_equal(c.log_level, BR_LOG_INFO);
+	config_free(&c);
+
+	/* a group given partly keeps the defaults of the rest */
+	assert_int_equal(load_text("firewall = { timeouts = { udp = 150; }; ula = true; };\n"
+				   "marks = { enabled = false; };\n", &c), 0);
+	assert_int_equal(c.pol.timeout[BR_TO_UDP], 150);
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_EST], 7440);
+	assert_int_equal(c.pol.flags, BR_PF_ECHO_IN | BR_PF_IPSEC | BR_PF_ULA |
+				      BR_PF_LOG_DROPS);
+	assert_int_equal(c.opt.mark_enabled, 0);
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], BR_MARK_OUT_DEFAULT);
+	config_free(&c);
+}
+
+static void missing_file(void **state)
+{
+	struct br_config c;
+	char p[sizeof(dir) + 16];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/absent", dir);
+	/* the default file may be absent: built-in defaults */
+	assert_int_equal(CAPTURE(config_load(p, 0, &c)), 0);
+	assert_int_equal(c.file_found, 0);
+	config_free(&c);
+	/* a file named with -c must exist */
+	assert_int_equal(CAPTURE(config_load(p, 1, &c)), -ENOENT);
+	assert_non_null(strstr(errors, "absent"));
+	assert_int_equal(run(ARGV("-c", p, "a", "b"), &c), -ENOENT);
+}
+
+/* Each bad file is refused, and the message names its line and the problem. */
+static void rejects_mistakes_naming_the_line(void **state)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *says;
+	} bad[] = {
+		{ "foo = 1;", 1, "foo: unknown key" },
+		{ "\n\nmarks = { outbound = 1; colour = 2; };", 3, "marks.colour: unknown key" },
+		{ "firewall = {\n timeouts = {\n  tcp = 5; }; };", 3, "unknown key" },
+		{ "log = { verbose = true; };", 1, "unknown key" },
+		{ "bridge = { vlan = 1; };", 1, "unknown key" },
+		{ "firewall = { pinholes = (\n { dst = \"::1\"; proto = \"tcp\";\n   port = 22; } ); };",
+		  3, "pinholes[0].port: unknown key" },
+		/* types */
+		{ "lan = 5;", 1, "must be a string" },
+		{ "marks = { enabled = 1; };", 1, "true or false" },
+		{ "marks = 5;", 1, "must be a group" },
+		{ "marks = { outbound = \"0x600\"; };", 1, "must be an integer" },
+		{ "firewall = { pinholes = [ 1 ]; };", 1, "must be a list" },
+		{ "firewall = { pinholes = ( 1 ); };", 1, "must be a group" },
+		{ "firewall = { lan-prefixes = 5; };", 1, "must be a string" },
+		{ "bridge = { ethertypes = 0x88cc; };", 1, "must be an array" },
+		/* libconfig's own syntax errors */
+		{ "lan = \"a\";\nwan = ;", 2, "syntax error" },
+		{ "lan = \"a\";\nlan = \"b\";", 2, "duplicate setting" },
+		/* ports and interfaces */
+		{ "lan = \"eth0\";\nwan = \"eth0\";", 2, "same interface" },
+		{ "lan = \"a/b\";", 1, "cannot contain" },
+		{ "wan = \"0123456789abcdefX\";", 1, "longer than 15" },
+		{ "pin-dir = \"relative\";", 1, "absolute path" },
+		{ "xdp-mode = \"turbo\";", 1, "is not one of" },
+		/* marks */
+		{ "marks = { inbound = -1; };", 1, "out of range" },
+		{ "\nmarks = { inbound = 0x1ffffffff; };", 2, "out of range" },
+		{ "marks = { inbound = 4294967296; };", 1, "out of range" },
+		/* ethertypes */
+		{ "bridge = { ethertypes = [ 0x0800 ]; };", 1, "routed by the kernel" },
+		{ "bridge = { ethertypes = [ 0x0806 ]; };", 1, "routed by the kernel" },
+		{ "bridge = { ethertypes = [ 0x86dd ]; };", 1, "always bridged" },
+		{ "bridge = { ethertypes = [ 0x05dc ]; };", 1, "802.3 length" },
+		{ "bridge = { pppoe = true; ethertypes = [ 0x9000, 0x9001, 0x9002,\n"
+		  " 0x9003, 0x9004, 0x9005, 0x9006 ]; };", 2, "at most 8" },
+		/* log */
+		{ "log = { level = \"loud\"; };", 1, "is not one of" },
+		{ "log = { drop-rate = 0; };", 1, "out of range" },
+		/* firewall */
+		{ "firewall = { mode = \"paranoid\"; };", 1, "\"stateful\", \"stateless-tcp\", \"open\"" },
+		{ "firewall = { filtering = \"strict\"; };", 1, "is not one of" },
+		{ "firewall = { timeouts = { udp = 0; }; };", 1, "out of range" },
+		{ "firewall = { timeouts = { other = 99999999; }; };", 1, "out of range" },
+		{ "firewall = { timeouts = { udp = 99999999999; }; };", 1, "out of range" },
+		{ "firewall = { lan-prefixes = [ \"2001:db8::1/64\" ]; };", 1, "did you mean \"2001:db8::/64\"" },
+		{ "firewall = { lan-prefixes = [ \"10.0.0.0/8\" ]; };", 1, "not an IPv6" },
+		{ "firewall = { lan-prefixes = [ \"ff02::/16\" ]; };", 1, "multicast" },
+		{ "firewall = { lan-prefixes = [ \"2001:db8::/64\",\n \"2001:db8::/64\" ]; };", 2, "listed twice" },
+		/* pinholes */
+#define PH(x) "firewall = { pinholes = (\n" x " ); };"
+		{ PH("{ proto = \"tcp\"; }"), 2, "needs dst" },
+		{ PH("{ dst = \"::1\"; }"), 2, "needs proto" },
+		{ PH("{ dst = \"2001:db8::/129\"; proto = \"tcp\"; }"), 2, "0..128" },
+		{ PH("{ dst = \"2001:db8::/-1\"; proto = \"tcp\"; }"), 2, "0..128" },
+		{ PH("{ dst = \"2001:zz::1\"; proto = \"tcp\"; }"), 2, "not an IPv6" },
+		{ PH("{ dst = \"2001:db8::5/120\"; proto = \"tcp\"; }"), 2, "did you mean \"2001:db8::/120\"" },
+		{ PH("{ dst = \"ff02::1\"; proto = \"udp\"; }"), 2, "multicast" },
+		{ PH("{ dst = \"::1\"; proto = \"foo\"; }"), 2, "is not tcp, udp" },
+		{ PH("{ dst = \"::1\"; proto = 0; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = 256; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = 44; }"), 2, "extension header" },
+		{ PH("{ dst = \"::1\"; proto = 60; }"), 2, "extension header" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 0 ]; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 65536 ]; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 4294967318 ]; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ \"70000\" ]; }"), 2, "within 1..65535" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ \"0-5\" ]; }"), 2, "within 1..65535" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ \"10-5\" ]; }"), 2, "reversed; write \"5-10\"" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ \"ssh\" ]; }"), 2, "not a number or a range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ \" 22\" ]; }"), 2, "not a number or a range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ ]; }"), 2, "empty" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = 1.5; }"), 2, "must be an integer" },
+		{ PH("{ dst = \"::1\"; proto = \"any\"; ports = [ 22 ]; }"), 2, "ports apply only" },
+		{ PH("{ dst = \"::1\"; proto = \"icmpv6\"; ports = [ 22 ]; }"), 2, "ports apply only" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; icmp-type = 128; }"), 2, "applies only to proto icmpv6" },
+		{ PH("{ dst = \"::1\"; proto = \"icmpv6\"; icmp-type = 256; }"), 2, "out of range" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; src = \"ff00::/8\"; }"), 2, "multicast" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; src = [ \"1::/16\", \"2::/16\",\n"
+		     "  \"3::/16\", \"4::/16\", \"5::/16\" ]; }"), 2, "more than 4 distinct" },
+		{ PH("{ dst = \"::1\"; proto = \"tcp\"; name = \"0123456789012345678901234567890123\"; }"),
+		  2, "printable characters" },
+		{ PH("{ dst = \"2001:db8::1\"; proto = \"tcp\"; ports = [ 22, 80 ]; },\n"
+		     "{ dst = \"2001:db8::2\"; proto = \"tcp\"; ports = [ 22 ]; },\n"
+		     "{ dst = \"2001:db8::1\"; proto = \"tcp\"; ports = ( 80, \"22\" ); }"),
+		  4, "duplicate of pinhole[0] at line 2" },
+		{ PH("{ dst = \"::1\"; proto = \"udp\"; src = \"2001:db8::/32\"; },\n"
+		     "{ dst = \"::1\"; proto = \"udp\"; src = [ \"2001:db9::/32\", \"2001:dba::/32\",\n"
+		     "  \"2001:dbb::/32\", \"2001:dbc::/32\" ]; }"),
+		  3, "more than 4 distinct sources" },
+		{ PH("{ dst = \"2001:db8::/64\"; proto = \"tcp\"; ports = \"1-65535\"; },\n"
+		     "{ dst = \"2001:db8::1\"; proto = \"udp\"; }, { dst = \"2001:db8::2\"; proto = \"udp\"; },\n"
+		     "{ dst = \"2001:db8::3\"; proto = \"udp\"; }, { dst = \"2001:db8::4\"; proto = \"udp\"; },\n"
+		     "{ dst = \"2001:db8::5\"; proto = \"udp\"; }, { dst = \"2001:db8::6\"; proto = \"udp\"; },\n"
+		     "{ dst = \"2001:db8::7\"; proto = \"udp\"; }, { dst = \"2001:db8::8\"; proto = \"udp\"; }"),
+		  2, "524288 map entries" },
+#undef PH
+	};
+	struct br_config c;
+	char at[32];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (load_text(bad[i].text, &c) >= 0)
+			fail_msg("case %u accepted:\n%s", i, bad[i].text);
+		snprintf(at, sizeof(at), "brouter.conf:%d: ", bad[i].line);
+		if (!strstr(errors, at) || !strstr(errors, bad[i].says))
+			fail_msg("case %u: expected line %d and \"%s\", got:\n%s", i,
+				 bad[i].line, bad[i].says, errors);
+	}
+}
+
+static void values_normalised(void **state)
+{
+	const struct br_pinhole *ph;
+	struct br_config c;
+
+	(void)state;
+	assert_int_equal(load_text(
+		"marks = { outbound = 0xffffffff; inbound = 0; };\n"
+		"bridge = { pppoe = true; ethertypes = [ 0x8863, 0x88cc ]; };\n"
+		"firewall = { pinholes = (\n"
+		" { dst = \"2001:db8::/32\"; proto = \"tcp\";\n"
+		"   ports = ( 26, \"20-25\", 22, \"1000-1001\" );\n"
+		"   src = [ \"2001:db8:1::/48\", \"2001:db8::/32\", \"2001:db8:2::1\" ]; },\n"
+		" { dst = \"::/0\"; proto = 47; },\n"
+		" { dst = \"::1\"; proto = \"ipv6-icmp\"; icmp-type = [ 1, 2, 3, 128 ]; },\n"
+		" { dst = \"::2\"; proto = \"esp\"; }, { dst = \"::2\"; proto = \"ah\"; }\n"
+		"); };\n", &c), 0);
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0xffffffffU);
+	assert_int_equal(c.opt.mark[BR_PORT_WAN], 0);
+	/* PPPoE's two, the repeated 0x8863 kept once */
+	assert_int_equal(c.opt.n_ethertypes, 3);
+	assert_int_equal(c.opt.ethertypes[2], 0x88cc);
+	ph = &c.pinholes[0];
+	assert_int_equal(ph->n_ranges, 2); /* 20-26 merged, then 1000-1001 */
+	assert_int_equal(ph->range[0].lo, 20);
+	assert_int_equal(ph->range[0].hi, 26);
+	assert_int_equal(ph->range[1].lo, 1000);
+	assert_int_equal(ph->range[1].hi, 1001);
+	assert_int_equal(ph->n_src, 1); /* the /32 covers the others */
+	assert_prefix(&ph->src[0], "2001:db8::", 32);
+	assert_int_equal(c.pinholes[1].proto, 47);
+	assert_int_equal(c.pinholes[1].dst.plen, 0);
+	assert_int_equal(c.pinholes[2].proto, IPPROTO_ICMPV6);
+	assert_int_equal(c.pinholes[2].n_ranges, 2); /* 1-3, 128 */
+	assert_int_equal(c.pinholes[3].proto, IPPROTO_ESP);
+	assert_int_equal(c.pinholes[4].proto, IPPROTO_AH);
+	config_free(&c);
+}
+
+static void below_rfc_minimum_warns(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	br_log_level = BR_LOG_WARN;
+	assert_int_equal(load_text("firewall = { timeouts = { tcp-established = 600; }; };",
+				   &c), 0);
+	br_log_level = BR_LOG_ERR;
+	assert_non_null(strstr(errors, "brouter.conf:1: firewall.timeouts.tcp-established"));
+	assert_non_null(strstr(errors, "REC-31"));
+	assert_int_equal(c.pol.timeout[BR_TO_TCP_EST], 600);
+	config_free(&c);
+}
+
+static void include_relative_to_file(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	write_file("pinholes.conf",
+		   "pinholes = ( { dst = \"::1\"; proto = \"tcp\"; ports = [ 22 ]; },\n"
+		   "  { dst = \"::1\"; proto = \"tcp\"; ports = [ 22 ]; } );\n");
+	assert_true(load_text("firewall = {\n@include \"pinholes.conf\"\n};\n", &c) < 0);
+	assert_non_null(strstr(errors, "/pinholes.conf:2: "));
+	assert_non_null(strstr(errors, "duplicate"));
+	write_file("pinholes.conf", "pinholes = ( { dst = \"::1\"; proto = \"tcp\"; } );\n");
+	assert_int_equal(load_text("firewall = {\n@include \"pinholes.conf\"\n};\n", &c), 0);
+	assert_int_equal(c.n_pinholes, 1);
+	assert_non_null(strstr(c.pinholes[0].file, "/pinholes.conf"));
+	config_free(&c);
+}
+
+static void failed_load_leaves_out_untouched(void **state)
+{
+	struct br_config c, before;
+
+	(void)state;
+	memset(&c, 0x5a, sizeof(c));
+	before = c;
+	assert_true(load_text("firewall = { mode = \"nope\"; };", &c) < 0);
+	assert_memory_equal(&c, &before, sizeof(c));
+	assert_true(run(ARGV("-c", path, "a", "b"), &c) < 0);
+	assert_memory_equal(&c, &before, sizeof(c));
+}
+
+static void command_line_beats_file(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	write_file("brouter.conf",
+		   "lan = \"lan0\"; wan = \"wan0\"; pin-dir = \"/sys/fs/bpf/x\";\n"
+		   "marks = { outbound = 0x10; inbound = 0x11; };\n"
+		   "bridge = { ethertypes = [ 0x88cc ]; };\n"
+		   "xdp-mode = \"native\";\n"
+		   "log = { level = \"debug\"; };\n");
+	/* the file alone */
+	assert_int_equal(run(ARGV("-c", path), &c), 0);
+	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "lan0");
+	assert_string_equal(c.opt.ifname[BR_PORT_WAN], "wan0");
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0x10);
+	assert_int_equal(c.opt.xdp_mode, BR_XDP_NATIVE);
+	assert_int_equal(c.log_level, BR_LOG_DEBUG);
+	assert_string_equal(c.opt.config_path, path);
+	config_free(&c);
+
+	/* each option given wins; what is not given comes from the file */
+	assert_int_equal(run(ARGV("-c", path, "--mark-in", "7", "--bridge-pppoe",
+				  "--xdp-mode", "generic", "-p", "/sys/fs/bpf/y",
+				  "-q", "--wan", "ppp0", "eth9"), &c), 0);
+	br_log_level = BR_LOG_ERR;
+	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "eth9");
+	assert_string_equal(c.opt.ifname[BR_PORT_WAN], "ppp0");
+	assert_string_equal(c.opt.pin_dir, "/sys/fs/bpf/y");
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0x10);
+	assert_int_equal(c.opt.mark[BR_PORT_WAN], 7);
+	assert_int_equal(c.opt.n_ethertypes, 2); /* replaced, not added to */
+	assert_int_equal(c.opt.ethertypes[0], 0x8863);
+	assert_int_equal(c.opt.xdp_mode, BR_XDP_GENERIC);
+	assert_int_equal(c.log_level, BR_LOG_WARN);
+	assert_int_equal(c.cli.given & BR_GIVEN_MARK_OUT, 0);
+	config_free(&c);
+
+	/* --no-mark beats marks.enabled = true */
+	assert_int_equal(run(ARGV("-c", path, "--no-mark"), &c), 0);
+	assert_int_equal(c.opt.mark_enabled, 0);
+	config_free(&c);
+
+	/* the command line can make the ports equal: refused */
+	assert_true(run(ARGV("-c", path, "--lan", "wan0"), &c) < 0);
+	assert_non_null(strstr(errors, "same interface"));
+}
+
+static void ports_required_except_for_check(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	write_file("brouter.conf", "firewall = { mode = \"open\"; };\n");
+	assert_true(run(ARGV("-c", path), &c) < 0);
+	assert_non_null(strstr(errors, "need a LAN and a WAN port"));
+	assert_int_equal(run(ARGV("-c", path, "a", "b"), &c), 0);
+	assert_int_equal(c.pol.mode, BR_FW_OPEN);
+	config_free(&c);
+	assert_int_equal(run(ARGV("--check-config", "-c", path), &c), 1);
+	write_file("brouter.conf", "firewall = { mode = \"closed\"; };\n");
+	assert_true(run(ARGV("--check-config", "-c", path), &c) < 0);
+	assert_non_null(strstr(errors, "brouter.conf:1: firewall.mode"));
+}
+
+static void reload_keeps_running_config_on_error(void **state)
+{
+	struct br_config c, saved;
+
+	(void)state;
+	write_file("brouter.conf",
+		   "lan = \"lan0\"; wan = \"wan0\";\n"
+		   "firewall = { pinholes = ( { dst = \"::1\"; proto = \"tcp\"; } ); };\n");
+	assert_int_equal(run(ARGV("-c", path, "--mark-out", "5"), &c), 0);
+	assert_int_equal(c.n_pinholes, 1);
+	saved = c;
+
+	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\nfirewall = { mode = 1; };\n");
+	assert_true(CAPTURE(config_reload(&c)) < 0);
+	assert_memory_equal(&c, &saved, sizeof(c));
+	assert_non_null(strstr(errors, "brouter.conf:2: firewall.mode"));
+	assert_non_null(strstr(errors, "keeping the running configuration"));
+
+	/* a good file: new policy, same overrides, ports cannot move live */
+	write_file("brouter.conf",
+		   "lan = \"other\"; wan = \"wan0\";\n"
+		   "marks = { outbound = 9; inbound = 10; };\n"
+		   "firewall = { mode = \"stateless-tcp\"; pinholes = (\n"
+		   " { dst = \"::1\"; proto = \"tcp\"; }, { dst = \"::2\"; proto = \"udp\"; } ); };\n");
+	br_log_level = BR_LOG_WARN;
+	assert_int_equal(CAPTURE(config_reload(&c)), 0);
+	br_log_level = BR_LOG_ERR;
+	assert_int_equal(c.n_pinholes, 2);
+	assert_int_equal(c.pol.n_pinholes, 2);
+	assert_int_equal(c.pol.mode, BR_FW_STATELESS_TCP);
+	assert_int_equal(c.opt.mark[BR_PORT_LAN], 5);	/* --mark-out still wins */
+	assert_int_equal(c.opt.mark[BR_PORT_WAN], 10);
+	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "lan0");
+	assert_non_null(strstr(errors, "restart brouterd"));
+	config_free(&c);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/brouter.conf", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[sizeof(dir) + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(example_parses_to_its_values),
+		cmocka_unit_test(example_passes_check_config),
+		cmocka_unit_test(defaults_when_keys_are_absent),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(rejects_mistakes_naming_the_line),
+		cmocka_unit_test(values_normalised),
+		cmocka_unit_test(below_rfc_minimum_warns),
+		cmocka_unit_test(include_relative_to_file),
+		cmocka_unit_test(failed_load_leaves_out_untouched),
+		cmocka_unit_test(command_line_beats_file),
+		cmocka_unit_test(ports_required_except_for_check),
+		cmocka_unit_test(reload_keeps_running_config_on_error),
+	};
+
+	/* errors are captured and checked; warnings only where a test asks */
+	br_log_level = BR_LOG_ERR;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
