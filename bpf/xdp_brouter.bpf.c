@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "clock.h"
 #include "parse.h"
 #include "port.h"
 #include "stats.h"
@@ -67,12 +68,14 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
 static __always_inline __u32 l2_admit(struct ethhdr *eth,
 				      const struct br_settings *s, __u32 port)
 {
+	__u64 now = now_ns();
+
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
 		return BR_STAT_DROP_OWN_SRC;
-	fdb_learn(eth->h_source, port);
-	if (!mac_is_group(eth->h_dest) && fdb_port(eth->h_dest) == (int)port)
+	fdb_learn(eth->h_source, port, now);
+	if (!mac_is_group(eth->h_dest) && fdb_port(eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
 	return 0;
 }
@@ -142,7 +145,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 					const struct br_policy *pol, __u32 gen,
 					__u32 port)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = now_ns();
 	int r;
 
 	if (!fp || !pol)

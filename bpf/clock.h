@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The one clock brouter's programs read. */
+#ifndef BR_CLOCK_H
+#define BR_CLOCK_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+/*
+ * CLOCK_MONOTONIC at jiffy resolution. Every timeout and refresh interval
+ * here is a second or more, and the coarse clock costs a memory read where
+ * bpf_ktime_get_ns() reads the clocksource (a paravirtual call on kvm-clock
+ * guests, measured at about a third of the whole bridging path). Same base
+ * as CLOCK_MONOTONIC, so user space compares its own readings directly.
+ */
+static __always_inline __u64 now_ns(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+#endif /* BR_CLOCK_H */
