@@ -71,8 +71,10 @@ void stats_print_text(FILE *f, const struct br_stat *st)
 	for (id = 0; id < BR_STAT_MAX; id++) {
 		if (id == BR_DROP_FIRST)
 			fprintf(f, "drop reasons:\n");
-		if (id == BR_DROP_LAST + 1)
+		if (id == BR_STAT_TC_MARKED)
 			fprintf(f, "tc ingress:\n");
+		if (id == BR_STAT_DECAP)
+			fprintf(f, "IPv4 over IPv6:\n");
 		fprintf(f, "%s%-*s %14llu %16llu %14llu %16llu  %s\n",
 			is_drop_reason(id) || id > BR_DROP_LAST ? "  " : "",
 			is_drop_reason(id) || id > BR_DROP_LAST ? 14 : 16,
