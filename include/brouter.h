@@ -377,6 +377,15 @@ struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */
 	__u32 pid;	  /* of the running brouterd, for brouterctl reload */
 	__u64 started_ns; /* CLOCK_MONOTONIC */
+	/*
+	 * What that brouterd changed on each port and must undo. A brouterd
+	 * started after one was killed inherits these duties, so the ports
+	 * still end up as they were before the first one ran.
+	 */
+	__u32 ifindex[BR_NPORTS];
+	__u8 promisc_set[BR_NPORTS];	/* turned promiscuous mode on */
+	__u8 clsact_created[BR_NPORTS]; /* created the clsact qdisc */
+	__u32 pad;
 };
 
 /* Names of the pinned objects under the pin directory. */

@@ -49,6 +49,7 @@ struct brouterd {
 	time_t last_rs;		/* when we last solicited one */
 	int wan_prefixes;	/* prefixes learned from RAs so far */
 	struct ring_buffer *drops;
+	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
 };
 
 static int resolve_ports(struct brouterd *d)
@@ -222,7 +223,7 @@ static void unpin_all(struct bpf_object *obj)
  * remove it so libbpf creates fresh maps. Same layout: reuse it, which
  * is what keeps connections alive across a restart.
  */
-static void drop_incompatible_state(const char *pin_dir)
+static void drop_incompatible_state(const char *pin_dir, struct br_info *prev)
 {
 	char path[PATH_MAX];
 	struct br_info info;
@@ -238,6 +239,9 @@ static void drop_incompatible_state(const char *pin_dir)
 	if (!bpf_map_lookup_elem(fd, &zero, &info) && info.layout == BR_LAYOUT_VERSION) {
 		close(fd);
 		pr_info("reusing state pinned in %s", pin_dir);
+		/* a dead owner's undo duties become ours (see struct br_info) */
+		if (!info.pid || kill(info.pid, 0))
+			*prev = info;
 		return;
 	}
 	close(fd);
@@ -257,7 +261,13 @@ static int info_write(struct brouterd *d)
 	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() };
 	struct timespec ts;
 	__u32 zero = 0;
+	int p;
 
+	for (p = 0; p < BR_NPORTS; p++) {
+		info.ifindex[p] = d->port[p].ifindex;
+		info.promisc_set[p] = d->promisc_before[p] == 0;
+		info.clsact_created[p] = d->port[p].tc_created_hook;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	info.started_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
@@ -315,6 +325,10 @@ static int enable_promisc(struct brouterd *d)
 			pr_err("%s: read flags: %s", d->port[p].ifname, strerror(-before));
 			return before;
 		}
+		/* on because a killed brouterd set it: still ours to undo */
+		if (before && d->prev.ifindex[p] == (__u32)d->port[p].ifindex &&
+		    d->prev.promisc_set[p])
+			before = 0;
 		if (before)
 			continue;
 		err = netdev_set_promisc(d->port[p].ifname, 1);
@@ -365,6 +379,10 @@ static int attach_all(struct brouterd *d)
 					bpf_program__fd(d->tc->progs.tc_brouter_in));
 		if (err)
 			return err;
+		/* a clsact left by a killed brouterd is still ours to remove */
+		if (d->prev.ifindex[p] == (__u32)d->port[p].ifindex &&
+		    d->prev.clsact_created[p])
+			d->port[p].tc_created_hook = 1;
 	}
 	return 0;
 }
@@ -545,8 +563,8 @@ static int start(struct brouterd *d)
 	if (d->lock_fd < 0)
 		return d->lock_fd;
 
-	drop_incompatible_state(d->cfg.opt.pin_dir);
-	err = load_programs(d) ?: info_write(d);
+	drop_incompatible_state(d->cfg.opt.pin_dir, &d->prev);
+	err = load_programs(d);
 	if (err)
 		return err;
 	err = settings_build(d, &d->settings) ?: settings_push(d, &d->settings) ?:
@@ -556,7 +574,7 @@ static int start(struct brouterd *d)
 		return err;
 	}
 	log_policy(d, "policy");
-	err = enable_promisc(d) ?: attach_all(d);
+	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d);
 	if (!err)
 		listeners_open(d);
 	return err;

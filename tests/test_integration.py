@@ -623,8 +623,13 @@ def test_refuses_second_instance_with_same_pin_dir(rig, pins):
 def test_restart_after_sigkill_reuses_pin_dir(rig, pins):
     """A killed brouterd leaves no XDP (link-based attach dies with it) and
     does not block a restart: its flock is gone, its pins are reused and
-    its stale tc filter replaced."""
+    its stale tc filter replaced. The restarted brouterd inherits what the
+    killed one had to undo, so after it stops the ports are as they were
+    before either ran: not promiscuous, no clsact qdisc."""
     pd = pins()
+    for dev in ("lan0", "wan0"):
+        rig.run(rig.rtr, ["ip", "link", "set", dev, "promisc", "off"])
+        rig.run(rig.rtr, ["tc", "qdisc", "del", "dev", dev, "clsact"], check=False)
     first = rig.start_brouterd(pin_dir=pd)
     try:
         first.proc.send_signal(signal.SIGKILL)
@@ -642,8 +647,10 @@ def test_restart_after_sigkill_reuses_pin_dir(rig, pins):
         for dev in ("lan0", "wan0"):
             assert "xdp" not in topo.link_info(rig.rtr, dev)
             assert not ours(tc_filters(rig.rtr, dev)), f"{dev}: tc_brouter_in left"
+            assert not topo.promisc(rig.rtr, dev), f"{dev}: left promiscuous"
+            qd = rig.run(rig.rtr, ["tc", "qdisc", "show", "dev", dev]).stdout
+            assert "clsact" not in qd, f"{dev}: clsact qdisc left: {qd}"
     finally:
-        # a SIGKILLed daemon cannot restore promisc or its clsact qdisc
         for dev in ("lan0", "wan0"):
             rig.run(rig.rtr, ["tc", "qdisc", "del", "dev", dev, "clsact"], check=False)
 
