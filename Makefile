@@ -15,7 +15,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -I$(BUILD) -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz -lconfig
+LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables
 
 ifeq ($(V),1)
 Q :=
@@ -34,14 +34,17 @@ CONFIG_SRCS := loader/config.c loader/config_val.c loader/config_fw.c \
                loader/config_pin.c loader/policy.c loader/policy_map.c
 DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
                loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
-               loader/droplog.c loader/stats.c $(CONFIG_SRCS)
+               loader/droplog.c loader/stats.c $(CONFIG_SRCS) \
+               loader/tunnel.c loader/rtnl.c loader/nft.c loader/config_tunnel.c \
+               loader/mape_rule.c
 CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
                loader/mape_rule.c loader/ctl_mape.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump \
-        python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config
+        python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
+        libmnl-dev libnftables-dev
 
 all: $(BUILD)/brouterd $(BUILD)/brouterctl
 
@@ -65,7 +68,8 @@ $(BUILD)/brouterctl: $(CTL_SRCS) $(LOADER_HDRS)
 	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) -o $@ $(LDLIBS)
 
 UNIT_TESTS := $(BUILD)/test_options $(BUILD)/test_mape $(BUILD)/test_config \
-              $(BUILD)/test_policy
+              $(BUILD)/test_policy \
+              $(BUILD)/test_tunnel_cfg $(BUILD)/test_tunnel_nft
 
 $(BUILD)/test_options: tests/unit/test_options.c loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
@@ -83,8 +87,36 @@ $(BUILD)/test_policy: tests/unit/test_policy.c loader/policy.c loader/policy_map
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< loader/policy.c loader/policy_map.c loader/log.c -o $@ $(LDLIBS) -lcmocka
 
+$(BUILD)/test_tunnel_cfg: tests/unit/test_tunnel_cfg.c loader/config_tunnel.c loader/mape_rule.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< loader/config_tunnel.c loader/mape_rule.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/test_tunnel_nft: tests/unit/test_tunnel_nft.c loader/nft.c loader/mape_rule.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< loader/nft.c loader/mape_rule.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done
+
+# Benchmark rig (tests/bench, see README "Performance"): its own XDP
+# generator, sink and reference redirect; ip6tables and sysctl for the
+# Linux bridge references.
+BENCH_PROGS := gen sink redirect
+BENCH_OBJS  := $(BENCH_PROGS:%=$(BUILD)/bench/%.bpf.o)
+DEPS        += iptables procps
+
+$(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# `make bench` (< 10 min), `make bench QUICK=1` (< 1 min: checks the rig works)
+bench: all $(BENCH_OBJS)
+	$(PYTHON) tests/bench/bench.py $(if $(filter 1 yes true,$(QUICK)),--quick)
+
+.PHONY: bench
 
 deps:
 	apt-get update

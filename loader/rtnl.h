@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Just enough rtnetlink (libmnl) for the tunnels: addresses, IPv4 routes
+ * through a fake next hop, permanent IPv4 neighbours, the MTU of a link.
+ * Every call returns 0 or -errno; the caller logs with its context.
+ */
+#ifndef BR_RTNL_H
+#define BR_RTNL_H
+
+#include <stdint.h>
+#include <netinet/in.h>
+
+/*
+ * Routes and addresses brouterd adds carry this protocol id (rtm_protocol,
+ * IFA_PROTO): `ip route` shows "proto 180", and what a killed brouterd
+ * left behind is recognised as its own.
+ */
+#define RTNL_PROTO_BROUTER 180
+
+struct mnl_socket;
+
+struct rtnl {
+	struct mnl_socket *nl;
+	unsigned int portid;
+	unsigned int seq;
+};
+
+/* One address of a link, as an RTM_GETADDR dump shows it. */
+struct rtnl_addr {
+	int family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	unsigned int plen;
+	unsigned int flags;	/* IFA_F_* (IFA_FLAGS when present) */
+	unsigned int scope;	/* RT_SCOPE_* */
+	unsigned int proto;	/* IFA_PROTO, 0 when unset */
+};
+
+int rtnl_open(struct rtnl *r);
+void rtnl_close(struct rtnl *r);
+
+/*
+ * Add @addr/@plen (family from @family) to @ifindex with IFA_PROTO
+ * RTNL_PROTO_BROUTER. IPv6 addresses get IFA_F_NODAD (the address is
+ * computed, nobody else may own it) and a preferred lifetime of 0, so the
+ * kernel answers ND for it but never picks it as a source for its own
+ * traffic. -EEXIST when it is already there.
+ */
+int rtnl_addr_add(struct rtnl *r, int ifindex, int family, const void *addr,
+		  unsigned int plen);
+int rtnl_addr_del(struct rtnl *r, int ifindex, int family, const void *addr,
+		  unsigned int plen);
+
+/* Addresses of @family on @ifindex into @out; the count (may exceed @max). */
+int rtnl_addr_list(struct rtnl *r, int ifindex, int family, struct rtnl_addr *out,
+		   int max);
+
+/*
+ * IPv4 route @dst/@plen via @gw "onlink" out of @ifindex in the main
+ * table, with @mtu (0: none) and protocol RTNL_PROTO_BROUTER. -EEXIST if
+ * a route for that prefix exists.
+ */
+int rtnl_route4_add(struct rtnl *r, int ifindex, struct in_addr dst,
+		    unsigned int plen, struct in_addr gw, unsigned int mtu);
+/* Deletes only a route of protocol RTNL_PROTO_BROUTER (-ESRCH if none). */
+int rtnl_route4_del(struct rtnl *r, int ifindex, struct in_addr dst,
+		    unsigned int plen);
+
+/* Permanent IPv4 neighbour entry (created or replaced). */
+int rtnl_neigh4_add(struct rtnl *r, int ifindex, struct in_addr ip,
+		    const uint8_t mac[6]);
+int rtnl_neigh4_del(struct rtnl *r, int ifindex, struct in_addr ip);
+
+/* MTU of @ifindex, or -errno. */
+int rtnl_link_mtu(struct rtnl *r, int ifindex);
+
+#endif /* BR_RTNL_H */

@@ -1,0 +1,393 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""
+`make bench`: frames per second through brouterd and the references it
+replaces, on one veth rig, in one run; ns/packet of brouter's program
+paths; an informational TCP figure. `make bench QUICK=1` checks the rig
+works in well under a minute (few, short runs: the numbers mean little).
+
+    tests/bench/bench.py [--quick] [--out FILE] [--dut KEY ...]
+
+Results: tables on stdout, JSON in build/bench/results.json (--out).
+Progress and warnings go to stderr. Exit 0 when every device under test
+was measured, 1 otherwise (the JSON says which failed and why).
+"""
+import argparse
+import atexit
+import datetime
+import json
+import os
+import signal
+import sys
+import time
+
+import rig_cost
+import rig_dut
+import rig_report as rep
+import rig_traffic as tr
+from rig_netns import BENCH_BUILD, Rig, RigError, log
+
+
+class Plan:
+    """What one run measures. traffic: (size, flows, direction, mode)."""
+
+    def __init__(self, name, traffic, calibration, reps, warmup, window, prime,
+                 cost_repeat, cost_reps, iperf_s, scaling):
+        self.name, self.traffic, self.calibration = name, traffic, calibration
+        self.reps, self.warmup, self.window, self.prime = reps, warmup, window, prime
+        self.cost_repeat, self.cost_reps = cost_repeat, cost_reps
+        self.iperf_s, self.scaling = iperf_s, scaling
+
+
+MANY_FLOWS = 10000
+FULL = Plan(
+    "full",
+    traffic=[(size, flows, d, "inline") for size in (64, 1500)
+             for flows in (1, MANY_FLOWS) for d in ("lan2wan", "wan2lan")] +
+    [(64, 1, "lan2wan", "2cpu"), (64, 1, "lan2wan", "split")],
+    calibration=[(size, flows, "inline") for size in (64, 1500)
+                 for flows in (1, MANY_FLOWS)] + [(64, 1, "2cpu"), (64, 1, "split")],
+    reps=3, warmup=0.25, window=1.0, prime=0.3,
+    cost_repeat=1000000, cost_reps=3, iperf_s=3, scaling=True)
+QUICK = Plan(
+    "quick",
+    traffic=[(64, 1, "lan2wan", "inline"), (64, 1000, "wan2lan", "inline")],
+    calibration=[(64, 1, "inline"), (64, 1000, "inline")],
+    reps=1, warmup=0.1, window=0.3, prime=0.1,
+    cost_repeat=100000, cost_reps=1, iperf_s=1, scaling=False)
+
+# Rig modes (see README "Performance"): where the generator and the
+# device under test's receive processing run.
+MODES = {
+    "inline": "1 generator thread on CPU 0; DUT and sink NAPI run inline "
+              "in CPU 0's softirq after each 64-frame batch",
+    "2cpu": "generator threads on CPU 0 and CPU 1 (veth with one rx queue: "
+            "both feed one ring, its NAPI runs on either CPU)",
+    "split": "generator on CPU 0; the receiving veth's NAPI threaded "
+             "(napi/<dev> kthread) and pinned to CPU 1, sink inline there",
+}
+GEN_CPU, DRIVER_CPU = 0, 1
+
+NOTES = [
+    "Frame size = bytes XDP sees (Ethernet header to end of payload, no FCS).",
+    "Rates are what the sink counted: frames that crossed the device under "
+    "test. In the default (inline) mode the generator, the device and the "
+    "sink share CPU 0, so a rate is 1 / (generator + device + sink) time per "
+    "frame; 'DUT ns/frame' subtracts the generator+sink time measured on a "
+    "direct veth (calibration).",
+    "TCP (iperf3) is informational: veth hands whole GSO/GRO super-packets "
+    "(up to 64 KB) to the Linux bridge, while an XDP program sees one frame "
+    "at a time (XDP runs before GRO), so TCP throughput here measures the "
+    "kernel stack and segmentation, not per-packet forwarding.",
+]
+
+
+def modes_cpus(mode):
+    return (GEN_CPU, DRIVER_CPU) if mode == "2cpu" else (GEN_CPU,)
+
+
+class RigMode:
+    """Context: set the rig up for a mode around a measurement."""
+
+    def __init__(self, rig, mode, where, dev):
+        self.rig, self.mode, self.where, self.dev = rig, mode, where, dev
+        self.undo = None
+
+    def __enter__(self):
+        if self.mode == "split":
+            self.undo = self.rig.napi_threaded(self.where, self.dev, DRIVER_CPU)
+        return self
+
+    def __exit__(self, *exc):
+        if self.undo:
+            self.undo()
+        return False
+
+
+def measure_runs(rig, plan, flow, mode, where, dev):
+    runs = []
+    with RigMode(rig, mode, where, dev):
+        for _ in range(plan.reps):
+            runs.append(tr.measure(rig, flow, plan.warmup, plan.window,
+                                   modes_cpus(mode)))
+    mpps = rep.summary([r["pps"] / 1e6 for r in runs])
+    return {"mpps": mpps,
+            "gbps": rep.summary([r["bps"] / 1e9 for r in runs]),
+            "offered_mpps": rep.summary([r["offered_pps"] / 1e6 for r in runs]),
+            "frames": [r["frames"] for r in runs],
+            "ns_per_frame": 1e3 / mpps["median"] if mpps["median"] else None}
+
+
+def run_calibration(rig, plan):
+    """Generator straight into the sink over cal0: the rig's own cost."""
+    out = {}
+    for size, flows, mode in plan.calibration:
+        flow = tr.Flow("lan2wan", size, flows, cal=True)
+        key = rep.traffic_key(size, flows, "direct", mode)
+        out[key] = measure_runs(rig, plan, flow, mode, "wan", "cal0")
+        out[key].update(size=size, flows=flows, mode=mode)
+        log(f"calibration {key}: {rep.fmt_rate(out[key]['mpps'])} Mpps")
+    return out
+
+
+def calibration_ns(cal, size, flows):
+    c = cal.get(rep.traffic_key(size, flows, "direct"))
+    return c["ns_per_frame"] if c else None
+
+
+def run_traffic(rig, dut, plan, cal, res):
+    for size, flows, direction, mode in plan.traffic:
+        flow = tr.Flow(direction, size, flows)
+        if direction == "wan2lan" and dut.before_wan2lan:
+            # replies need the flows LAN->WAN opened (stateful devices)
+            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime)
+        key = rep.traffic_key(size, flows, direction, mode)
+        sink_side = "wan" if direction == "lan2wan" else "lan"
+        ingress = "lan0" if direction == "lan2wan" else "wan0"
+        r = measure_runs(rig, plan, flow, mode, "dut", ingress)
+        r.update(size=size, flows=flows, direction=direction, mode=mode,
+                 sink=sink_side)
+        cal_ns = calibration_ns(cal, size, flows) if mode == "inline" else None
+        r["dut_ns_per_frame"] = (r["ns_per_frame"] - cal_ns
+                                 if cal_ns and r["ns_per_frame"] else None)
+        res["rates"][key] = r
+        log(f"{dut.key} {key}: {rep.fmt_rate(r['mpps'])} Mpps")
+
+
+def run_costs(rig, dut, plan, res):
+    prog_id = dut.prog_id(rig)
+    if not prog_id:
+        raise RigError(f"{dut.key}: no XDP program on lan0 for ns/packet")
+    paths = rig_cost.run_paths(rig, prog_id, dut.costs, plan.cost_repeat, plan.cost_reps)
+    for key, p in paths.items():
+        p["ns"] = rep.summary(p["ns"])
+        p["ok"] = p["verdict"] == p["expect"]
+        if not p["ok"]:
+            log(f"WARNING {dut.key} {key}: verdict {p['verdict']}, expected {p['expect']}")
+    res["costs"] = paths
+
+
+def run_dut(rig, dut, plan, cal):
+    res = {"label": dut.label, "brouter": dut.brouter, "ok": False, "error": None,
+           "rates": {}, "costs": {}, "tcp_gbps": None}
+    log(f"--- {dut.key}: {dut.label}")
+    handle = None
+    try:
+        handle = dut.start(rig)
+        time.sleep(0.2)  # the ports' first ND/MLD frames
+        run_traffic(rig, dut, plan, cal, res)
+        if dut.costs:
+            run_costs(rig, dut, plan, res)
+        if dut.iperf and plan.iperf_s:
+            res["tcp_gbps"] = tr.iperf3(rig, plan.iperf_s)
+            log(f"{dut.key} TCP: {rep.fmt_num(res['tcp_gbps'])} Gbit/s")
+        if dut.stats:
+            res["stats"] = dut.stats(rig, handle)
+        res["ok"] = True
+    except Exception as e:  # pylint: disable=broad-except
+        res["error"] = str(e)
+        log(f"ERROR {dut.key}: {e}")
+    finally:
+        try:
+            dut.stop(rig, handle)
+        except Exception as e:  # pylint: disable=broad-except
+            res["ok"] = False
+            res["error"] = (res["error"] or "") + f" stop: {e}"
+            log(f"ERROR {dut.key} stop: {e}")
+    return res
+
+
+def ratios(duts, field="mpps"):
+    """{brouter key: {reference key: {traffic key: ratio of medians}}}.
+    field "mpps": measured rates; "dut": DUT-only time (ref ns / brouter ns)."""
+    out = {}
+    for b, bres in duts.items():
+        if not bres["brouter"]:
+            continue
+        out[b] = {}
+        for ref in rig_dut.REFERENCES:
+            rres = duts.get(ref)
+            if not rres:
+                continue
+            out[b][ref] = {}
+            for key, r in bres["rates"].items():
+                rr = rres["rates"].get(key)
+                if not rr:
+                    continue
+                if field == "mpps":
+                    num, den = r["mpps"]["median"], rr["mpps"]["median"]
+                else:
+                    num, den = rr["dut_ns_per_frame"], r["dut_ns_per_frame"]
+                out[b][ref][key] = num / den if num and den and den > 0 else None
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+SHORT = {"brouterd": "brouterd", "brouterd-stateful": "b-stateful",
+         "brouterd-10k-pinholes": "b-10kpinh", "bridge-ip6tables": "br+ip6t",
+         "bridge": "bridge", "xdp-redirect": "xdp-redir"}
+REF_SHORT = {"bridge-ip6tables": "÷ip6t", "bridge": "÷bridge", "xdp-redirect": "÷redir"}
+
+
+def short(key):
+    return SHORT.get(key, key[:11])
+
+
+def print_tables(results):
+    duts = results["duts"]
+    keys = list(duts)
+    traffic = []
+    for d in duts.values():
+        for k in d["rates"]:
+            if k not in traffic:
+                traffic.append(k)
+    m = results["machine"]
+    out = [f"brouter benchmark ({results['plan']}): {m['cpu']}, {m['cores']} cores, "
+           f"Linux {m['kernel']}", ""]
+    out.append("Devices: " + "; ".join(f"{short(k)} = {d['label']}" +
+                                       ("" if d["ok"] else f" [FAILED: {d['error']}]")
+                                       for k, d in duts.items()))
+    out.append("")
+    out.append(rep.table("Mpps through the device (median ±half-range of "
+                         f"{results['reps']} runs)", [short(k) for k in keys],
+                         [(t, [rep.fmt_rate(duts[k]["rates"].get(t, {}).get("mpps"))
+                               for k in keys]) for t in traffic], width=13))
+    out.append("")
+    cal = results["calibration"]
+    out.append(rep.table("Rig: generator straight into the sink (no device)",
+                         ["Mpps", "ns/frame"],
+                         [(k, [rep.fmt_rate(c["mpps"]), rep.fmt_num(c["ns_per_frame"], "{:.1f}")])
+                          for k, c in cal.items()], width=13))
+    out.append("")
+    inline = [t for t in traffic if t.count("/") == 2]
+    out.append(rep.table("DUT ns/frame: 1e9/rate minus the rig's own ns/frame "
+                         "(inline mode)", [short(k) for k in keys],
+                         [(t, [rep.fmt_num(duts[k]["rates"].get(t, {}).get("dut_ns_per_frame"),
+                                           "{:.1f}") for k in keys]) for t in inline],
+                         width=13))
+    for field, title in (("ratios", "Ratios of measured Mpps (brouter ÷ reference)"),
+                         ("ratios_excl_rig", "Ratios of DUT-only cost (reference ns "
+                                             "÷ brouter ns)")):
+        rat = results[field]
+        cols = [(b, r) for b in rat for r in rat[b]]
+        if not cols:
+            continue
+        out.append("")
+        out.append("  ".join(f"[{i + 1}] {short(b)} {REF_SHORT.get(r, r)}"
+                             for i, (b, r) in enumerate(cols)))
+        out.append(rep.table(title, [f"[{i + 1}]" for i in range(len(cols))],
+                             [(t, [rep.fmt_num(rat[b][r].get(t), "{:.2f}x")
+                                   for b, r in cols]) for t in traffic
+                              if field == "ratios" or t in inline], width=8))
+    costs = [(k, d["costs"]) for k, d in duts.items() if d["costs"]]
+    if costs:
+        paths = []
+        for _, c in costs:
+            paths += [p for p in c if p not in paths]
+        out.append("")
+        out.append(rep.table("ns/packet, BPF_PROG_TEST_RUN (median of "
+                             f"{results['cost_reps']} x {results['cost_repeat']} "
+                             "runs; '!' = unexpected verdict)",
+                             [short(k) for k, _ in costs],
+                             [(rig_cost.PATHS[p][0][:40],
+                               [rep.fmt_num(c[p]["ns"]["median"], "{:.0f}") +
+                                ("" if c[p]["ok"] else "!") if p in c else "-"
+                                for _, c in costs]) for p in paths],
+                             first_width=42, width=12))
+    tcp = [(k, d["tcp_gbps"]) for k, d in duts.items() if d["tcp_gbps"] is not None]
+    if tcp:
+        out.append("")
+        out.append(rep.table("TCP, iperf3 LAN host -> WAN host, Gbit/s "
+                             "(informational, see note)", [short(k) for k, _ in tcp],
+                             [("1 stream", [rep.fmt_num(v) for _, v in tcp])], width=12))
+    if results.get("scaling"):
+        out.append("")
+        out.append(scaling_text(results["scaling"]))
+    out.append("")
+    out += [f"Note: {n}" for n in NOTES]
+    out.append("Modes: " + "; ".join(f"{k} = {v}" for k, v in MODES.items()))
+    print("\n".join(out), flush=True)
+
+
+def scaling_text(scaling):
+    lines = ["Scaling: brouterd stateful, 64-byte frames, Mpps (and ns/packet "
+             "where measured)", "-" * 72]
+    for key, s in scaling.items():
+        lines.append(f"{key}: {s['label']}")
+        for p in s["points"]:
+            if p.get("skipped"):
+                lines.append(f"  {p['n']:>9}: skipped ({p['skipped']})")
+                continue
+            dirs = ", ".join(f"{d} {rep.fmt_rate(p[d])}" for d in ("wan2lan", "lan2wan")
+                             if d in p)
+            costs = ", ".join(f"{k} {c['median']:.0f} ns"
+                              for k, c in p.get("costs", {}).items())
+            lines.append(f"  {p['n']:>9}: {dirs}" + (f"; {costs}" if costs else ""))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- main
+
+def exit_on_signal():
+    """SIGTERM/SIGHUP become SystemExit so finally/atexit clean up
+    (Ctrl-C is KeyboardInterrupt already)."""
+    def handler(signum, _frame):
+        raise SystemExit(128 + signum)
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, handler)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="check the rig works (< 1 min)")
+    ap.add_argument("--out", default=os.path.join(BENCH_BUILD, "results.json"))
+    ap.add_argument("--dut", action="append", help="only these devices (repeatable)")
+    args = ap.parse_args()
+    plan = QUICK if args.quick else FULL
+    duts = [d for d in rig_dut.DUTS if not args.dut or d.key in args.dut]
+
+    exit_on_signal()
+    if os.cpu_count() and os.cpu_count() > 1:
+        # the driver, brouterd and iperf3 stay off the generator's CPU
+        os.sched_setaffinity(0, {DRIVER_CPU})
+    t0 = time.monotonic()
+    results = {"plan": plan.name, "machine": rep.machine(),
+               "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+               "reps": plan.reps, "window_s": plan.window, "warmup_s": plan.warmup,
+               "cost_repeat": plan.cost_repeat, "cost_reps": plan.cost_reps,
+               "modes": MODES, "notes": NOTES, "calibration": {}, "duts": {},
+               "ratios": {}, "ratios_excl_rig": {}, "scaling": {}}
+    rig = Rig()
+    atexit.register(rig.close)
+    try:
+        rig.start()
+        results["calibration"] = run_calibration(rig, plan)
+        for dut in duts:
+            results["duts"][dut.key] = run_dut(rig, dut, plan, results["calibration"])
+        if plan.scaling:
+            import rig_scaling  # pylint: disable=import-outside-toplevel
+            results["scaling"] = rig_scaling.run(rig, plan)
+    finally:
+        rig.close()
+    results["ratios"] = ratios(results["duts"])
+    results["ratios_excl_rig"] = ratios(results["duts"], "dut")
+    results["duration_s"] = time.monotonic() - t0
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+    print_tables(results)
+    print(f"\n{len(results['duts'])} devices in {results['duration_s']:.0f} s; "
+          f"JSON: {args.out}")
+    return 0 if all(d["ok"] for d in results["duts"].values()) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted; cleaned up")
+        sys.exit(130)
+    except RigError as e:
+        log(f"error: {e}")
+        sys.exit(1)

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""
+The devices under test, one table. Each is set up on the same two ports
+(lan0, wan0 in ns <P>dut), measured, and taken down before the next.
+
+A Dut has:
+  key, label    JSON key and what the table prints
+  start(rig)    set it up; returns a handle passed to stop()
+  stop(rig, h)  take it down (also called after a failure)
+  brouter       counted as "brouter" in the ratios
+  costs         BPF_PROG_TEST_RUN paths for ns/packet (rig_cost.PATHS keys)
+  iperf         include in the informational TCP figure
+  before_wan2lan  traffic to send before measuring WAN->LAN (stateful
+                devices: the LAN->WAN flows the replies belong to)
+
+To add a device (e.g. brouterd with 1M flows, or nftables flowtables as
+another reference) write its start/stop and add a row to DUTS; the
+driver, the ratios and the JSON pick it up.
+"""
+import json
+import os
+import struct
+
+import rig_bpf
+from rig_netns import BPFFS, BUILD, V6_PREFIX, RigError, kill_group, log, xdp_prog_id
+
+BROUTERD = os.path.join(BUILD, "brouterd")
+BROUTERCTL = os.path.join(BUILD, "brouterctl")
+
+# ---------------------------------------------------------------- brouterd
+
+FW_OPEN = """\
+# bridge only: no firewall state, every IPv6 frame crosses
+firewall = { mode = "open"; };
+log = { drops = false; };
+"""
+
+FW_STATEFUL = f"""\
+# RFC 6092 stateful firewall; the rig's LAN host sends from {V6_PREFIX}
+firewall = {{
+  mode = "stateful";
+  lan-prefixes = [ "{V6_PREFIX}" ];
+%s}};
+log = {{ drops = false; }};
+"""
+
+
+def pinholes(n):
+    """n pinholes to distinct hosts in the LAN prefix, none of which the
+    benchmark traffic hits: what established flows pay for a big policy."""
+    rules = ",\n".join(
+        f'    {{ dst = "2001:db8:1::1:{i >> 8:x}:{i & 0xff:x}"; proto = "tcp"; ports = [ 22 ]; }}'
+        for i in range(n))
+    return f"  pinholes = (\n{rules}\n  );\n"
+
+
+class BrouterdHandle:
+    def __init__(self, proc, log_path, pin_dir):
+        self.proc, self.log_path, self.pin_dir = proc, log_path, pin_dir
+
+
+def brouterd_start(config):
+    def start(rig):
+        n = len(rig.procs)
+        conf = rig.file(f"brouterd-{n}.conf", config)
+        run = rig.run(None, [BROUTERD, "--check-config", "-c", conf], check=False)
+        if run.returncode != 0:
+            raise RigError(f"brouterd refuses the config:\n{run.stdout}{run.stderr}")
+        pin_dir = f"{BPFFS}/{rig.prefix}brouterd-{n}"
+        log_path = os.path.join(rig.tmp, f"brouterd-{n}.log")
+        with open(log_path, "w") as lf:
+            proc = rig.popen("dut", [BROUTERD, "-c", conf, "--pin-dir", pin_dir,
+                                     "lan0", "wan0"], stdout=lf, stderr=lf)
+        rig.wait_file(log_path, r"\bready\b", proc)
+        return BrouterdHandle(proc, log_path, pin_dir)
+    return start
+
+
+def brouterd_stop(rig, h):
+    code = kill_group(h.proc, timeout=15)
+    if code != 0:
+        with open(h.log_path) as f:
+            raise RigError(f"brouterd exited {code}:\n{f.read()}")
+
+
+def brouterd_stats(rig, h):
+    """Non-zero counters (brouterctl stats --json), for the JSON."""
+    p = rig.run(None, [BROUTERCTL, "-p", h.pin_dir, "stats", "--json"], check=False)
+    try:
+        stats = json.loads(p.stdout or "{}")
+    except ValueError:
+        return {"error": p.stderr.strip()}
+    return {port: {k: v["packets"] for k, v in ctrs.items() if v.get("packets")}
+            for port, ctrs in stats.items()}
+
+
+# ---------------------------------------------------------------- Linux bridge
+
+def bridge_start(netfilter):
+    """Linux bridge of lan0 and wan0; with netfilter, the classic recipe:
+    br_netfilter hands bridged IPv6 to ip6tables, stateful FORWARD."""
+    def start(rig):
+        br_nf = "1" if netfilter else "0"
+        if not os.path.isdir("/proc/sys/net/bridge"):
+            rig.run(None, ["modprobe", "br_netfilter"])  # built in on some kernels
+        # per netns: the plain bridge must not go through netfilter at all
+        rig.sysctl("dut", f"net.bridge.bridge-nf-call-ip6tables={br_nf}",
+                   "net.bridge.bridge-nf-call-iptables=0",
+                   "net.bridge.bridge-nf-call-arptables=0")
+        rig.run("dut", ["ip", "link", "add", "br0", "type", "bridge", "stp_state", "0",
+                        "forward_delay", "0", "mcast_snooping", "0"])
+        for port in ("lan0", "wan0"):
+            rig.run("dut", ["ip", "link", "set", port, "master", "br0"])
+        rig.run("dut", ["ip", "link", "set", "br0", "up"])
+        if netfilter:
+            ipt = ip6tables_binary(rig)
+            for rule in (["-P", "FORWARD", "DROP"],
+                         ["-A", "FORWARD", "-m", "conntrack", "--ctstate",
+                          "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+                         ["-A", "FORWARD", "-m", "physdev", "--physdev-in", "lan0",
+                          "-j", "ACCEPT"]):
+                rig.run("dut", [ipt, *rule])
+            return {"ip6tables": ipt}
+        return {}
+    return start
+
+
+def ip6tables_binary(rig):
+    """ip6tables if its backend has the physdev and conntrack matches in a
+    netns (the nft backend does on Debian 12), else ip6tables-legacy."""
+    for ipt in ("ip6tables", "ip6tables-legacy"):
+        p = rig.run("dut", [ipt, "-m", "physdev", "-h"], check=False)
+        q = rig.run("dut", [ipt, "-m", "conntrack", "-h"], check=False)
+        if p.returncode == 0 and q.returncode == 0:
+            return ipt
+    raise RigError("no ip6tables with the physdev and conntrack matches")
+
+
+def bridge_stop(rig, h):
+    rig.run("dut", ["ip", "link", "del", "br0"], check=False)
+    if h and "ip6tables" in h:
+        ipt = h["ip6tables"]
+        rig.run("dut", [ipt, "-F", "FORWARD"], check=False)
+        rig.run("dut", [ipt, "-P", "FORWARD", "ACCEPT"], check=False)
+        rig.run("dut", ["nft", "flush", "ruleset"], check=False)
+    rig.sysctl("dut", "net.bridge.bridge-nf-call-ip6tables=0")
+
+
+# ---------------------------------------------------------------- bare XDP redirect
+
+def redirect_start(rig):
+    lan, wan = rig.ifindex["lan0"], rig.ifindex["wan0"]
+
+    def fill():
+        for a, b in ((lan, wan), (wan, lan)):
+            rig_bpf.map_update(rig.fds["redir_ports"], struct.pack("<I", a),
+                               struct.pack("<I", b))
+    # the kernel resolves a devmap's ifindex in the updater's netns
+    rig.in_netns("dut", fill)
+    for port in ("lan0", "wan0"):
+        rig.xdp_attach("dut", port, "redirect")
+    return {}
+
+
+def redirect_stop(rig, _h):
+    for port in ("lan0", "wan0"):
+        rig.xdp_detach("dut", port)
+
+
+# ---------------------------------------------------------------- the table
+
+class Dut:
+    def __init__(self, key, label, start, stop, brouter=False, costs=(),
+                 iperf=False, before_wan2lan=True, stats=None):
+        self.key, self.label = key, label
+        self.start, self.stop = start, stop
+        self.brouter, self.costs, self.iperf = brouter, costs, iperf
+        self.before_wan2lan = before_wan2lan
+        self.stats = stats
+
+    def prog_id(self, rig):
+        """The XDP program on lan0 (for ns/packet), None if there is none."""
+        return xdp_prog_id(rig.ns["dut"], "lan0")
+
+
+BROUTER_PATHS = ("bridged_lan2wan", "bridged_wan2lan", "multicast", "own_mac", "ipv4")
+FIREWALL_PATHS = ("inbound_drop",)
+# Hooks for paths the rig cannot build with a fixed frame yet: a new
+# outbound flow per run (needs a frame that changes between repeats) and
+# MAP-E encapsulation/decapsulation (tc egress, XDP on the WAN).
+
+DUTS = [
+    Dut("brouterd", "brouterd (firewall open: bridge only)",
+        brouterd_start(FW_OPEN), brouterd_stop, brouter=True,
+        costs=BROUTER_PATHS, iperf=True, stats=brouterd_stats),
+    Dut("brouterd-stateful", "brouterd stateful, established flows",
+        brouterd_start(FW_STATEFUL % ""), brouterd_stop, brouter=True,
+        costs=BROUTER_PATHS + FIREWALL_PATHS, iperf=True, stats=brouterd_stats),
+    Dut("brouterd-10k-pinholes", "brouterd stateful + 10,000 pinholes",
+        brouterd_start(FW_STATEFUL % pinholes(10000)), brouterd_stop, brouter=True,
+        costs=BROUTER_PATHS + FIREWALL_PATHS, stats=brouterd_stats),
+    Dut("bridge-ip6tables", "Linux bridge + br_netfilter + stateful ip6tables",
+        bridge_start(netfilter=True), bridge_stop, iperf=True),
+    Dut("bridge", "Linux bridge (plain)", bridge_start(netfilter=False), bridge_stop,
+        iperf=True),
+    Dut("xdp-redirect", "bare XDP devmap redirect (ceiling)", redirect_start,
+        redirect_stop, costs=("redirect",)),
+]
+
+# The references the ratios divide by.
+REFERENCES = ("bridge-ip6tables", "bridge", "xdp-redirect")
+
+
+def find(key):
+    for d in DUTS:
+        if d.key == key:
+            return d
+    raise KeyError(key)
+

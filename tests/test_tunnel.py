@@ -1,0 +1,718 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""
+IPv4 over IPv6 end to end, in network namespaces:
+
+    ns <P>tlan            ns <P>trtr (brouterd)          ns <P>tisp                    ns <P>tinet
+    eth0 ------------- lan0          wan0 ----------- eth0        inet ------------- eth0
+    192.168.50.10/24   192.168.50.1/24   SLAAC        2001:db8:12:3000::1/64        198.51.100.2/24
+                       ip_forward=1                   radvd 2001:db8:12:3000::/64   10.20.0.1/32 (lo)
+                                                      lo: BR ::1, AFTR ::2,         TCP/UDP echo,
+                                                          peer ::3 (2001:db8:ffff::) source, sink
+                                                      tests/br4in6.py (BR/AFTR/peer)
+
+MAP-E rule 2001:db8::/40 -> 192.0.2.0/24, EA-bits 12, PSID offset 4: the
+router's WAN prefix 2001:db8:12:3000::/64 (learned from the RA) gives CE
+192.0.2.18, PSID 3 of 4 bits, 15 ranges of 256 ports (3840), CE IPv6
+2001:db8:12:3000:0:c000:212:3. tests/br4in6.py computes all of that on its
+own, from the RFC, and refuses traffic that does not fit.
+
+brouterd must read the config's "tunnel" group; until it does, these tests
+are skipped, or (BROUTER_TUNNEL_DRV=/path/to/tunnel_drv, built from
+tests/tunnel_drv.c) run with that driver beside a plain brouterd.
+"""
+import hashlib
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import br4in6
+import topo
+from topo import run, wait_for
+
+PYTHON = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+BR4IN6 = os.path.join(HERE, "br4in6.py")
+
+ISP_LINK = "2001:db8:12:3000::1"
+WAN_PREFIX = "2001:db8:12:3000::/64"
+BR = "2001:db8:ffff::1"
+AFTR = "2001:db8:ffff::2"
+PEER = "2001:db8:ffff::3"
+WRONG_BR = "2001:db8:ffff::99"
+PEER_LOCAL = "2001:db8:12:3000::100"
+INET = "198.51.100.2"
+INET_GW = "198.51.100.1"
+PEER_HOST = "10.20.0.1"
+LAN_HOST = "192.168.50.10"
+RTR_LAN = "192.168.50.1"
+RULE = br4in6.MapRule("2001:db8::/40", "192.0.2.0/24", 12, psid_offset=4)
+CE4, PSID, CE6 = RULE.ce_of_prefix(WAN_PREFIX)
+RESERVED = RULE.ports(PSID)[0]          # forwarded to the LAN host's port 2222
+ECHO, SINK, SOURCE, UDP_ECHO, FWD = 7000, 7001, 7002, 7003, 2222
+BIG = 8 << 20
+
+MAPE_CONF = f"""
+tunnel = {{
+  mode = "map-e";
+  map-e = {{ rule-ipv6 = "2001:db8::/40"; rule-ipv4 = "192.0.2.0/24"; ea-len = 12; psid-offset = 4;
+            br = "{BR}";
+            reserved-ports = ( {{ proto = "tcp"; port = {RESERVED}; to = "{LAN_HOST}"; to-port = {FWD}; }} ); }};
+}};
+"""
+
+DSLITE_IPIP6_CONF = f"""
+tunnel = {{
+  mode = "ds-lite";
+  ds-lite = {{ aftr = "{AFTR}"; }};
+  ipip6 = ( {{ local = "{PEER_LOCAL}"; remote = "{PEER}"; prefixes = [ "10.20.0.0/16" ]; }} );
+}};
+"""
+
+RADVD = """\
+interface eth0 {
+	AdvSendAdvert on;
+	MinRtrAdvInterval 3;
+	MaxRtrAdvInterval 4;
+	AdvDefaultLifetime 600;
+	prefix %s {
+		AdvOnLink on;
+		AdvAutonomous on;
+	};
+};
+"""
+
+# The Internet host: TCP echo (logs each peer), sink (logs sha256), source
+# (sends a file), UDP echo (logs each peer). One line per event in the log.
+SERVERS = r"""
+import hashlib, os, selectors, socket, sys, threading
+log = open(sys.argv[1], "a", buffering=1)
+big = sys.argv[2]
+ECHO, SINK, SOURCE, UDP_ECHO = 7000, 7001, 7002, 7003
+
+def listener(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(2048)
+    return s
+
+def echo_loop():
+    sel = selectors.DefaultSelector()
+    ls = listener(ECHO)
+    ls.setblocking(False)
+    sel.register(ls, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            s = key.fileobj
+            if s is ls:
+                while True:
+                    try:
+                        c, peer = ls.accept()
+                    except BlockingIOError:
+                        break
+                    log.write("echo %s %d\n" % peer)
+                    c.setblocking(False)
+                    sel.register(c, selectors.EVENT_READ)
+                continue
+            try:
+                data = s.recv(65536)
+            except (BlockingIOError, ConnectionError):
+                data = b""
+            if data:
+                s.setblocking(True)
+                s.sendall(data)
+                s.setblocking(False)
+            else:
+                sel.unregister(s)
+                s.close()
+
+def sink_one(c, peer):
+    h, n = hashlib.sha256(), 0
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        h.update(d)
+        n += len(d)
+    log.write("sink %s %d %s %d\n" % (peer[0], peer[1], h.hexdigest(), n))
+    c.close()
+
+def source_one(c, peer):
+    log.write("source %s %d\n" % peer)
+    with open(big, "rb") as f:
+        c.sendall(f.read())
+    c.close()
+
+def serve(port, fn):
+    ls = listener(port)
+    while True:
+        c, peer = ls.accept()
+        threading.Thread(target=fn, args=(c, peer), daemon=True).start()
+
+def udp_echo():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", UDP_ECHO))
+    while True:
+        d, peer = s.recvfrom(65536)
+        log.write("udp %s %d\n" % peer)
+        s.sendto(d, peer)
+
+for t in (echo_loop, udp_echo, lambda: serve(SINK, sink_one), lambda: serve(SOURCE, source_one)):
+    threading.Thread(target=t, daemon=True).start()
+print("listening", flush=True)
+threading.Event().wait()
+"""
+
+# From the LAN host: N concurrent connections to the echo server, all held
+# open until every one has been echoed.
+MANY = r"""
+import json, selectors, socket, sys, time
+dst, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks = []
+for i in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((dst, port))
+    socks.append(s)
+sel = selectors.DefaultSelector()
+for s in socks:
+    sel.register(s, selectors.EVENT_WRITE)
+pending, failed, deadline = set(socks), 0, time.time() + 60
+while pending and time.time() < deadline:
+    for key, _ in sel.select(1):
+        s = key.fileobj
+        sel.unregister(s)
+        pending.discard(s)
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            failed += 1
+established = n - failed - len(pending)
+echoed = 0
+for i, s in enumerate(socks):
+    if s in pending:
+        continue
+    try:
+        s.setblocking(True)
+        s.settimeout(20)
+        msg = b"hello %d\n" % i
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = s.recv(100)
+            if not d:
+                break
+            got += d
+        echoed += got == msg
+    except OSError:
+        pass
+local_ports = sorted(s.getsockname()[1] for s in socks)
+for s in socks:
+    s.close()
+print(json.dumps({"established": established, "echoed": echoed, "failed": failed,
+                  "timed_out": len(pending)}))
+"""
+
+TCP_ONE = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(b"brouter tunnel\n")
+got = b""
+while len(got) < 15:
+    d = s.recv(100)
+    if not d:
+        break
+    got += d
+print(got.decode().strip())
+"""
+
+UDP_ONE = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for _ in range(5):
+    s.sendto(b"udp through the tunnel", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recvfrom(100)[0].decode())
+        break
+    except socket.timeout:
+        pass
+"""
+
+UPLOAD = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+with open(sys.argv[3], "rb") as f:
+    s.sendall(f.read())
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+"""
+
+DOWNLOAD = r"""
+import hashlib, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+h, n = hashlib.sha256(), 0
+while True:
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+print(h.hexdigest(), n)
+"""
+
+# A LAN server for the reserved (port-forwarded) MAP-E port.
+LAN_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(8)
+print("listening", flush=True)
+while True:
+    c, peer = s.accept()
+    c.sendall(("lan server sees %s\n" % peer[0]).encode())
+    c.close()
+"""
+
+
+class Rig:
+    """The four namespaces above; brouterd and a BR are started per test group."""
+
+    def __init__(self):
+        self.prefix = topo.new_prefix()
+        self.isp, self.rtr = self.prefix + "tisp", self.prefix + "trtr"
+        self.lan, self.inet = self.prefix + "tlan", self.prefix + "tinet"
+        self.pin_dir = f"{topo.BPFFS}/{self.prefix}tpins"
+        self.tmp = None
+        self._procs = []     # for topo.Brouterd
+        self.drv = os.environ.get("BROUTER_TUNNEL_DRV")
+
+    # ------------------------------------------------------------ setup
+
+    def start(self):
+        if os.geteuid() != 0:
+            pytest.skip("needs root (network namespaces, BPF)")
+        topo.cleanup_stale()
+        topo.cleanup_prefix(self.prefix)
+        import tempfile
+        self.tmp = tempfile.mkdtemp(prefix=self.prefix)
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self):
+        for p in reversed(self._procs):
+            try:
+                topo._kill_group(p)
+            except Exception as e:  # pylint: disable=broad-except
+                topo.log(f"cleanup: {e}")
+        topo.cleanup_prefix(self.prefix)
+        topo._remove_pin_dir(self.pin_dir)
+
+    def popen(self, ns, cmd, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        p = subprocess.Popen(topo._cmdline(ns, cmd), start_new_session=True, **kw)
+        self._procs.append(p)
+        return p
+
+    def _ns(self, name):
+        run(None, ["ip", "netns", "add", name])
+        run(name, ["ip", "link", "set", "lo", "up"])
+        run(name, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
+                   "net.ipv6.conf.default.accept_dad=0"])
+
+    def _build(self):
+        for n in (self.isp, self.rtr, self.lan, self.inet):
+            self._ns(n)
+        run(self.rtr, ["ip", "link", "add", "wan0", "type", "veth", "peer", "name", "eth0",
+                       "netns", self.isp])
+        run(self.rtr, ["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "eth0",
+                       "netns", self.lan])
+        run(self.isp, ["ip", "link", "add", "inet", "type", "veth", "peer", "name", "eth0",
+                       "netns", self.inet])
+
+        # ISP: IPv6 router with the BR/AFTR/peer addresses; IPv4 not routed
+        # (br4in6.py relays it), the CE side blackholed so it stays quiet.
+        run(self.isp, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1",
+                       "net.ipv4.ip_forward=0"])
+        for d in ("eth0", "inet"):
+            run(self.isp, ["ip", "link", "set", d, "up"])
+        run(self.isp, ["ip", "-6", "addr", "add", f"{ISP_LINK}/64", "dev", "eth0", "nodad"])
+        for a in (BR, AFTR, PEER, WRONG_BR):
+            run(self.isp, ["ip", "-6", "addr", "add", f"{a}/128", "dev", "lo"])
+        run(self.isp, ["ip", "addr", "add", f"{INET_GW}/24", "dev", "inet"])
+        for p in ("192.0.2.0/24", "192.168.50.0/24"):
+            run(self.isp, ["ip", "route", "add", "blackhole", p])
+        run(self.isp, ["ip", "route", "add", "10.20.0.0/16", "via", INET])
+        # frames brouter's XDP redirects to the ISP need NAPI on this veth
+        run(self.isp, ["ethtool", "-K", "eth0", "gro", "on"])
+
+        # The Internet host (its TCP checksums must be complete: tx off).
+        run(self.inet, ["ip", "link", "set", "eth0", "up"])
+        run(self.inet, ["ip", "addr", "add", f"{INET}/24", "dev", "eth0"])
+        run(self.inet, ["ip", "addr", "add", f"{PEER_HOST}/32", "dev", "lo"])
+        run(self.inet, ["ip", "route", "add", "default", "via", INET_GW])
+        run(self.inet, ["ethtool", "-K", "eth0", "tx", "off"])
+
+        # Router: routes IPv4, learns its WAN address and IPv6 default route.
+        run(self.rtr, ["sysctl", "-qw", "net.ipv4.ip_forward=1",
+                       "net.ipv6.conf.all.forwarding=0"])
+        for d in ("wan0", "lan0"):
+            run(self.rtr, ["ip", "link", "set", d, "up"])
+        run(self.rtr, ["ip", "addr", "add", f"{RTR_LAN}/24", "dev", "lan0"])
+
+        # LAN host
+        run(self.lan, ["ip", "link", "set", "eth0", "up"])
+        run(self.lan, ["ip", "addr", "add", f"{LAN_HOST}/24", "dev", "eth0"])
+        run(self.lan, ["ip", "route", "add", "default", "via", RTR_LAN])
+        run(self.lan, ["ethtool", "-K", "eth0", "gro", "on"])
+        run(self.lan, ["ethtool", "-K", "eth0", "tx", "off"])
+
+        conf = os.path.join(self.tmp, "radvd.conf")
+        with open(conf, "w") as f:
+            f.write(RADVD % WAN_PREFIX)
+        lf = open(os.path.join(self.tmp, "radvd.log"), "w")
+        self.popen(self.isp, ["radvd", "-C", conf, "-p", os.path.join(self.tmp, "radvd.pid"),
+                              "-n", "-m", "stderr"], stdout=lf, stderr=lf)
+        wait_for(self.wan_slaac, timeout=30, what="router SLAAC address on wan0")
+        wait_for(lambda: run(self.rtr, ["ip", "-6", "route", "show", "default"]).stdout,
+                 timeout=30, what="router IPv6 default route")
+
+        self.big = os.path.join(self.tmp, "big.bin")
+        with open(self.big, "wb") as f:
+            f.write(os.urandom(BIG))
+        self.inet_log = os.path.join(self.tmp, "inet.log")
+        script = self.script("servers.py", SERVERS)
+        p = self.popen(self.inet, [PYTHON, script, self.inet_log, self.big],
+                       stdout=subprocess.PIPE, text=True)
+        assert "listening" in p.stdout.readline()
+
+    def script(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    # ------------------------------------------------------------ state
+
+    def wan_slaac(self):
+        for a in topo.addrs6(self.rtr, "wan0"):
+            if ipaddress.ip_address(a) in ipaddress.ip_network(WAN_PREFIX) and \
+                    a not in (CE6, PEER_LOCAL):
+                return a
+        return None
+
+    def wan_addrs(self):
+        out = run(self.rtr, ["ip", "-j", "addr", "show", "dev", "wan0"]).stdout
+        return [a["local"] for l in json.loads(out) for a in l.get("addr_info", [])]
+
+    def routes4(self):
+        return run(self.rtr, ["ip", "-4", "route", "show"]).stdout
+
+    def nft_tables(self):
+        return run(self.rtr, ["nft", "list", "tables"]).stdout
+
+    def neigh4(self):
+        return run(self.rtr, ["ip", "-4", "neigh", "show", "dev", "wan0"]).stdout
+
+    def inet_events(self, kind):
+        with open(self.inet_log) as f:
+            return [l.split()[1:] for l in f if l.startswith(kind + " ")]
+
+    # ------------------------------------------------------------ processes
+
+    def start_brouterd(self, conf_text, name):
+        """brouterd with @conf_text (and the driver, when asked for)."""
+        conf = self.script(name + ".conf", conf_text)
+        chk = run(self.rtr, [topo.BROUTERD, "--check-config", "-c", conf, "lan0", "wan0"],
+                  check=False)
+        base = conf
+        if chk.returncode != 0:
+            if "tunnel" not in chk.stderr:
+                raise AssertionError(f"config refused:\n{chk.stderr}")
+            if not self.drv:
+                pytest.skip("brouterd does not read the tunnel group yet "
+                            "(BROUTER_TUNNEL_DRV=tunnel_drv runs these tests with the driver)")
+            base = self.script(name + "-base.conf", "# no tunnel: tunnel_drv does it\n")
+        b = topo.Brouterd(self, ["-c", base, "-v", "lan0", "wan0"], self.pin_dir,
+                          os.path.join(self.tmp, name + ".log"))
+        b.start()
+        b.drv = None
+        if base != conf:
+            logf = open(os.path.join(self.tmp, name + "-drv.log"), "w")
+            b.drv = self.popen(self.rtr, [self.drv, self.pin_dir, "wan0", conf],
+                               stdout=logf, stderr=subprocess.STDOUT)
+            b.drv_log = logf.name
+            def drv_log():
+                with open(b.drv_log, errors="replace") as f:
+                    return f.read()
+            try:
+                wait_for(lambda: "tunnel ready" in drv_log() or b.drv.poll() is not None,
+                         timeout=20, what="tunnel driver")
+            except TimeoutError:
+                raise AssertionError(drv_log()) from None
+            assert b.drv.poll() is None, drv_log()
+        return b
+
+    def stop_brouterd(self, b):
+        if b.drv is not None:
+            assert topo._kill_group(b.drv) == 0, open(b.drv_log, errors="replace").read()
+        assert b.stop() == 0, b.log()
+
+    def start_br(self, name, *args):
+        stats = os.path.join(self.tmp, name + ".json")
+        logf = open(os.path.join(self.tmp, name + ".log"), "w")
+        p = self.popen(self.isp, [PYTHON, BR4IN6, "serve", "--inet-if", "inet",
+                                  "--stats", stats, *args], stdout=logf,
+                       stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(stats) or p.poll() is not None, timeout=10,
+                 what=f"{name} ready")
+        assert p.poll() is None, open(logf.name).read()
+        p.stats_path = stats
+        return p
+
+    @staticmethod
+    def br_stats(p, settle=0.5):
+        """The BR's counters, once they have stopped changing."""
+        last, deadline = None, time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(settle)
+            with open(p.stats_path) as f:
+                st = json.load(f)
+            if st == last:
+                break
+            last = st
+        return st
+
+    def lan_py(self, script, *args, timeout=60):
+        path = self.script(f"lan-{abs(hash(script))}.py", script)
+        p = run(self.lan, [PYTHON, path, *map(str, args)], check=False, timeout=timeout)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p.stdout.strip()
+
+    def ping(self, dst, count=3):
+        p = run(self.lan, ["ping", "-c", str(count), "-i", "0.2", "-W", "2", dst],
+                check=False, timeout=30)
+        assert p.returncode == 0, f"ping {dst}:\n{p.stdout}{p.stderr}"
+
+
+@pytest.fixture(scope="module")
+def rig():
+    r = Rig()
+    r.start()
+    yield r
+    r.close()
+
+
+def wan_counter(b, name):
+    return b.stats()["wan"][name]["packets"]
+
+
+# ------------------------------------------------------------ pure checks
+
+
+def test_br_math_reproduces_rfc7597_and_vsix_plus_vectors():
+    """br4in6.py's own RFC 7597 arithmetic gives the published values, so
+    it is a fair independent check of brouterd's."""
+    r = br4in6.MapRule("2001:db8::/40", "192.0.2.0/24", 16, psid_offset=6)
+    assert r.ce_of_prefix("2001:db8:12:3400::/56") == \
+        ("192.0.2.18", 0x34, "2001:db8:12:3400:0:c000:212:34")
+    assert r.ranges(0x34)[:2] == [(1232, 1235), (2256, 2259)]
+    assert r.ranges(0x34)[-1] == (64720, 64723)
+    v6plus = br4in6.MapRule("240b:10::/31", "106.72.0.0/15", 25, psid_offset=4, legacy=True)
+    assert v6plus.ce_of_prefix("240b:10:3f6c:d400::/56") == \
+        ("106.72.63.108", 212, "240b:10:3f6c:d400:6a:483f:6c00:d400")
+    assert v6plus.ranges(212)[0] == (7488, 7503) and len(v6plus.ranges(212)) == 15
+    assert (CE4, PSID, CE6) == ("192.0.2.18", 3, "2001:db8:12:3000:0:c000:212:3")
+    assert len(RULE.ports(PSID)) == 3840
+
+
+# ------------------------------------------------------------ MAP-E
+
+
+@pytest.fixture(scope="module")
+def mape(rig):
+    br = rig.start_br("br", "--mode", "map-e", "--addr", BR, "--rule-ipv6", "2001:db8::/40",
+                      "--rule-ipv4", "192.0.2.0/24", "--ea-len", "12", "--psid-offset", "4")
+    b = rig.start_brouterd(MAPE_CONF, "mape")
+    b.br = br
+    wait_for(lambda: CE6 in rig.wan_addrs(), timeout=20, what="CE IPv6 address on wan0")
+    yield b
+    if b.proc.poll() is None:
+        rig.stop_brouterd(b)
+    topo._kill_group(br)
+
+
+def test_mape_puts_ce_addresses_route_and_nat_table_in_place(rig, mape):
+    addrs = rig.wan_addrs()
+    assert CE6 in addrs and CE4 in addrs
+    assert f"default via 192.0.0.1 dev wan0 proto 180 onlink mtu 1460" in rig.routes4()
+    assert "192.0.0.1 lladdr 02:00:c0:00:00:01 PERMANENT" in rig.neigh4()
+    table = run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
+    assert "numgen inc mod 15 map" in table
+    assert f"dport {RESERVED} dnat to {LAN_HOST}:{FWD}" in table
+    assert "maxseg size set 1420" in table
+
+
+def test_mape_ping_tcp_udp_from_lan_through_br(rig, mape):
+    before = wan_counter(mape, "decap")
+    rig.ping(INET)
+    assert rig.lan_py(TCP_ONE, INET, ECHO) == "brouter tunnel"
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO) == "udp through the tunnel"
+    ports = set(RULE.ports(PSID))
+    for kind in ("echo", "udp"):
+        src, port = rig.inet_events(kind)[-1]
+        assert src == CE4 and int(port) in ports, (kind, src, port)
+    assert wan_counter(mape, "decap") - before >= 3 + 1 + 1
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+    assert st["ce_seen"] == [CE6]
+
+
+def test_mape_500_concurrent_connections_use_distinct_ports_of_the_set(rig, mape):
+    n = 500
+    seen_before = len(rig.inet_events("echo"))
+    res = json.loads(rig.lan_py(MANY, INET, ECHO, n, timeout=180))
+    assert res == {"established": n, "echoed": n, "failed": 0, "timed_out": 0}, res
+    events = rig.inet_events("echo")[seen_before:]
+    assert len(events) == n
+    assert {src for src, _ in events} == {CE4}
+    ports = [int(p) for _, p in events]
+    assert len(set(ports)) == n, "mapped ports are not distinct"
+    outside = set(ports) - set(RULE.ports(PSID))
+    assert not outside, f"ports outside PSID {PSID}'s set: {sorted(outside)[:10]}"
+    # round robin over the ranges: NAPT is not stuck in one block of the set
+    ranges = {p >> 12 for p in ports}
+    assert len(ranges) == 15, f"only ranges {sorted(ranges)} used"
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+
+
+def test_mape_large_tcp_transfers_arrive_intact_through_1460_mtu(rig, mape):
+    with open(rig.big, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    assert rig.lan_py(DOWNLOAD, INET, SOURCE, timeout=120) == f"{want} {BIG}"
+    rig.lan_py(UPLOAD, INET, SINK, rig.big, timeout=120)
+    sink = wait_for(lambda: rig.inet_events("sink"), timeout=20, what="sink result")[-1]
+    assert sink[0] == CE4 and int(sink[1]) in set(RULE.ports(PSID))
+    assert sink[2:] == [want, str(BIG)]
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+
+
+def test_mape_reserved_port_forwards_to_the_lan_server(rig, mape):
+    p = rig.popen(rig.lan, [PYTHON, rig.script("lan_server.py", LAN_SERVER), FWD],
+                  stdout=subprocess.PIPE, text=True)
+    assert "listening" in p.stdout.readline()
+    got = run(rig.inet, [PYTHON, "-c",
+                         "import socket,sys; s=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10);"
+                         "print(s.recv(100).decode().strip())", CE4, RESERVED], timeout=30)
+    assert got.stdout.strip() == f"lan server sees {INET}"
+    topo._kill_group(p)
+
+
+def inner_udp(dst, dport, src=INET):
+    from scapy.all import IP, UDP  # pylint: disable=import-outside-toplevel
+    return bytes(IP(src=src, dst=dst) / UDP(sport=53, dport=dport) / b"x").hex()
+
+
+def inject(rig, src6, inner_hex, count=3):
+    run(rig.isp, [PYTHON, BR4IN6, "inject", "--src", src6, "--dst", CE6,
+                  "--hex", inner_hex, "--count", count])
+
+
+def test_mape_drops_4in6_from_a_wrong_br(rig, mape):
+    before = wan_counter(mape, "tun_bad_src")
+    inject(rig, WRONG_BR, inner_udp(CE4, RULE.ports(PSID)[5]))
+    wait_for(lambda: wan_counter(mape, "tun_bad_src") - before == 3, timeout=5,
+             what="tun_bad_src += 3")
+
+
+def test_mape_drops_inner_port_outside_the_set_and_wrong_ce_address(rig, mape):
+    before = {k: wan_counter(mape, k) for k in ("tun_bad_port", "tun_bad_dst", "decap")}
+    other_psid = RULE.ports(PSID + 1)[0]
+    inject(rig, BR, inner_udp(CE4, other_psid))        # another CE's port
+    inject(rig, BR, inner_udp(CE4, 1000))              # A = 0: no CE's port
+    inject(rig, BR, inner_udp("192.0.2.19", RULE.ports(PSID)[0]))
+    wait_for(lambda: wan_counter(mape, "tun_bad_port") - before["tun_bad_port"] == 6,
+             timeout=5, what="tun_bad_port += 6")
+    wait_for(lambda: wan_counter(mape, "tun_bad_dst") - before["tun_bad_dst"] == 3,
+             timeout=5, what="tun_bad_dst += 3")
+    assert wan_counter(mape, "decap") == before["decap"]
+
+
+def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape):
+    rig.stop_brouterd(mape)
+    addrs = rig.wan_addrs()
+    assert CE6 not in addrs and CE4 not in addrs
+    assert "192.0.0.1" not in rig.routes4() and "proto 180" not in rig.routes4()
+    assert "192.0.0.1" not in rig.neigh4()
+    assert "brouter" not in rig.nft_tables()
+    assert rig.wan_slaac(), "the SLAAC address (not ours) must stay"
+
+
+# ------------------------------------------------------------ DS-Lite + ipip6
+
+
+@pytest.fixture(scope="module")
+def dslite(rig):
+    aftr = rig.start_br("aftr", "--mode", "ds-lite", "--addr", AFTR,
+                        "--return-prefix", "192.168.50.0/24", "--match-src", f"{INET}/32")
+    peer = rig.start_br("peer", "--mode", "ipip6", "--addr", PEER, "--peer", PEER_LOCAL,
+                        "--return-prefix", "192.168.50.0/24", "--match-src", "10.20.0.0/16")
+    b = rig.start_brouterd(DSLITE_IPIP6_CONF, "dslite")
+    b.aftr, b.peer = aftr, peer
+    wait_for(lambda: "192.0.0.2" in rig.wan_addrs(), timeout=20, what="B4 address on wan0")
+    run(rig.inet, ["ip", "route", "replace", "192.168.50.0/24", "via", INET_GW])
+    yield b
+    if b.proc.poll() is None:
+        rig.stop_brouterd(b)
+    topo._kill_group(aftr)
+    topo._kill_group(peer)
+
+
+def test_dslite_ping_and_tcp_through_aftr_without_nat_on_the_b4(rig, dslite):
+    rig.ping(INET)
+    assert rig.lan_py(TCP_ONE, INET, ECHO) == "brouter tunnel"
+    src, _ = rig.inet_events("echo")[-1]
+    assert src == LAN_HOST, "a B4 does no NAT: the AFTR sees the LAN address"
+    st = rig.br_stats(dslite.aftr)
+    assert st["out_ok"] >= 4 and st["in_ok"] >= 4 and st["out_bad"] == 0, st
+    assert st["ce_seen"] == [rig.wan_slaac()], "B4 source is the WAN's own address"
+
+
+def test_ipip6_peer_prefix_beside_dslite(rig, dslite):
+    assert PEER_LOCAL in rig.wan_addrs()
+    rig.ping(PEER_HOST)
+    assert rig.lan_py(TCP_ONE, PEER_HOST, ECHO) == "brouter tunnel"
+    src, _ = rig.inet_events("echo")[-1]
+    assert src == LAN_HOST
+    st = rig.br_stats(dslite.peer)
+    assert st["out_ok"] >= 4 and st["in_ok"] >= 4 and st["out_bad"] == 0, st
+
+
+def test_dslite_and_ipip6_drop_4in6_from_others(rig, dslite):
+    before = wan_counter(dslite, "tun_bad_src")
+    run(rig.isp, [PYTHON, BR4IN6, "inject", "--src", WRONG_BR, "--dst", PEER_LOCAL,
+                  "--hex", inner_udp(LAN_HOST, 9), "--count", 2])
+    run(rig.isp, [PYTHON, BR4IN6, "inject", "--src", PEER, "--dst", rig.wan_slaac(),
+                  "--hex", inner_udp(LAN_HOST, 9), "--count", 2])
+    wait_for(lambda: wan_counter(dslite, "tun_bad_src") - before == 4, timeout=5,
+             what="tun_bad_src += 4")
+
+
+def test_dslite_exit_removes_b4_peer_address_routes_and_table(rig, dslite):
+    rig.stop_brouterd(dslite)
+    addrs = rig.wan_addrs()
+    assert "192.0.0.2" not in addrs and PEER_LOCAL not in addrs
+    assert "proto 180" not in rig.routes4()
+    assert "192.0.0.1" not in rig.neigh4()
+    assert "brouter" not in rig.nft_tables()
+    assert rig.wan_slaac(), "the SLAAC address (the B4's source, not ours) must stay"
