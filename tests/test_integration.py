@@ -19,6 +19,7 @@ Integration tests: brouterd on network namespaces with real kernel peers
 Run as root: /usr/bin/python3 -m pytest -v tests/test_integration.py
 Traffic only goes to addresses inside the namespaces these tests create.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ import time
 import pytest
 
 import topo
-from topo import ISP_V4, ISP_V6, RTR_WAN_V4, wait_for
+from topo import BROUTERD, ISP_V4, ISP_V6, RTR_WAN_V4, run, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
@@ -675,3 +676,74 @@ def test_rejects_bad_option_values(rig, pins, args, keywords):
     p = rig.run_brouterd("--pin-dir", pd, *args, "lan0", "wan0")
     assert_refused(rig, p, pd, *keywords)
     assert_untouched(rig)
+
+
+def test_refuses_port_that_is_not_ethernet(rig, pins):
+    pd = pins()
+    p = rig.run_brouterd("--pin-dir", pd, "lo", "wan0")
+    assert_refused(rig, p, pd, "lo", "not an Ethernet")
+    assert_untouched(rig)
+
+
+def in_private_mounts(setup, argv):
+    """argv run in a mount namespace of its own after the shell @setup:
+    the host's /sys stays as it is whatever @setup mounts."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+            f'{setup}; exec "$@"', "sh", *argv]
+
+
+def test_refuses_kernel_without_btf(rig, pins):
+    """/sys/kernel/btf hidden under an empty tmpfs looks like a kernel
+    built without CONFIG_DEBUG_INFO_BTF."""
+    pd = pins()
+    argv = [BROUTERD, "-c", rig.config_file(), "--pin-dir", pd, "lan0", "wan0"]
+    p = run(rig.rtr, in_private_mounts("mount -t tmpfs none /sys/kernel/btf", argv),
+            check=False)
+    assert_refused(rig, p, pd, "BTF")
+    assert_untouched(rig)
+
+
+def test_refuses_when_bpffs_cannot_be_mounted(rig, pins):
+    """No bpffs at /sys/fs/bpf and no directory to mount one on (an empty,
+    read-only /sys/fs): a clear error, nothing attached."""
+    pd = pins()
+    argv = [BROUTERD, "-c", rig.config_file(), "--pin-dir", pd, "lan0", "wan0"]
+    p = run(rig.rtr, in_private_mounts("mount -t tmpfs -o ro none /sys/fs", argv),
+            check=False)
+    assert_refused(rig, p, pd, "mount bpffs", "/sys/fs/bpf")
+    assert_untouched(rig)
+
+
+def test_mounts_bpffs_when_sys_fs_bpf_is_not_one(rig, pins):
+    """A /sys without the host's bpffs (as under `ip netns exec`): brouterd
+    mounts one, runs, and stops cleanly; the host's bpffs is not used."""
+    pd = pins()
+    log_path = os.path.join(rig.tmp, "bpffs-mount.log")
+    argv = [BROUTERD, "-c", rig.config_file(), "--pin-dir", pd, "lan0", "wan0"]
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen(
+            topo._cmdline(rig.rtr, in_private_mounts("mount -t tmpfs none /sys/fs/bpf", argv)),
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    rig._procs.append(proc)
+    text = lambda: open(log_path).read()
+    try:
+        wait_for(lambda: "ready" in text() or proc.poll() is not None, timeout=30,
+                 what="brouterd ready")
+        assert proc.poll() is None, f"brouterd exited {proc.returncode}:\n{text()}"
+        assert "mounted bpffs on /sys/fs/bpf" in text(), text()
+        assert not os.path.exists(pd), "pins went to the host's bpffs"
+        assert_attached_ports(rig)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        rc = proc.wait(timeout=15)
+    assert rc == 0, f"exit {rc}:\n{text()}"
+    assert_untouched(rig)
+
+
+def assert_attached_ports(t):
+    for dev in ("lan0", "wan0"):
+        info = topo.link_info(t.rtr, dev)
+        assert "xdp" in info, f"{dev}: no XDP program: {info}"
+        assert ours(tc_filters(t.rtr, dev)), f"{dev}: no tc_brouter_in filter"
