@@ -16,9 +16,7 @@ router's WAN prefix 2001:db8:12:3000::/64 (learned from the RA) gives CE
 2001:db8:12:3000:0:c000:212:3. tests/br4in6.py computes all of that on its
 own, from the RFC, and refuses traffic that does not fit.
 
-brouterd must read the config's "tunnel" group; until it does, these tests
-are skipped, or (BROUTER_TUNNEL_DRV=/path/to/tunnel_drv, built from
-tests/tunnel_drv.c) run with that driver beside a plain brouterd.
+brouterd does all of it from the config's "tunnel" group alone.
 """
 import hashlib
 import ipaddress
@@ -289,7 +287,6 @@ class Rig:
         self.pin_dir = f"{topo.BPFFS}/{self.prefix}tpins"
         self.tmp = None
         self._procs = []     # for topo.Brouterd
-        self.drv = os.environ.get("BROUTER_TUNNEL_DRV")
 
     # ------------------------------------------------------------ setup
 
@@ -429,41 +426,18 @@ class Rig:
     # ------------------------------------------------------------ processes
 
     def start_brouterd(self, conf_text, name):
-        """brouterd with @conf_text (and the driver, when asked for)."""
+        """brouterd with @conf_text, which --check-config must accept first."""
         conf = self.script(name + ".conf", conf_text)
         chk = run(self.rtr, [topo.BROUTERD, "--check-config", "-c", conf, "lan0", "wan0"],
                   check=False)
-        base = conf
-        if chk.returncode != 0:
-            if "tunnel" not in chk.stderr:
-                raise AssertionError(f"config refused:\n{chk.stderr}")
-            if not self.drv:
-                pytest.skip("brouterd does not read the tunnel group yet "
-                            "(BROUTER_TUNNEL_DRV=tunnel_drv runs these tests with the driver)")
-            base = self.script(name + "-base.conf", "# no tunnel: tunnel_drv does it\n")
-        b = topo.Brouterd(self, ["-c", base, "-v", "lan0", "wan0"], self.pin_dir,
+        assert chk.returncode == 0, f"config refused:\n{chk.stderr}"
+        assert ", tunnel " in chk.stdout, chk.stdout
+        b = topo.Brouterd(self, ["-c", conf, "-v", "lan0", "wan0"], self.pin_dir,
                           os.path.join(self.tmp, name + ".log"))
         b.start()
-        b.drv = None
-        if base != conf:
-            logf = open(os.path.join(self.tmp, name + "-drv.log"), "w")
-            b.drv = self.popen(self.rtr, [self.drv, self.pin_dir, "wan0", conf],
-                               stdout=logf, stderr=subprocess.STDOUT)
-            b.drv_log = logf.name
-            def drv_log():
-                with open(b.drv_log, errors="replace") as f:
-                    return f.read()
-            try:
-                wait_for(lambda: "tunnel ready" in drv_log() or b.drv.poll() is not None,
-                         timeout=20, what="tunnel driver")
-            except TimeoutError:
-                raise AssertionError(drv_log()) from None
-            assert b.drv.poll() is None, drv_log()
         return b
 
     def stop_brouterd(self, b):
-        if b.drv is not None:
-            assert topo._kill_group(b.drv) == 0, open(b.drv_log, errors="replace").read()
         assert b.stop() == 0, b.log()
 
     def start_br(self, name, *args):
