@@ -65,6 +65,8 @@ static int run_up(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 		return err;
 	}
 	r->on = true;
+	pr_info("tunnel: %s%s set up on %s", tunnel_mode_name(cfg->mode),
+		cfg->n_peers ? " + ipip6" : "", r->wan->ifname);
 	return 0;
 }
 
