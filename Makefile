@@ -38,7 +38,7 @@ DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
                loader/droplog.c loader/stats.c $(CONFIG_SRCS) \
                loader/tunnel.c loader/tunnel_run.c loader/rtnl.c loader/nft.c
 CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
-               loader/mape_rule.c loader/ctl_mape.c
+               loader/mape_rule.c loader/ctl_mape.c loader/ctl_tunnel.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \

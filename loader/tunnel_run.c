@@ -105,8 +105,9 @@ void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 		old = r->t.cfg;
 	if (!tunnel_cfg_active(cfg)) {
 		if (had) {
-			pr_info("reload: tunnel removed from the configuration");
 			tunnel_run_stop(r);
+			pr_info("reload: no tunnel in the configuration any more: "
+				"tunnel and tc egress program removed");
 		}
 		return;
 	}

@@ -397,7 +397,7 @@ def test_reload_adds_and_removes_the_tunnel_and_a_bad_one_changes_nothing(plain)
 
     # the tunnel taken out again: egress program, addresses, routes, table gone
     r.write_conf("# no tunnel\n")
-    r.hup("tunnel removed")
+    r.hup("tc egress program removed")
     assert r.egress_progs() == {}
     assert r.tun_in() == {} and r.tun_out() == {}
     addrs = r.ns("ip", "-6", "addr", "show", "dev", "wan0").stdout
@@ -406,3 +406,36 @@ def test_reload_adds_and_removes_the_tunnel_and_a_bad_one_changes_nothing(plain)
     assert "brouter" not in r.ns("nft", "list", "tables").stdout
     # XDP and tc ingress are untouched by all of it
     r._find_programs()
+
+
+# ------------------------------------------------------------ brouterctl
+
+
+def brouterctl(rig, *args):
+    return px.run(os.path.join(px.REPO, "build", "brouterctl"), "-p", rig.pin_dir, *args)
+
+
+def test_brouterctl_tunnel_shows_mode_ce_psid_ports_ends_and_mtu(mape):
+    st = json.loads(brouterctl(mape, "tunnel", "--json").stdout)
+    out = {e["prefix"]: e for e in st["tun_out"]}
+    assert set(out) == {"0.0.0.0/0", "10.20.0.0/16"}
+    m = out["0.0.0.0/0"]
+    assert (m["mode"], m["local"], m["remote"], m["mtu"]) == ("map-e", CE6, BR, 1460)
+    assert (m["ce_ipv4"], m["psid"], m["psid_len"], m["psid_offset"]) == (CE4, 0x34, 8, 6)
+    assert m["ports"][0] == [1232, 1235] and m["ports"][-1] == [64720, 64723]
+    assert m["port_count"] == 252
+    p = out["10.20.0.0/16"]
+    assert (p["mode"], p["local"], p["remote"]) == ("ipip6", PEER_LOCAL, PEER)
+    ins = {(e["src"], e["dst"]): e["mode"] for e in st["tun_in"]}
+    assert ins == {(BR, CE6): "map-e", (PEER, PEER_LOCAL): "ipip6",
+                   ("any", CE6): "refuse", ("any", PEER_LOCAL): "refuse"}
+    text = brouterctl(mape, "tunnel").stdout
+    assert f"0.0.0.0/0 via map-e    {CE6} -> {BR} mtu 1460" in text
+    assert "PSID 52 (8 bits, offset 6), ports 1232-1235 2256-2259 ... 63696-63699 " \
+           "64720-64723 (252 ports in 63 ranges)" in text
+
+
+def test_brouterctl_tunnel_without_a_tunnel_says_none(plain):
+    assert json.loads(brouterctl(plain, "tunnel", "--json").stdout) == \
+        {"tun_out": [], "tun_in": []}
+    assert "none" in brouterctl(plain, "tunnel").stdout

@@ -416,6 +416,10 @@ class Rig:
     def nft_tables(self):
         return run(self.rtr, ["nft", "list", "tables"]).stdout
 
+    def egress_filters(self):
+        return run(self.rtr, ["tc", "filter", "show", "dev", "wan0", "egress"],
+                   check=False).stdout.strip()
+
     def neigh4(self):
         return run(self.rtr, ["ip", "-4", "neigh", "show", "dev", "wan0"]).stdout
 
@@ -533,6 +537,7 @@ def test_mape_puts_ce_addresses_route_and_nat_table_in_place(rig, mape):
     assert "numgen inc mod 15 map" in table
     assert f"dport {RESERVED} dnat to {LAN_HOST}:{FWD}" in table
     assert "maxseg size set 1420" in table
+    assert "tc_brouter_out" in rig.egress_filters()
 
 
 def test_mape_ping_tcp_udp_from_lan_through_br(rig, mape):
@@ -629,6 +634,7 @@ def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape
     assert "192.0.0.1" not in rig.routes4() and "proto 180" not in rig.routes4()
     assert "192.0.0.1" not in rig.neigh4()
     assert "brouter" not in rig.nft_tables()
+    assert rig.egress_filters() == "", "tc egress program left on wan0"
     assert rig.wan_slaac(), "the SLAAC address (not ours) must stay"
 
 
@@ -689,4 +695,5 @@ def test_dslite_exit_removes_b4_peer_address_routes_and_table(rig, dslite):
     assert "proto 180" not in rig.routes4()
     assert "192.0.0.1" not in rig.neigh4()
     assert "brouter" not in rig.nft_tables()
+    assert rig.egress_filters() == "", "tc egress program left on wan0"
     assert rig.wan_slaac(), "the SLAAC address (the B4's source, not ours) must stay"
