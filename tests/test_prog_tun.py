@@ -439,3 +439,37 @@ def test_brouterctl_tunnel_without_a_tunnel_says_none(plain):
     assert json.loads(brouterctl(plain, "tunnel", "--json").stdout) == \
         {"tun_out": [], "tun_in": []}
     assert "none" in brouterctl(plain, "tunnel").stdout
+
+
+# ------------------------------------------------------------ start failure
+
+
+class BlockedRig(TunRig):
+    """Someone else's IPv4 default route is on the system already."""
+
+    def before_daemon(self):
+        self.ns("ip", "addr", "add", "203.0.113.2/24", "dev", "lan0")
+        self.ns("ip", "route", "add", "default", "via", "203.0.113.1")
+
+
+def test_tunnel_that_cannot_be_set_up_stops_brouterd_leaving_nothing_behind():
+    r = BlockedRig(f"brtt{os.getpid()}b", MAPE_CONF)
+    try:
+        with pytest.raises(pytest.fail.Exception):
+            r.start()
+        assert r.proc.wait(timeout=10) == 1
+        log = r.log_text()
+        assert "a route for 0.0.0.0/0 exists already; the tunnel needs it" in log, log
+        assert "nothing of it is left" in log
+        assert r.egress_progs() == {}
+        net = json.loads(r.ns("bpftool", "net", "-j").stdout)[0]
+        assert not net.get("xdp") and not net.get("tc"), net
+        addrs = r.ns("ip", "addr", "show").stdout
+        assert CE6 not in addrs and CE4 not in addrs and PEER_LOCAL not in addrs
+        routes = r.ns("ip", "-4", "route", "show").stdout
+        assert "proto 180" not in routes and "default via 203.0.113.1" in routes
+        assert "192.0.0.1" not in r.ns("ip", "-4", "neigh", "show").stdout
+        assert "brouter" not in r.ns("nft", "list", "tables").stdout
+        assert not os.path.exists(r.pin_dir)
+    finally:
+        r.stop()

@@ -136,6 +136,7 @@ class Rig:
         for peer in PEER_IF:
             self.ns("ethtool", "-K", peer, "gro", "on")
 
+        self.before_daemon()
         self.log = tempfile.NamedTemporaryFile(
             mode="w+", prefix=f"{self.name}-", suffix=".log")
         self.proc = subprocess.Popen(
@@ -150,6 +151,9 @@ class Rig:
             self.ifindex = [socket.if_nametoindex(d) for d in PORT_IF]
         info = json.loads(self.ns("ip", "-j", "link", "show").stdout)
         self.mac = {l["ifname"]: l["address"] for l in info}
+
+    def before_daemon(self):
+        """What a test needs on the system before brouterd starts."""
 
     def log_text(self):
         self.log.seek(0)
