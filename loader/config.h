@@ -51,8 +51,8 @@ void config_free(struct br_config *c);
 /*
  * brouterd's whole configuration: argv, then the file (-c, or the default
  * one if present), then argv laid over it, then the checks. With
- * --check-config, prints "FILE: OK (N pinholes[, tunnel MODE])" to stdout after a
- * successful validation.
+ * --check-config, prints "FILE: OK (N pinholes[, tunnel MODE])" to stdout
+ * after a successful validation.
  *
  * Returns 0 with @out filled (the caller owns it: config_free()), 1 when
  * the program should exit 0 (help, version, --check-config passed), or
