@@ -31,14 +31,14 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.h) include/brouter.h
 
 CONFIG_SRCS := loader/config.c loader/config_val.c loader/config_fw.c \
-               loader/config_pin.c loader/policy.c loader/policy_map.c
+               loader/config_pin.c loader/policy.c loader/policy_map.c \
+               loader/config_tunnel.c loader/mape_rule.c
 DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
                loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
                loader/droplog.c loader/stats.c $(CONFIG_SRCS) \
-               loader/tunnel.c loader/rtnl.c loader/nft.c loader/config_tunnel.c \
-               loader/mape_rule.c
+               loader/tunnel.c loader/tunnel_run.c loader/rtnl.c loader/nft.c
 CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
-               loader/mape_rule.c loader/ctl_mape.c
+               loader/mape_rule.c loader/ctl_mape.c loader/ctl_tunnel.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \

@@ -47,6 +47,11 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 
 	__builtin_memcpy(&ip6.saddr, t->local6, 16);
 	__builtin_memcpy(&ip6.daddr, t->remote6, 16);
+	/*
+	 * skb->protocol is read-only here; adjust_room switches it to IPv6
+	 * itself for ENCAP_L3_IPV6 on an IPv4 skb (and marks GSO packets as
+	 * IPXIP6 so they are segmented with the outer header).
+	 */
 	if (bpf_skb_adjust_room(skb, sizeof(ip6), BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_ENCAP_L3_IPV6))
 		return -1;
@@ -54,7 +59,6 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
 				sizeof(proto), 0))
 		return -1;
-	skb->protocol = proto;
 	return 0;
 }
 

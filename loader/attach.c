@@ -121,3 +121,53 @@ void detach_tc_ingress(struct br_port_attach *pa)
 		pa->tc_created_hook = 0;
 	}
 }
+
+int attach_tc_egress(struct br_port_attach *pa, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
+		    .priority = BR_TC_PRIO, .prog_fd = prog_fd,
+		    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_err("%s: attach tc egress filter: %s", pa->ifname, strerror(-err));
+		return err;
+	}
+	pa->tc_egress_attached = 1;
+	pr_debug("%s: tc egress filter attached", pa->ifname);
+	return 0;
+}
+
+static int tc_egress_remove(struct br_port_attach *pa)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
+		    .priority = BR_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+void detach_tc_egress(struct br_port_attach *pa)
+{
+	int err;
+
+	if (!pa->tc_egress_attached)
+		return;
+	err = tc_egress_remove(pa);
+	if (err && err != -ENOENT)
+		pr_warn("%s: detach tc egress filter: %s", pa->ifname, strerror(-err));
+	pa->tc_egress_attached = 0;
+	pr_debug("%s: tc egress filter detached", pa->ifname);
+}
+
+void detach_tc_egress_stale(struct br_port_attach *pa)
+{
+	/* -ENOENT/-EINVAL: nothing there, the usual case */
+	if (!tc_egress_remove(pa))
+		pr_info("%s: removed a tc egress filter left by an earlier brouterd",
+			pa->ifname);
+}

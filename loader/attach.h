@@ -12,6 +12,7 @@ struct br_port_attach {
 	int xdp_generic; /* attached in generic (skb) mode */
 	int tc_attached;
 	int tc_created_hook; /* clsact created by us: removed on detach */
+	int tc_egress_attached;
 };
 
 /* Attach an XDP program through a bpf_link, native first per @mode. */
@@ -21,5 +22,18 @@ void detach_xdp(struct br_port_attach *pa);
 /* cls_bpf filter on the clsact ingress hook (created when missing). */
 int attach_tc_ingress(struct br_port_attach *pa, int prog_fd);
 void detach_tc_ingress(struct br_port_attach *pa);
+
+/*
+ * cls_bpf filter on the clsact egress hook, which attach_tc_ingress()
+ * created or found: call it after that, and detach before it.
+ */
+int attach_tc_egress(struct br_port_attach *pa, int prog_fd);
+void detach_tc_egress(struct br_port_attach *pa);
+
+/*
+ * Remove an egress filter of ours that a killed brouterd left behind
+ * (brouterd attaches none when no tunnel is configured).
+ */
+void detach_tc_egress_stale(struct br_port_attach *pa);
 
 #endif /* BR_ATTACH_H */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl_mape.h"
+#include "ctl_tunnel.h"
 #include "flows.h"
 #include "log.h"
 #include <bpf/bpf.h>
@@ -22,6 +23,8 @@ static const char usage_text[] =
 	"  stats     per-port packet/byte counters, verdicts and drop reasons\n"
 	"  fdb       learned MAC addresses and the port they live on\n"
 	"  flows     firewall flows: addresses, ports, state, age, who opened them\n"
+	"  tunnel    IPv4 over IPv6: which IPv4 goes into which tunnel, which 4in6\n"
+	"            is accepted (mode, CE IPv4, PSID, port set, IPv6 ends, MTU)\n"
 	"  reload    make brouterd re-read its config (SIGHUP); exit 0 once the new\n"
 	"            policy is active, 1 if brouterd kept the old one\n"
 	"  map-e     MAP-E calculator: CE IPv4, PSID, ports, CE IPv6 (map-e --help)\n"
@@ -71,6 +74,24 @@ static int cmd_flows(const char *pin_dir, int json)
 		return 1;
 	err = flows_print(stdout, fd, json);
 	close(fd);
+	return err ? 1 : 0;
+}
+
+static int cmd_tunnel(const char *pin_dir, int json)
+{
+	int out_fd, in_fd, err;
+
+	out_fd = sys_open_pinned(pin_dir, "tun_out");
+	if (out_fd < 0)
+		return 1;
+	in_fd = sys_open_pinned(pin_dir, "tun_in");
+	if (in_fd < 0) {
+		close(out_fd);
+		return 1;
+	}
+	err = tunnel_print(stdout, out_fd, in_fd, json);
+	close(in_fd);
+	close(out_fd);
 	return err ? 1 : 0;
 }
 
@@ -167,6 +188,8 @@ int main(int argc, char **argv)
 		return cmd_fdb(pin_dir, json);
 	if (!strcmp(cmd, "flows"))
 		return cmd_flows(pin_dir, json);
+	if (!strcmp(cmd, "tunnel"))
+		return cmd_tunnel(pin_dir, json);
 	if (!strcmp(cmd, "reload"))
 		return cmd_reload(pin_dir);
 	pr_err("unknown command '%s' (see --help)", cmd);

@@ -29,6 +29,7 @@
 #include "prefixes.h"
 #include "ra.h"
 #include "sys.h"
+#include "tunnel_run.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
 
@@ -50,6 +51,7 @@ struct brouterd {
 	int wan_prefixes;	/* prefixes learned from RAs so far */
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
+	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
 };
 
 static int resolve_ports(struct brouterd *d)
@@ -203,6 +205,7 @@ static void reload(struct brouterd *d)
 		return;
 	}
 	log_policy(d, "reloaded");
+	tunnel_run_reload(&d->tun, &d->cfg.tunnel);
 }
 
 /*
@@ -413,6 +416,8 @@ static void teardown(struct brouterd *d)
 		close(d->ra_fd);
 	d->ra_fd = -1;
 
+	/* while XDP still decapsulates: nothing of the tunnel outlives it */
+	tunnel_run_stop(&d->tun);
 	for (p = 0; p < BR_NPORTS; p++)
 		detach_xdp(&d->port[p]);
 	for (p = 0; p < BR_NPORTS; p++)
@@ -462,6 +467,7 @@ static void housekeeping(struct brouterd *d)
 	    !settings_push(d, &s))
 		pr_info("port MAC address changed; settings updated");
 	prefixes_expire(bpf_map__fd(d->xdp->maps.prefixes));
+	tunnel_run_tick(&d->tun);
 	solicit_ra(d);
 }
 
@@ -470,9 +476,11 @@ static void ra_receive(struct brouterd *d)
 	struct ra_prefix pfx[RA_MAX_PREFIXES];
 	int n;
 
-	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0)
+	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0) {
 		d->wan_prefixes += prefixes_from_ra(bpf_map__fd(d->xdp->maps.prefixes),
 						    pfx, n);
+		tunnel_run_prefixes(&d->tun, pfx, n);
+	}
 	if (n != -EAGAIN && n != -EWOULDBLOCK)
 		pr_warn("read router advertisement: %s", strerror(-n));
 }
@@ -574,7 +582,9 @@ static int start(struct brouterd *d)
 		return err;
 	}
 	log_policy(d, "policy");
-	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d);
+	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d) ?:
+	      tunnel_run_start(&d->tun, &d->cfg.tunnel, &d->port[BR_PORT_WAN],
+			       d->cfg.opt.pin_dir);
 	if (!err)
 		listeners_open(d);
 	return err;

@@ -32,6 +32,7 @@ void config_defaults(struct br_config *c)
 	c->pol.timeout[BR_TO_OTHER] = 600;
 	c->pol.log_rate = 10;
 	c->log_level = BR_LOG_INFO;
+	tunnel_cfg_defaults(&c->tunnel);
 }
 
 void config_free(struct br_config *c)
@@ -247,6 +248,17 @@ static int parse_log(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return cfg_group(x, s, log_keys, obj);
 }
 
+/* config_tunnel.c checks the group and logs each problem with file:line. */
+static int parse_tunnel(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	(void)obj;
+	if (config_tunnel_parse(s, &x->c->tunnel, x->path)) {
+		x->errors++;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct cfg_key top_keys[] = {
 	{ "lan", parse_lan },
 	{ "wan", parse_wan },
@@ -256,6 +268,7 @@ static const struct cfg_key top_keys[] = {
 	{ "xdp-mode", parse_xdp_mode },
 	{ "log", parse_log },
 	{ "firewall", cfg_parse_firewall },
+	{ "tunnel", parse_tunnel },
 	{ NULL },
 };
 
@@ -397,7 +410,11 @@ int brouter_config(int argc, char **argv, struct br_config *out)
 		if (!c.file_found)
 			pr_info("%s: not found; the built-in defaults apply",
 				cli.config_path);
-		printf("%s: OK (%d pinholes)\n", cli.config_path, c.n_pinholes);
+		printf("%s: OK (%d pinholes", cli.config_path, c.n_pinholes);
+		if (tunnel_cfg_active(&c.tunnel))
+			printf(", tunnel %s%s", tunnel_mode_name(c.tunnel.mode),
+			       c.tunnel.n_peers ? " + ipip6" : "");
+		printf(")\n");
 		config_free(&c);
 		return 1;
 	}

@@ -9,6 +9,7 @@
 #define BR_CONFIG_H
 
 #include "brouter.h"
+#include "config_tunnel.h"
 #include "options.h"
 #include "policy.h"
 
@@ -26,6 +27,7 @@ struct br_config {
 	int n_pinholes;
 	struct br_prefix6 *lan_prefixes; /* outbound sources besides RA-learned */
 	int n_lan_prefixes;
+	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
 	int file_found;		/* 0: default file absent, built-in defaults used */
 	char **files;		/* file names the pinholes' ->file point to */
@@ -49,8 +51,8 @@ void config_free(struct br_config *c);
 /*
  * brouterd's whole configuration: argv, then the file (-c, or the default
  * one if present), then argv laid over it, then the checks. With
- * --check-config, prints "FILE: OK (N pinholes)" to stdout after a
- * successful validation.
+ * --check-config, prints "FILE: OK (N pinholes[, tunnel MODE])" to stdout
+ * after a successful validation.
  *
  * Returns 0 with @out filled (the caller owns it: config_free()), 1 when
  * the program should exit 0 (help, version, --check-config passed), or

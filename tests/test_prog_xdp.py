@@ -95,8 +95,9 @@ def run(*args, check=True):
 class Rig:
     """A namespace with lan0/wan0 (+ peers) and a brouterd on them."""
 
-    def __init__(self, name, extra_args=()):
+    def __init__(self, name, extra_args=(), ipv6_on=()):
         self.name = name
+        self.ipv6_on = tuple(ipv6_on)  # ports that need IPv6 (tunnel addresses)
         self.ns_path = f"/run/netns/{name}"
         self.pin_dir = f"/sys/fs/bpf/{name}"
         self.extra_args = list(extra_args)
@@ -122,12 +123,20 @@ class Rig:
         for port, peer in zip(PORT_IF, PEER_IF):
             run("ip", "-n", self.name, "link", "add", port, "type", "veth",
                 "peer", "name", peer)
+        # Addresses only, no DAD, no RS: still nothing of the kernel's own
+        # arrives at the programs (what a port sends skips its XDP).
+        for dev in self.ipv6_on:
+            self.ns("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=0",
+                    f"net.ipv6.conf.{dev}.accept_dad=0",
+                    f"net.ipv6.conf.{dev}.router_solicitations=0",
+                    f"net.ipv6.conf.{dev}.accept_ra=0")
         for dev in PORT_IF + PEER_IF + ("lo",):
             run("ip", "-n", self.name, "link", "set", dev, "up")
         # veth delivers XDP-redirected frames only to a peer with NAPI on.
         for peer in PEER_IF:
             self.ns("ethtool", "-K", peer, "gro", "on")
 
+        self.before_daemon()
         self.log = tempfile.NamedTemporaryFile(
             mode="w+", prefix=f"{self.name}-", suffix=".log")
         self.proc = subprocess.Popen(
@@ -142,6 +151,9 @@ class Rig:
             self.ifindex = [socket.if_nametoindex(d) for d in PORT_IF]
         info = json.loads(self.ns("ip", "-j", "link", "show").stdout)
         self.mac = {l["ifname"]: l["address"] for l in info}
+
+    def before_daemon(self):
+        """What a test needs on the system before brouterd starts."""
 
     def log_text(self):
         self.log.seek(0)

@@ -16,9 +16,7 @@ router's WAN prefix 2001:db8:12:3000::/64 (learned from the RA) gives CE
 2001:db8:12:3000:0:c000:212:3. tests/br4in6.py computes all of that on its
 own, from the RFC, and refuses traffic that does not fit.
 
-brouterd must read the config's "tunnel" group; until it does, these tests
-are skipped, or (BROUTER_TUNNEL_DRV=/path/to/tunnel_drv, built from
-tests/tunnel_drv.c) run with that driver beside a plain brouterd.
+brouterd does all of it from the config's "tunnel" group alone.
 """
 import hashlib
 import ipaddress
@@ -289,7 +287,6 @@ class Rig:
         self.pin_dir = f"{topo.BPFFS}/{self.prefix}tpins"
         self.tmp = None
         self._procs = []     # for topo.Brouterd
-        self.drv = os.environ.get("BROUTER_TUNNEL_DRV")
 
     # ------------------------------------------------------------ setup
 
@@ -419,6 +416,10 @@ class Rig:
     def nft_tables(self):
         return run(self.rtr, ["nft", "list", "tables"]).stdout
 
+    def egress_filters(self):
+        return run(self.rtr, ["tc", "filter", "show", "dev", "wan0", "egress"],
+                   check=False).stdout.strip()
+
     def neigh4(self):
         return run(self.rtr, ["ip", "-4", "neigh", "show", "dev", "wan0"]).stdout
 
@@ -429,41 +430,18 @@ class Rig:
     # ------------------------------------------------------------ processes
 
     def start_brouterd(self, conf_text, name):
-        """brouterd with @conf_text (and the driver, when asked for)."""
+        """brouterd with @conf_text, which --check-config must accept first."""
         conf = self.script(name + ".conf", conf_text)
         chk = run(self.rtr, [topo.BROUTERD, "--check-config", "-c", conf, "lan0", "wan0"],
                   check=False)
-        base = conf
-        if chk.returncode != 0:
-            if "tunnel" not in chk.stderr:
-                raise AssertionError(f"config refused:\n{chk.stderr}")
-            if not self.drv:
-                pytest.skip("brouterd does not read the tunnel group yet "
-                            "(BROUTER_TUNNEL_DRV=tunnel_drv runs these tests with the driver)")
-            base = self.script(name + "-base.conf", "# no tunnel: tunnel_drv does it\n")
-        b = topo.Brouterd(self, ["-c", base, "-v", "lan0", "wan0"], self.pin_dir,
+        assert chk.returncode == 0, f"config refused:\n{chk.stderr}"
+        assert ", tunnel " in chk.stdout, chk.stdout
+        b = topo.Brouterd(self, ["-c", conf, "-v", "lan0", "wan0"], self.pin_dir,
                           os.path.join(self.tmp, name + ".log"))
         b.start()
-        b.drv = None
-        if base != conf:
-            logf = open(os.path.join(self.tmp, name + "-drv.log"), "w")
-            b.drv = self.popen(self.rtr, [self.drv, self.pin_dir, "wan0", conf],
-                               stdout=logf, stderr=subprocess.STDOUT)
-            b.drv_log = logf.name
-            def drv_log():
-                with open(b.drv_log, errors="replace") as f:
-                    return f.read()
-            try:
-                wait_for(lambda: "tunnel ready" in drv_log() or b.drv.poll() is not None,
-                         timeout=20, what="tunnel driver")
-            except TimeoutError:
-                raise AssertionError(drv_log()) from None
-            assert b.drv.poll() is None, drv_log()
         return b
 
     def stop_brouterd(self, b):
-        if b.drv is not None:
-            assert topo._kill_group(b.drv) == 0, open(b.drv_log, errors="replace").read()
         assert b.stop() == 0, b.log()
 
     def start_br(self, name, *args):
@@ -559,6 +537,7 @@ def test_mape_puts_ce_addresses_route_and_nat_table_in_place(rig, mape):
     assert "numgen inc mod 15 map" in table
     assert f"dport {RESERVED} dnat to {LAN_HOST}:{FWD}" in table
     assert "maxseg size set 1420" in table
+    assert "tc_brouter_out" in rig.egress_filters()
 
 
 def test_mape_ping_tcp_udp_from_lan_through_br(rig, mape):
@@ -655,6 +634,7 @@ def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape
     assert "192.0.0.1" not in rig.routes4() and "proto 180" not in rig.routes4()
     assert "192.0.0.1" not in rig.neigh4()
     assert "brouter" not in rig.nft_tables()
+    assert rig.egress_filters() == "", "tc egress program left on wan0"
     assert rig.wan_slaac(), "the SLAAC address (not ours) must stay"
 
 
@@ -715,4 +695,5 @@ def test_dslite_exit_removes_b4_peer_address_routes_and_table(rig, dslite):
     assert "proto 180" not in rig.routes4()
     assert "192.0.0.1" not in rig.neigh4()
     assert "brouter" not in rig.nft_tables()
+    assert rig.egress_filters() == "", "tc egress program left on wan0"
     assert rig.wan_slaac(), "the SLAAC address (the B4's source, not ours) must stay"

@@ -153,6 +153,16 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[3];
 	assert_int_equal(ph->proto, BR_PIN_PROTO_ANY);
 	assert_int_equal(ph->n_ranges, 0);
+
+	/* the tunnel group documents every key but turns nothing on */
+	assert_int_equal(c.tunnel.mode, TUNNEL_OFF);
+	assert_false(tunnel_cfg_active(&c.tunnel));
+	assert_true(c.tunnel.has_mape);
+	assert_int_equal(c.tunnel.rule.ea_len, 25);
+	assert_int_equal(c.tunnel.rule.format, MAPE_FMT_LEGACY);
+	assert_int_equal(c.tunnel.n_reserved, 1);
+	assert_true(c.tunnel.has_dslite);
+	assert_int_equal(c.tunnel.n_peers, 0);
 	config_free(&c);
 	assert_null(c.pinholes);
 }
@@ -521,6 +531,58 @@ static void reload_keeps_running_config_on_error(void **state)
 	config_free(&c);
 }
 
+#define MAPE_OK                                                                \
+	"tunnel = {\n"                                                        \
+	"  mode = \"map-e\";\n"                                               \
+	"  map-e = { rule-ipv6 = \"2001:db8::/40\"; rule-ipv4 = \"192.0.2.0/24\";\n" \
+	"            ea-len = 16; br = \"2001:db8:ffff::1\"; };\n"              \
+	"};\n"
+
+static void tunnel_group(void **state)
+{
+	struct br_config c, saved;
+
+	(void)state;
+	assert_int_equal(load_text("lan = \"lan0\"; wan = \"wan0\";\n" MAPE_OK, &c), 0);
+	assert_int_equal(c.tunnel.mode, TUNNEL_MAPE);
+	assert_true(tunnel_cfg_active(&c.tunnel));
+	assert_int_equal(c.tunnel.rule.psid_offset, TUNNEL_PSID_OFFSET_DEFAULT);
+	config_free(&c);
+
+	/* no group: nothing to set up */
+	assert_int_equal(load_text("lan = \"lan0\";\n", &c), 0);
+	assert_false(tunnel_cfg_active(&c.tunnel));
+	config_free(&c);
+
+	/* errors name file, line and key, like the rest of the file */
+	assert_true(load_text("lan = \"lan0\";\ntunnel = {\n  mode = \"map-e\";\n"
+			      "  colour = 1;\n};\n", &c) < 0);
+	assert_non_null(strstr(errors, "brouter.conf:4: tunnel.colour: unknown key"));
+	assert_non_null(strstr(errors, "needs a map-e = { ... } group"));
+	assert_true(load_text("tunnel = {\n  mode = \"ds-lite\";\n"
+			      "  ds-lite = { aftr = \"192.0.2.1\"; };\n};\n", &c) < 0);
+	assert_non_null(strstr(errors, "brouter.conf:3: tunnel.ds-lite.aftr"));
+	assert_true(load_text("tunnel = 5;\n", &c) < 0);
+	assert_non_null(strstr(errors, "brouter.conf:1: tunnel: must be a group"));
+
+	/* --check-config says what it found */
+	write_file("brouter.conf", MAPE_OK);
+	assert_int_equal(run(ARGV("--check-config", "-c", path), &c), 1);
+
+	/* a reload with a broken tunnel group changes nothing */
+	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\n" MAPE_OK);
+	assert_int_equal(run(ARGV("-c", path), &c), 0);
+	saved = c;
+	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\n"
+		   "tunnel = { mode = \"map-e\"; map-e = { rule-ipv6 = \"2001:db8::/40\";\n"
+		   " rule-ipv4 = \"192.0.2.0/24\"; ea-len = 16; }; };\n");
+	assert_true(CAPTURE(config_reload(&c)) < 0);
+	assert_memory_equal(&c, &saved, sizeof(c));
+	assert_non_null(strstr(errors, "br missing"));
+	assert_non_null(strstr(errors, "keeping the running configuration"));
+	config_free(&c);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -554,6 +616,7 @@ int main(void)
 		cmocka_unit_test(command_line_beats_file),
 		cmocka_unit_test(ports_required_except_for_check),
 		cmocka_unit_test(reload_keeps_running_config_on_error),
+		cmocka_unit_test(tunnel_group),
 	};
 
 	/* errors are captured and checked; warnings only where a test asks */
