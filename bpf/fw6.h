@@ -168,7 +168,7 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 	if (f) {
 		if (p->proto == IPPROTO_TCP)
 			tcp_track(f, p->tcp_flags, BR_PORT_LAN, now);
-		else if (now - f->seen_ns > BR_FLOW_REFRESH_NS) {
+		else if (ns_since(now, f->seen_ns) > BR_FLOW_REFRESH_NS) {
 			f->seen_ns = now;
 			if (uses_bindings(pol, p->proto))
 				binding_refresh(&k, pol->filtering == BR_FILT_EI ?
