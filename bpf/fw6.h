@@ -121,6 +121,7 @@ static __always_inline int lan_addr_known(const struct in6_addr *src)
  * must be link-local or in a prefix advertised on the WAN or configured.
  * A source that passes is remembered as living on the LAN (REC-6 then
  * refuses it inbound); probing first spares a table update per packet.
+ * Returns 0 (FW_PASS) or -BR_STAT_DROP_SPOOF_OUT.
  */
 static __always_inline int lan_src_admit(const struct in6_addr *src, __u64 now)
 {
@@ -178,10 +179,13 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 		lan_addr_learn(&fp->saddr, now);
 		return FW_PASS;
 	}
-	/* Only echo requests open ICMPv6 state; non-first fragments carry no ports. */
+	/*
+	 * Only echo requests open ICMPv6 state; non-first fragments carry no
+	 * ports. What opens no flow still needs a valid source (REC-5).
+	 */
 	if (p->frag == BR_FRAG_NONFIRST || pol->mode != BR_FW_STATEFUL ||
 	    (p->proto == IPPROTO_ICMPV6 && p->icmp_type != ICMPV6_ECHO_REQUEST))
-		return lan_src_admit(&fp->saddr, now) ?: FW_PASS;
+		return lan_src_admit(&fp->saddr, now);
 
 	pkt_flow_key(&k, p, &fp->saddr, &fp->daddr, p->sport, p->dport);
 	f = flow_get(pol, &k, now);

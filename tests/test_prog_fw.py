@@ -46,6 +46,7 @@ import fwmaps as fm
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BROUTERD = os.path.join(REPO, "build", "brouterd")
+BROUTERCTL = os.path.join(REPO, "build", "brouterctl")
 
 LAN, WAN = fm.BR_PORT_LAN, fm.BR_PORT_WAN
 PORT_IF = ("lan0", "wan0")
@@ -616,6 +617,26 @@ def test_tcp_closing_uses_transitory_timeout(fw):
         dropped("no_flow")
 
 
+def test_flow_seen_just_after_now_is_live_not_stale(fw):
+    """
+    Another CPU may refresh a flow after this one read the clock: a
+    seen_ns a little ahead of "now" is a live flow, not one idle for
+    centuries, and brouterctl shows it idle 0 s.
+    """
+    open_tcp(fw)
+    k = fm.flow_key(*TCP_KEY)
+    v = fw.flow(*TCP_KEY)
+    v["seen_ns"] = mono_ns() + 3 * NSEC
+    bs.map_update(fw.fds["flows"], k, fm.pack("br_flow", **v), bs.BPF_EXIST)
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+    assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
+    assert state(fw, *TCP_KEY) == "ESTABLISHED"
+    flows = json.loads(run(BROUTERCTL, "-p", fw.pin_dir, "flows",
+                           "--json").stdout)
+    mine = [f for f in flows if f["lan"] == H1 and f["proto"] == "tcp"]
+    assert len(mine) == 1 and mine[0]["idle_s"] == 0, flows
+
+
 # ------------------------------------------------------------------- UDP
 
 
@@ -1011,6 +1032,23 @@ def test_inbound_from_lan_source_dropped_whatever_it_matches(fw, kind):
     fw.send(LAN, out(udp(H2, R1, 6000, 53), src=LAN_MAC2))
     assert H2 in fw.lan_addrs()
     assert fw.send(WAN, inb(SPOOF_IN[kind]())) == dropped("spoof_lan_src")
+
+
+def test_no_flow_towards_lan_address_so_spoofed_replies_are_dropped(fw):
+    """
+    An outbound packet to an address seen on the LAN crosses but opens no
+    flow: its "replies" from the WAN are spoofed (REC-6), and no flow may
+    admit them.
+    """
+    fw.send(LAN, out(udp(H2, R1, 6000, 53), src=LAN_MAC2))
+    assert fw.send(LAN, out(tcp(H1, H2, 40000, 443, "S"))) == bridged()
+    assert fw.send(LAN, out(udp(H1, H2, 5000, 53))) == bridged()
+    assert fw.flow(H1, H2, TCP_P, 40000, 443) is None
+    assert fw.flow(H1, H2, UDP_P, 5000, 53) is None
+    assert fw.send(WAN, inb(tcp(H2, H1, 443, 40000, "SA"))) == \
+        dropped("spoof_lan_src")
+    assert fw.send(WAN, inb(udp(H2, H1, 53, 5000))) == \
+        dropped("spoof_lan_src")
 
 
 def test_outbound_new_flow_from_unknown_global_dropped_spoof_src_out(fw):
