@@ -18,4 +18,16 @@ static __always_inline __u64 now_ns(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
+/*
+ * Time from @then to @now, signed. Another CPU may store a timestamp read
+ * after this program read @now: it is then a little ahead and must count
+ * as "just now", not as 584 years idle. Unsigned wrap-around before the
+ * cast keeps timestamps from "before boot" (written by tests shortly
+ * after boot) working as well. Compare with signed constants only.
+ */
+static __always_inline __s64 ns_since(__u64 now, __u64 then)
+{
+	return (__s64)(now - then);
+}
+
 #endif /* BR_CLOCK_H */

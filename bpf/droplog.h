@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "../include/brouter.h"
+#include "clock.h"
 #include "parse.h"
 
 struct {
@@ -35,7 +36,7 @@ static __always_inline int log_allowed(__u32 rate, __u64 now)
 	w = bpf_map_lookup_elem(&log_rate, &zero);
 	if (!w)
 		return 0;
-	if (now - w->start_ns > 1000000000ULL) {
+	if (ns_since(now, w->start_ns) > 1000000000LL) {
 		w->start_ns = now;
 		w->count = 0;
 	}

@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "../include/brouter.h"
+#include "clock.h"
 #include "parse.h"
 
 /* Default size; brouterd sets max_entries from firewall.max-flows. */
@@ -33,9 +34,9 @@ struct {
 } frags SEC(".maps");
 
 /* A flow's seen_ns is rewritten at most this often (saves a map write). */
-#define BR_FLOW_REFRESH_NS 1000000000ULL
+#define BR_FLOW_REFRESH_NS 1000000000LL
 /* Fragments of one datagram arrive within this (RFC 8200 reassembly: 60 s). */
-#define BR_FRAG_TIMEOUT_NS (60 * 1000000000ULL)
+#define BR_FRAG_TIMEOUT_NS (60 * 1000000000LL)
 
 static __always_inline void addr_copy(__u8 *dst, const void *src)
 {
@@ -66,7 +67,7 @@ static __always_inline int proto_has_ports(__u8 proto)
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
-static __always_inline __u64 flow_timeout_ns(const struct br_policy *pol,
+static __always_inline __s64 flow_timeout_ns(const struct br_policy *pol,
 					     const struct br_flow_key *k,
 					     const struct br_flow *f)
 {
@@ -88,7 +89,7 @@ static __always_inline __u64 flow_timeout_ns(const struct br_policy *pol,
 	default:
 		t = pol->timeout[BR_TO_TCP_TRANS];
 	}
-	return (__u64)t * 1000000000ULL;
+	return (__s64)t * 1000000000LL;
 }
 
 /* Live flow for @k, or NULL when absent or idle past its timeout. */
@@ -100,7 +101,7 @@ static __always_inline struct br_flow *flow_get(const struct br_policy *pol,
 
 	if (!f)
 		return NULL;
-	if (now - f->seen_ns > flow_timeout_ns(pol, k, f))
+	if (ns_since(now, f->seen_ns) > flow_timeout_ns(pol, k, f))
 		return NULL; /* stale: LRU reclaims it, or a new flow overwrites */
 	return f;
 }
@@ -121,7 +122,7 @@ static __always_inline int flow_add(const struct br_flow_key *k, __u8 state,
 
 static __always_inline void flow_touch(struct br_flow *f, __u64 now)
 {
-	if (now - f->seen_ns > BR_FLOW_REFRESH_NS)
+	if (ns_since(now, f->seen_ns) > BR_FLOW_REFRESH_NS)
 		f->seen_ns = now;
 }
 
@@ -218,7 +219,7 @@ static __always_inline int frag_allowed(const struct fw_pkt *fp, __u32 id,
 
 	frag_key_set(&fk, fp, id);
 	v = bpf_map_lookup_elem(&frags, &fk);
-	return v && now - v->seen_ns < BR_FRAG_TIMEOUT_NS;
+	return v && ns_since(now, v->seen_ns) < BR_FRAG_TIMEOUT_NS;
 }
 
 #endif /* BR_FLOWS_H */

@@ -116,6 +116,27 @@ static __always_inline int lan_addr_known(const struct in6_addr *src)
 	return bpf_map_lookup_elem(&lan_addrs, src) != NULL;
 }
 
+/*
+ * RFC 6092 REC-5, by port (LAN and WAN share the /64): an outbound source
+ * must be link-local or in a prefix advertised on the WAN or configured.
+ * A source that passes is remembered as living on the LAN (REC-6 then
+ * refuses it inbound); probing first spares a table update per packet.
+ * Returns 0 (FW_PASS) or -BR_STAT_DROP_SPOOF_OUT.
+ */
+static __always_inline int lan_src_admit(const struct in6_addr *src, __u64 now)
+{
+	struct br_addr_val *v;
+
+	if (!a6_linklocal(src) && !prefix_known(src, now))
+		return -BR_STAT_DROP_SPOOF_OUT;
+	v = bpf_map_lookup_elem(&lan_addrs, src);
+	if (!v)
+		lan_addr_learn(src, now);
+	else if (ns_since(now, v->seen_ns) > BR_FLOW_REFRESH_NS)
+		v->seen_ns = now;
+	return 0;
+}
+
 /* Key of @p's flow: @lan/@wan addresses, ports per direction. */
 static __always_inline void pkt_flow_key(struct br_flow_key *k,
 					 const struct pkt *p,
@@ -158,17 +179,21 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 		lan_addr_learn(&fp->saddr, now);
 		return FW_PASS;
 	}
-	/* Only echo requests open ICMPv6 state; non-first fragments carry no ports. */
+	/*
+	 * Only echo requests open ICMPv6 state; non-first fragments carry no
+	 * ports. What opens no flow still needs a valid source (REC-5).
+	 */
 	if (p->frag == BR_FRAG_NONFIRST || pol->mode != BR_FW_STATEFUL ||
 	    (p->proto == IPPROTO_ICMPV6 && p->icmp_type != ICMPV6_ECHO_REQUEST))
-		return FW_PASS;
+		return lan_src_admit(&fp->saddr, now);
 
 	pkt_flow_key(&k, p, &fp->saddr, &fp->daddr, p->sport, p->dport);
 	f = flow_get(pol, &k, now);
 	if (f) {
+		/* its source passed lan_src_admit() when it opened */
 		if (p->proto == IPPROTO_TCP)
 			tcp_track(f, p->tcp_flags, BR_PORT_LAN, now);
-		else if (now - f->seen_ns > BR_FLOW_REFRESH_NS) {
+		else if (ns_since(now, f->seen_ns) > BR_FLOW_REFRESH_NS) {
 			f->seen_ns = now;
 			if (uses_bindings(pol, p->proto))
 				binding_refresh(&k, pol->filtering == BR_FILT_EI ?
@@ -177,10 +202,16 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 		return FW_PASS;
 	}
 
-	/* A new flow: REC-5/6 source check, by port (LAN and WAN share the /64). */
-	if (!a6_linklocal(&fp->saddr) && !prefix_known(&fp->saddr, now))
-		return -BR_STAT_DROP_SPOOF_OUT;
-	lan_addr_learn(&fp->saddr, now);
+	err = lan_src_admit(&fp->saddr, now);
+	if (err)
+		return err;
+	/*
+	 * No flow towards an address seen on the LAN: its replies from the
+	 * WAN are spoofed by definition (REC-6), and with no such flow an
+	 * inbound flow hit needs no lan_addrs probe (see fw_in_unicast()).
+	 */
+	if (lan_addr_known(&fp->daddr))
+		return FW_PASS;
 	if (p->proto == IPPROTO_TCP) {
 		if (p->tcp_flags & (TCPF_RST | TCPF_FIN))
 			return FW_PASS; /* closing something we never saw */
@@ -285,8 +316,6 @@ static __always_inline int fw_in_new(const struct fw_pkt *fp,
 	int has_port = proto_has_ports(p->proto);
 	__u32 rule;
 
-	if (lan_addr_known(&fp->saddr))
-		return -BR_STAT_DROP_SPOOF_IN;
 	if (!pinhole_match(gen, &fp->daddr, &fp->saddr, p->proto, bpf_ntohs(p->dport), has_port,
 			   &rule)) {
 		if (p->proto == IPPROTO_TCP && syn)
@@ -309,6 +338,24 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 	struct br_flow_key k;
 	struct br_flow *f;
 
+	pkt_flow_key(&k, p, &fp->daddr, &fp->saddr, p->dport, p->sport);
+	if (pol->mode == BR_FW_STATEFUL && p->proto != IPPROTO_ICMPV6) {
+		f = flow_get(pol, &k, now);
+		if (f) {
+			/* UDP and others are refreshed by outbound traffic only (REC-12) */
+			if (p->proto == IPPROTO_TCP)
+				tcp_track(f, p->tcp_flags, BR_PORT_WAN, now);
+			return FW_PASS;
+		}
+	}
+	/*
+	 * REC-6, by port: a source seen on the LAN is refused, whatever the
+	 * packet would match next. A flow hit above needs no such probe: no
+	 * flow is opened towards (fw_outbound()) or from (pinholes, below)
+	 * an address seen on the LAN.
+	 */
+	if (lan_addr_known(&fp->saddr))
+		return -BR_STAT_DROP_SPOOF_IN;
 	if (p->proto == IPPROTO_ICMPV6)
 		return icmp_in(fp, pol, gen, now);
 	/* DHCPv6 Advertise/Reply answer a multicast Solicit: no flow to match */
@@ -320,25 +367,12 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 	     (p->proto == IPPROTO_UDP && (p->dport == bpf_htons(IKE_PORT) ||
 					  p->dport == bpf_htons(IKE_NATT_PORT)))))
 		return FW_PASS;
-
-	pkt_flow_key(&k, p, &fp->daddr, &fp->saddr, p->dport, p->sport);
-	if (pol->mode == BR_FW_STATELESS_TCP) {
-		/* the classic recipe: TCP that is not opening a connection */
-		if (p->proto == IPPROTO_TCP &&
-		    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
-			return lan_addr_known(&fp->saddr) ? -BR_STAT_DROP_SPOOF_IN :
-							     FW_PASS;
-		return fw_in_new(fp, &k, gen, now);
-	}
-
-	f = flow_get(pol, &k, now);
-	if (f) {
-		/* UDP and others are refreshed by outbound traffic only (REC-12) */
-		if (p->proto == IPPROTO_TCP)
-			tcp_track(f, p->tcp_flags, BR_PORT_WAN, now);
+	/* the classic recipe: TCP that is not opening a connection */
+	if (pol->mode == BR_FW_STATELESS_TCP && p->proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
 		return FW_PASS;
-	}
-	if (uses_bindings(pol, p->proto) && binding_match(pol, &k, now))
+	if (pol->mode == BR_FW_STATEFUL && uses_bindings(pol, p->proto) &&
+	    binding_match(pol, &k, now))
 		return FW_PASS;
 	return fw_in_new(fp, &k, gen, now);
 }

@@ -108,8 +108,9 @@ struct frag_hdr6 {
 
 /*
  * Walk the extension-header chain (bounded). Returns 0 with p->proto set
- * and the cursor on the upper-layer header, or a negative BR_STAT_DROP_* reason: RH0 with segments left
- * (RFC 5095), a chain longer than the bound or running past the packet.
+ * and the cursor on the upper-layer header, or a negative BR_STAT_DROP_*
+ * reason: RH0 with segments left (RFC 5095), a chain longer than the bound,
+ * or a header running past the packet.
  * AH and ESP end the walk: they are keyed by addresses and protocol.
  */
 static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
@@ -133,6 +134,13 @@ static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
 				return -BR_STAT_DROP_RH0;
 			nexthdr = h->nexthdr;
 			c->pos += (h->hdrlen + 1) * 8;
+			/*
+			 * All of it must be there: a header running past the
+			 * packet would otherwise end the walk on whatever its
+			 * next-header byte claims (No Next Header, ESP, ...).
+			 */
+			if (c->pos > c->end)
+				return -BR_STAT_DROP_BAD_EXTHDR;
 			break;
 		case IPPROTO_FRAGMENT:
 			fh = c->pos;
