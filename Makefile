@@ -101,14 +101,14 @@ unit: $(UNIT_TESTS)
 # Benchmark rig (tests/bench, see README "Performance"): its own XDP
 # generator, sink and reference redirect; ip6tables and sysctl for the
 # Linux bridge references.
-BENCH_PROGS := gen sink redirect
+BENCH_PROGS := gen sink redirect cost
 BENCH_OBJS  := $(BENCH_PROGS:%=$(BUILD)/bench/%.bpf.o)
 DEPS        += iptables procps
 
 $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h | $(BUILD)/bench
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h tests/bench/flow.h | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

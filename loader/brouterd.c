@@ -297,8 +297,14 @@ again:
 		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
 		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
 	}
+	/*
+	 * A pinned flows map of another size is not reused: the load fails
+	 * and the retry below starts with fresh maps.
+	 */
+	err = bpf_map__set_max_entries(d->xdp->maps.flows, d->cfg.max_flows);
 	/* XDP first: it creates and pins the maps the tc object reuses. */
-	err = xdp_brouter__load(d->xdp);
+	if (!err)
+		err = xdp_brouter__load(d->xdp);
 	if (!err)
 		err = tc_ingress__load(d->tc);
 	if (err && !retried) {

@@ -31,6 +31,7 @@ void config_defaults(struct br_config *c)
 	c->pol.timeout[BR_TO_ICMP] = 60;
 	c->pol.timeout[BR_TO_OTHER] = 600;
 	c->pol.log_rate = 10;
+	c->max_flows = BR_CFG_DEF_FLOWS;
 	c->log_level = BR_LOG_INFO;
 	tunnel_cfg_defaults(&c->tunnel);
 }
@@ -456,6 +457,12 @@ int config_reload(struct br_config *cfg)
 			"running; restart brouterd to change it",
 			xdp_modes[o->xdp_mode], xdp_modes[cfg->opt.xdp_mode]);
 		o->xdp_mode = cfg->opt.xdp_mode;
+	}
+	if (n.max_flows != cfg->max_flows) {
+		pr_warn("reload: max-flows is %u in the new configuration but %u is "
+			"running; restart brouterd to change it", n.max_flows,
+			cfg->max_flows);
+		n.max_flows = cfg->max_flows;
 	}
 	config_free(cfg);
 	*cfg = n;

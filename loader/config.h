@@ -28,6 +28,7 @@ struct br_config {
 	struct br_prefix6 *lan_prefixes; /* outbound sources besides RA-learned */
 	int n_lan_prefixes;
 	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
+	__u32 max_flows;	/* flows map size, set before load (restart to change) */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
 	int file_found;		/* 0: default file absent, built-in defaults used */
 	char **files;		/* file names the pinholes' ->file point to */

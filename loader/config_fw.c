@@ -124,6 +124,18 @@ static int parse_timeouts(struct cfg_ctx *x, const config_setting_t *s, void *ob
 	return cfg_group(x, s, timeout_keys, obj);
 }
 
+static int parse_max_flows(struct cfg_ctx *x, const config_setting_t *s,
+			   void *obj)
+{
+	long long v;
+
+	(void)obj;
+	if (cfg_int(x, s, BR_CFG_MIN_FLOWS, BR_CFG_MAX_FLOWS, &v))
+		return -EINVAL;
+	x->c->max_flows = v;
+	return 0;
+}
+
 /* ---- lan-prefixes ----------------------------------------------------- */
 
 static int parse_lan_prefixes(struct cfg_ctx *x, const config_setting_t *s,
@@ -179,6 +191,7 @@ static const struct cfg_key fw_keys[] = {
 	{ "ula", parse_ula },
 	{ "lan-prefixes", parse_lan_prefixes },
 	{ "timeouts", parse_timeouts },
+	{ "max-flows", parse_max_flows },
 	{ "pinholes", cfg_parse_pinholes },
 	{ NULL },
 };

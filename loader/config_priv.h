@@ -8,6 +8,14 @@
 
 /* Errors printed per file; the rest are only counted. */
 #define BR_CFG_MAX_ERRORS 30
+/*
+ * Flow table size: the LRU hash is preallocated, ~150 bytes an entry
+ * (key, value, element and LRU list heads), so 128k flows take ~20 MB
+ * and the maximum 16M ~2.5 GB.
+ */
+#define BR_CFG_DEF_FLOWS 131072
+#define BR_CFG_MIN_FLOWS 1024
+#define BR_CFG_MAX_FLOWS (1 << 24)
 
 struct cfg_ctx {
 	const char *path;	/* the file as given */

@@ -48,13 +48,13 @@ FULL = Plan(
     calibration=[(size, flows, "inline") for size in (64, 1500)
                  for flows in (1, MANY_FLOWS)] + [(64, 1, "2cpu"), (64, 1, "split")],
     reps=3, warmup=0.25, window=1.0, prime=0.3,
-    cost_repeat=1000000, cost_reps=3, iperf_s=3, scaling=True)
+    cost_repeat=1000000, cost_reps=1, iperf_s=3, scaling=True)
 QUICK = Plan(
     "quick",
     traffic=[(64, 1, "lan2wan", "inline"), (64, 1000, "wan2lan", "inline")],
     calibration=[(64, 1, "inline"), (64, 1000, "inline")],
     reps=1, warmup=0.1, window=0.3, prime=0.1,
-    cost_repeat=100000, cost_reps=1, iperf_s=1, scaling=False)
+    cost_repeat=100000, cost_reps=1, iperf_s=1, scaling=True)
 
 # Rig modes (see README "Performance"): where the generator and the
 # device under test's receive processing run.
@@ -104,12 +104,7 @@ class RigMode:
         return False
 
 
-def measure_runs(rig, plan, flow, mode, where, dev):
-    runs = []
-    with RigMode(rig, mode, where, dev):
-        for _ in range(plan.reps):
-            runs.append(tr.measure(rig, flow, plan.warmup, plan.window,
-                                   modes_cpus(mode)))
+def summarize(runs):
     mpps = rep.summary([r["pps"] / 1e6 for r in runs])
     return {"mpps": mpps,
             "gbps": rep.summary([r["bps"] / 1e9 for r in runs]),
@@ -118,13 +113,25 @@ def measure_runs(rig, plan, flow, mode, where, dev):
             "ns_per_frame": 1e3 / mpps["median"] if mpps["median"] else None}
 
 
-def run_calibration(rig, plan):
-    """Generator straight into the sink over cal0: the rig's own cost."""
-    out = {}
+def measure_one(rig, plan, flow, mode, where, dev):
+    with RigMode(rig, mode, where, dev):
+        return tr.measure(rig, flow, plan.warmup, plan.window, modes_cpus(mode))
+
+
+def run_calibration(rig, plan, raw):
+    """Generator straight into the sink over cal0: the rig's own cost.
+    One run of each point per round, into raw {key: [runs]}."""
     for size, flows, mode in plan.calibration:
         flow = tr.Flow("lan2wan", size, flows, cal=True)
         key = rep.traffic_key(size, flows, "direct", mode)
-        out[key] = measure_runs(rig, plan, flow, mode, "wan", "cal0")
+        raw.setdefault(key, []).append(measure_one(rig, plan, flow, mode, "wan", "cal0"))
+
+
+def finish_calibration(plan, raw):
+    out = {}
+    for size, flows, mode in plan.calibration:
+        key = rep.traffic_key(size, flows, "direct", mode)
+        out[key] = summarize(raw[key])
         out[key].update(size=size, flows=flows, mode=mode)
         log(f"calibration {key}: {rep.fmt_rate(out[key]['mpps'])} Mpps")
     return out
@@ -135,55 +142,73 @@ def calibration_ns(cal, size, flows):
     return c["ns_per_frame"] if c else None
 
 
-def run_traffic(rig, dut, plan, cal, res):
+def run_traffic(rig, dut, plan, raw):
+    """One run of every traffic point through dut, into raw {key: [runs]}."""
     for size, flows, direction, mode in plan.traffic:
         flow = tr.Flow(direction, size, flows)
         if direction == "wan2lan" and dut.before_wan2lan:
             # replies need the flows LAN->WAN opened (stateful devices)
-            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime)
+            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime, 2 * flows)
         key = rep.traffic_key(size, flows, direction, mode)
-        sink_side = "wan" if direction == "lan2wan" else "lan"
         ingress = "lan0" if direction == "lan2wan" else "wan0"
-        r = measure_runs(rig, plan, flow, mode, "dut", ingress)
+        r = measure_one(rig, plan, flow, mode, "dut", ingress)
+        raw.setdefault(key, []).append(r)
+        log(f"{dut.key} {key}: {r['pps'] / 1e6:.2f} Mpps")
+
+
+def finish_traffic(plan, cal, res, raw):
+    for size, flows, direction, mode in plan.traffic:
+        key = rep.traffic_key(size, flows, direction, mode)
+        if key not in raw:
+            continue
+        r = summarize(raw[key])
         r.update(size=size, flows=flows, direction=direction, mode=mode,
-                 sink=sink_side)
+                 sink="wan" if direction == "lan2wan" else "lan")
         cal_ns = calibration_ns(cal, size, flows) if mode == "inline" else None
         r["dut_ns_per_frame"] = (r["ns_per_frame"] - cal_ns
                                  if cal_ns and r["ns_per_frame"] else None)
         res["rates"][key] = r
-        log(f"{dut.key} {key}: {rep.fmt_rate(r['mpps'])} Mpps")
 
 
-def run_costs(rig, dut, plan, res):
+def run_costs(rig, dut, plan, raw):
     prog_id = dut.prog_id(rig)
     if not prog_id:
         raise RigError(f"{dut.key}: no XDP program on lan0 for ns/packet")
     paths = rig_cost.run_paths(rig, prog_id, dut.costs, plan.cost_repeat, plan.cost_reps)
     for key, p in paths.items():
+        if key in raw:
+            raw[key]["ns"] += p["ns"]
+            if p["verdict"] != p["expect"]:
+                raw[key]["verdict"] = p["verdict"]
+        else:
+            raw[key] = p
+
+
+def finish_costs(dut, res, raw):
+    for key, p in raw.items():
         p["ns"] = rep.summary(p["ns"])
         p["ok"] = p["verdict"] == p["expect"]
         if not p["ok"]:
             log(f"WARNING {dut.key} {key}: verdict {p['verdict']}, expected {p['expect']}")
-    res["costs"] = paths
+    res["costs"] = raw
 
 
-def run_dut(rig, dut, plan, cal):
-    res = {"label": dut.label, "brouter": dut.brouter, "ok": False, "error": None,
-           "rates": {}, "costs": {}, "tcp_gbps": None}
+def run_round(rig, dut, plan, res, raw, last):
+    """Set dut up, measure every point once, take it down. The TCP figure
+    and the counters come from the last round only."""
     log(f"--- {dut.key}: {dut.label}")
     handle = None
     try:
         handle = dut.start(rig)
         time.sleep(0.2)  # the ports' first ND/MLD frames
-        run_traffic(rig, dut, plan, cal, res)
+        run_traffic(rig, dut, plan, raw["rates"])
         if dut.costs:
-            run_costs(rig, dut, plan, res)
-        if dut.iperf and plan.iperf_s:
+            run_costs(rig, dut, plan, raw["costs"])
+        if last and dut.iperf and plan.iperf_s:
             res["tcp_gbps"] = tr.iperf3(rig, plan.iperf_s)
             log(f"{dut.key} TCP: {rep.fmt_num(res['tcp_gbps'])} Gbit/s")
-        if dut.stats:
+        if last and dut.stats:
             res["stats"] = dut.stats(rig, handle)
-        res["ok"] = True
     except Exception as e:  # pylint: disable=broad-except
         res["error"] = str(e)
         log(f"ERROR {dut.key}: {e}")
@@ -191,10 +216,33 @@ def run_dut(rig, dut, plan, cal):
         try:
             dut.stop(rig, handle)
         except Exception as e:  # pylint: disable=broad-except
-            res["ok"] = False
             res["error"] = (res["error"] or "") + f" stop: {e}"
             log(f"ERROR {dut.key} stop: {e}")
-    return res
+
+
+def run_all(rig, duts, plan, results):
+    """plan.reps rounds; each round measures the rig and then every
+    device once, in turn, so that what else the machine is doing spreads
+    over all devices alike instead of landing on one (the ratios compare
+    devices measured minutes apart otherwise)."""
+    cal_raw = {}
+    res = {d.key: {"label": d.label, "brouter": d.brouter, "ok": False, "error": None,
+                   "rates": {}, "costs": {}, "tcp_gbps": None} for d in duts}
+    raw = {d.key: {"rates": {}, "costs": {}} for d in duts}
+    for rnd in range(plan.reps):
+        log(f"=== round {rnd + 1} of {plan.reps}")
+        run_calibration(rig, plan, cal_raw)
+        for dut in duts:
+            if res[dut.key]["error"]:
+                continue  # failed once: its numbers would be partial
+            run_round(rig, dut, plan, res[dut.key], raw[dut.key], rnd == plan.reps - 1)
+    results["calibration"] = finish_calibration(plan, cal_raw)
+    for dut in duts:
+        r = res[dut.key]
+        finish_traffic(plan, results["calibration"], r, raw[dut.key]["rates"])
+        finish_costs(dut, r, raw[dut.key]["costs"])
+        r["ok"] = not r["error"]
+        results["duts"][dut.key] = r
 
 
 def ratios(duts, field="mpps"):
@@ -305,6 +353,8 @@ def print_tables(results):
         out.append("")
         out.append(scaling_text(results["scaling"]))
     out.append("")
+    out.append(targets_text(results["targets"]))
+    out.append("")
     out += [f"Note: {n}" for n in NOTES]
     out.append("Modes: " + "; ".join(f"{k} = {v}" for k, v in MODES.items()))
     print("\n".join(out), flush=True)
@@ -324,6 +374,58 @@ def scaling_text(scaling):
             costs = ", ".join(f"{k} {c['median']:.0f} ns"
                               for k, c in p.get("costs", {}).items())
             lines.append(f"  {p['n']:>9}: {dirs}" + (f"; {costs}" if costs else ""))
+        for k, v in s.items():
+            if k.startswith("slowdown_") and v is not None:
+                lines.append(f"  {k[len('slowdown_'):]}: {100 * v:.1f} % slower")
+    return "\n".join(lines)
+
+
+# (key, what, limit, "min" or "max"): the issue's targets for this rig
+TARGETS = [
+    ("stateful_vs_ip6tables", "brouterd stateful ÷ bridge+ip6tables, 64 B", 5.0, "min"),
+    ("stateful_vs_redirect", "brouterd stateful ÷ bare XDP redirect, 64 B", 0.75, "min"),
+    ("established_ns", "ns/packet bridged established flow (worse way)", 60.0, "max"),
+    ("pinholes_10k_slowdown", "10,000 pinholes slower than 1", 0.10, "max"),
+    ("flows_1M_slowdown", "1M flows slower than 1k", 0.25, "max"),
+]
+
+
+def targets(results):
+    """Each target's measured value (the worst case over the 64-byte
+    inline points) and whether it is met; None when not measured."""
+    rat = results["ratios"].get("brouterd-stateful", {})
+
+    def worst(ref):
+        vals = [v for k, v in rat.get(ref, {}).items()
+                if k.startswith("64B/") and k.count("/") == 2 and v is not None]
+        return min(vals) if vals else None
+
+    costs = results["duts"].get("brouterd-stateful", {}).get("costs", {})
+    est = [costs[k]["ns"]["median"] for k in ("bridged_lan2wan", "bridged_wan2lan")
+           if k in costs and costs[k]["ns"]["median"] is not None]
+    sc = results.get("scaling") or {}
+    val = {"stateful_vs_ip6tables": worst("bridge-ip6tables"),
+           "stateful_vs_redirect": worst("xdp-redirect"),
+           "established_ns": max(est) if est else None,
+           "pinholes_10k_slowdown": sc.get("pinholes", {}).get("slowdown_10k_vs_1"),
+           "flows_1M_slowdown": sc.get("flows", {}).get("slowdown_1M_vs_1k")}
+    out = {}
+    for key, what, limit, kind in TARGETS:
+        v = val[key]
+        ok = None if v is None else (v >= limit if kind == "min" else v <= limit)
+        out[key] = {"what": what, "value": v, "limit": limit, "kind": kind, "met": ok}
+    return out
+
+
+def targets_text(t):
+    lines = ["Targets (this rig, one run)", "-" * 27]
+    for v in t.values():
+        pct = "slower" in v["what"]
+        fmt = (lambda x: f"{100 * x:.1f} %") if pct else (lambda x: f"{x:.2f}")
+        val = "not measured" if v["value"] is None else fmt(v["value"])
+        lim = ("≥ " if v["kind"] == "min" else "≤ ") + fmt(v["limit"])
+        met = {None: "-", True: "met", False: "MISSED"}[v["met"]]
+        lines.append(f"{v['what']:<52}{val:>14}  (target {lim})  {met}")
     return "\n".join(lines)
 
 
@@ -355,16 +457,14 @@ def main():
     results = {"plan": plan.name, "machine": rep.machine(),
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
                "reps": plan.reps, "window_s": plan.window, "warmup_s": plan.warmup,
-               "cost_repeat": plan.cost_repeat, "cost_reps": plan.cost_reps,
+               "cost_repeat": plan.cost_repeat, "cost_reps": plan.reps * plan.cost_reps,
                "modes": MODES, "notes": NOTES, "calibration": {}, "duts": {},
                "ratios": {}, "ratios_excl_rig": {}, "scaling": {}}
     rig = Rig()
     atexit.register(rig.close)
     try:
         rig.start()
-        results["calibration"] = run_calibration(rig, plan)
-        for dut in duts:
-            results["duts"][dut.key] = run_dut(rig, dut, plan, results["calibration"])
+        run_all(rig, duts, plan, results)
         if plan.scaling:
             import rig_scaling  # pylint: disable=import-outside-toplevel
             results["scaling"] = rig_scaling.run(rig, plan)
@@ -372,6 +472,7 @@ def main():
         rig.close()
     results["ratios"] = ratios(results["duts"])
     results["ratios_excl_rig"] = ratios(results["duts"], "dut")
+    results["targets"] = targets(results)
     results["duration_s"] = time.monotonic() - t0
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -4,23 +4,10 @@
  * in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES): the kernel builds
  * each frame from the IPv6/UDP template in data_in, runs this program
  * on it and performs the verdict for real, so bpf_redirect() sends the
- * frame out of the generator's veth into the device under test.
- *
- * With nflows > 1 each frame is rewritten to the next flow of a per-CPU
- * sequence. Live-frames pages are recycled without being re-copied from
- * the template, so the rewrite is relative to what the frame holds and
- * keeps the UDP checksum right incrementally: conntrack (the
- * bridge+ip6tables device) drops UDP with a bad checksum as invalid.
+ * frame out of the generator's veth into the device under test. With
+ * nflows > 1 each frame is rewritten to the next flow (flow.h).
  */
-#include <stddef.h>
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ipv6.h>
-#include <linux/udp.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
-
-#include "bench.h"
+#include "flow.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -29,85 +16,15 @@ struct {
 	__type(value, struct bench_gen_cfg);
 } gen_cfg SEC(".maps");
 
-/* Next flow index, per CPU: each generator thread cycles every flow. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} gen_seq SEC(".maps");
-
-struct frame {
-	struct ethhdr eth;
-	struct ipv6hdr ip6;
-	struct udphdr udp;
-} __attribute__((packed));
-
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit word. */
-static __always_inline __u32 csum_add_change(__u32 sum, __u16 old, __u16 new)
-{
-	return sum + (__u16)~old + new;
-}
-
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* 16-bit word @field(+@n) of struct frame: every field we touch is 2-aligned. */
-#define FRAME_W(field, n) (offsetof(struct frame, field) / 2 + (n))
-
-/* Store @new at @p, adding the change to the running checksum @sum. */
-static __always_inline __u32 put16(__u16 *p, __u16 new, __u32 sum)
-{
-	sum = csum_add_change(sum, *p, new);
-	*p = new;
-	return sum;
-}
-
-/*
- * Make frame @w flow @i: the LAN host's port and address low word.
- * 16-bit accesses only: the addresses sit at 2 mod 4 in the frame.
- */
-static __always_inline void set_flow(__u16 *w, const struct bench_gen_cfg *cfg,
-				     __u32 i)
-{
-	int src = cfg->vary == BENCH_VARY_SRC;
-	__u16 *port = src ? &w[FRAME_W(udp.source, 0)] : &w[FRAME_W(udp.dest, 0)];
-	__u16 *addr = src ? &w[FRAME_W(ip6.saddr, 0)] : &w[FRAME_W(ip6.daddr, 0)];
-	__u32 word = cfg->addr_base + i / BENCH_PORTS_PER_ADDR;
-	__u32 sum = (__u16)~w[FRAME_W(udp.check, 0)];
-	__u16 check;
-
-	sum = put16(port, bpf_htons(cfg->port_base + i % BENCH_PORTS_PER_ADDR), sum);
-	sum = put16(&addr[6], bpf_htons(word >> 16), sum);
-	sum = put16(&addr[7], bpf_htons(word & 0xffff), sum);
-	check = csum_fold(sum);
-	/* 0 means "no checksum", which IPv6 does not allow for UDP */
-	w[FRAME_W(udp.check, 0)] = check ? check : 0xffff;
-}
-
 SEC("xdp")
 int bench_gen(struct xdp_md *ctx)
 {
-	void *data_end = (void *)(long)ctx->data_end;
-	struct frame *f = (void *)(long)ctx->data;
 	struct bench_gen_cfg *cfg;
-	__u32 zero = 0, *seq, i;
+	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&gen_cfg, &zero);
-	if (!cfg)
+	if (!cfg || next_flow(ctx, cfg))
 		return XDP_ABORTED;
-	if (cfg->nflows > 1 && cfg->vary != BENCH_VARY_NONE) {
-		seq = bpf_map_lookup_elem(&gen_seq, &zero);
-		if (!seq || (void *)(f + 1) > data_end)
-			return XDP_ABORTED;
-		i = *seq;
-		*seq = i + 1 >= cfg->nflows ? 0 : i + 1;
-		set_flow((__u16 *)f, cfg, i);
-	}
 	return bpf_redirect(cfg->ifindex, 0);
 }
 

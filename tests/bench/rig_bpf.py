@@ -21,6 +21,7 @@ _NR_SETNS = {"x86_64": 308, "aarch64": 268}
 
 BPF_MAP_LOOKUP_ELEM = 1
 BPF_MAP_UPDATE_ELEM = 2
+BPF_MAP_DELETE_ELEM = 3
 BPF_OBJ_GET = 7
 BPF_PROG_TEST_RUN = 10
 BPF_PROG_GET_FD_BY_ID = 13
@@ -177,6 +178,11 @@ def map_update(fd, key, value):
     bpf(BPF_MAP_UPDATE_ELEM,
         _MapElemAttr(map_fd=fd, key=ctypes.addressof(k),
                      value=ctypes.addressof(v)))
+
+
+def map_delete(fd, key):
+    k = ctypes.create_string_buffer(key, len(key))
+    bpf(BPF_MAP_DELETE_ELEM, _MapElemAttr(map_fd=fd, key=ctypes.addressof(k)))
 
 
 def percpu_u64_sum(fd, key, ncpus):

@@ -184,10 +184,7 @@ class Dut:
 
 
 BROUTER_PATHS = ("bridged_lan2wan", "bridged_wan2lan", "multicast", "own_mac", "ipv4")
-FIREWALL_PATHS = ("inbound_drop",)
-# Hooks for paths the rig cannot build with a fixed frame yet: a new
-# outbound flow per run (needs a frame that changes between repeats) and
-# MAP-E encapsulation/decapsulation (tc egress, XDP on the WAN).
+FIREWALL_PATHS = ("new_flow_lan2wan", "inbound_drop")
 
 DUTS = [
     Dut("brouterd", "brouterd (firewall open: bridge only)",

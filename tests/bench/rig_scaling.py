@@ -1,14 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """
 How brouterd's cost grows with state: flows in the table and pinholes in
-the policy (issue 5: 1M flows <= 25 % slower than 1k; 10k pinholes <= 10 %
+the policy (targets: 1M flows <= 25 % slower than 1k; 10k pinholes <= 10 %
 slower than 1).
 
 SCALES is the table: each row names the brouterd config for a point, the
-traffic measured at it and, where the point needs more than this brouterd
-offers (a flow table smaller than the flows), why it is skipped. Points
-fill in by themselves once brouterd has what they need (e.g.
-firewall.max-flows for 1M flows).
+points of each plan and the traffic measured at each.
 """
 import os
 
@@ -20,12 +17,13 @@ import rig_traffic as tr
 from rig_netns import RigError, log
 
 SIZE = 64
+# One flow table size at every point, so that a point differs from the
+# next only in how many flows the table holds.
+FLOWS_TABLE = 1 << 21
 
 
-def _flows_config(n):
-    """Stateful config for n flows; asks for a big enough table if this
-    brouterd knows firewall.max-flows."""
-    return rig_dut.FW_STATEFUL % f"  max-flows = {max(2 * n, 1024)};\n"
+def _flows_config(_n):
+    return rig_dut.FW_STATEFUL % f"  max-flows = {FLOWS_TABLE};\n"
 
 
 def _flows_table(rig, handle):
@@ -38,12 +36,13 @@ def _flows_table(rig, handle):
 
 SCALES = [
     {"key": "flows", "label": "flows in the table (WAN->LAN established, "
-     "LAN->WAN refresh)", "points": (1, 1000, 100000, 1000000),
-     "configs": (_flows_config, lambda n: rig_dut.FW_STATEFUL % ""),
+     "LAN->WAN refresh)", "points": {"full": (1, 1000, 100000, 1000000),
+                                     "quick": (1, 1000)},
+     "configs": (_flows_config,),
      "traffic": lambda n: [("wan2lan", n), ("lan2wan", n)], "costs": ()},
     {"key": "pinholes", "label": "pinholes in the policy (WAN->LAN established; "
      "ns/packet of an inbound drop, which looks the pinholes up)",
-     "points": (1, 100, 10000),
+     "points": {"full": (1, 100, 10000), "quick": (1, 100)},
      "configs": (lambda n: rig_dut.FW_STATEFUL % rig_dut.pinholes(n),),
      "traffic": lambda n: [("wan2lan", 1000)], "costs": ("inbound_drop", "bridged_wan2lan")},
 ]
@@ -60,48 +59,81 @@ def _start(rig, configs, n):
     raise RigError("; ".join(errors))
 
 
-def _point(rig, plan, scale, n):
-    res = {"n": n}
+def _round(rig, plan, scale, n, acc):
+    """One round at one point: start brouterd, open the flows, one run of
+    each direction (and the ns/packet paths), stop. Into acc."""
     h = _start(rig, scale["configs"], n)
     try:
         if scale["key"] == "flows":
             size = _flows_table(rig, h)
-            res["flows_table"] = size
+            acc["flows_table"] = size
             if size < n:
-                res["skipped"] = (f"flows table holds {size} < {n} flows; needs "
-                                  "firewall.max-flows in brouterd")
-                return res
-        # open every flow (a LAN->WAN pass over all n), then measure
-        tr.prime(rig, tr.Flow("lan2wan", SIZE, n), plan.prime + n / 2e6)
+                acc["skipped"] = f"flows table holds {size} < {n} flows"
+                return
         for direction, flows in scale["traffic"](n):
-            runs = [tr.measure(rig, tr.Flow(direction, SIZE, flows), plan.warmup,
-                               plan.window) for _ in range(plan.reps)]
-            res[direction] = rep.summary([r["pps"] / 1e6 for r in runs])
-        res["mpps"] = res[scale["traffic"](n)[0][0]]
+            # open every flow measured: a LAN->WAN pass over them all, twice
+            tr.prime(rig, tr.Flow("lan2wan", SIZE, flows), plan.prime, 2 * flows)
+            r = tr.measure(rig, tr.Flow(direction, SIZE, flows), plan.warmup, plan.window)
+            acc.setdefault(direction, []).append(r["pps"] / 1e6)
         if scale["costs"]:
             paths = rig_cost.run_paths(rig, rig_dut.find("brouterd-stateful").prog_id(rig),
                                        scale["costs"], plan.cost_repeat, plan.cost_reps)
-            res["costs"] = {k: rep.summary(p["ns"]) | {"verdict": p["verdict"]}
-                            for k, p in paths.items()}
-            res["drop_ns"] = res["costs"].get("inbound_drop", {}).get("median")
-        res["stats"] = rig_dut.brouterd_stats(rig, h)
+            for k, p in paths.items():
+                acc.setdefault("costs", {}).setdefault(k, []).extend(p["ns"])
+                acc.setdefault("verdicts", {})[k] = p["verdict"]
+        acc["stats"] = rig_dut.brouterd_stats(rig, h)
     finally:
         rig_dut.brouterd_stop(rig, h)
+
+
+def _finish(scale, n, acc):
+    if acc.get("error") or acc.get("skipped"):
+        return {"n": n, "skipped": acc.get("skipped") or acc["error"]}
+    res = {"n": n, "stats": acc.get("stats"), "flows_table": acc.get("flows_table")}
+    for direction, _ in scale["traffic"](n):
+        res[direction] = rep.summary(acc.get(direction, []))
+    res["mpps"] = res[scale["traffic"](n)[0][0]]
+    if "costs" in acc:
+        res["costs"] = {k: rep.summary(v) | {"verdict": acc["verdicts"][k]}
+                        for k, v in acc["costs"].items()}
+        res["drop_ns"] = res["costs"].get("inbound_drop", {}).get("median")
     return res
 
 
+def slowdown(points, base_n, n, field="mpps"):
+    """How much slower point n is than point base_n: 1 - rate_n / rate_base."""
+    by_n = {p["n"]: p for p in points if not p.get("skipped")}
+    try:
+        return 1 - by_n[n][field]["median"] / by_n[base_n][field]["median"]
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
 def run(rig, plan):
+    """plan.reps rounds over every point of every scale, points in turn
+    within a round (see bench.run_all for why)."""
+    accs = {s["key"]: {n: {} for n in s["points"][plan.name]} for s in SCALES}
+    for rnd in range(plan.reps):
+        for scale in SCALES:
+            for n, acc in accs[scale["key"]].items():
+                if acc.get("error") or acc.get("skipped"):
+                    continue
+                try:
+                    _round(rig, plan, scale, n, acc)
+                except RigError as e:
+                    acc["error"] = str(e)
+                    log(f"scaling {scale['key']}={n}: {e}")
+                    continue
+                got = acc.get(scale["traffic"](n)[0][0])
+                if got:
+                    log(f"scaling {scale['key']}={n} round {rnd + 1}: {got[-1]:.2f} Mpps")
     out = {}
     for scale in SCALES:
-        s = out[scale["key"]] = {"label": scale["label"], "points": []}
-        for n in scale["points"]:
-            try:
-                p = _point(rig, plan, scale, n)
-            except RigError as e:
-                p = {"n": n, "skipped": str(e)}
-            if p.get("skipped"):
-                log(f"scaling {scale['key']}={n}: skipped: {p['skipped']}")
-            else:
-                log(f"scaling {scale['key']}={n}: {rep.fmt_rate(p['mpps'])} Mpps")
-            s["points"].append(p)
+        points = [_finish(scale, n, acc) for n, acc in accs[scale["key"]].items()]
+        out[scale["key"]] = {"label": scale["label"], "points": points}
+    f, p = out["flows"]["points"], out["pinholes"]["points"]
+    out["flows"]["slowdown_1M_vs_1k"] = slowdown(f, 1000, 1000000)
+    out["flows"]["slowdown_1M_vs_1k_lan2wan"] = slowdown(f, 1000, 1000000, "lan2wan")
+    out["pinholes"]["slowdown_10k_vs_1"] = slowdown(p, 1, 10000)
+    out["pinholes"]["slowdown_100_vs_1"] = slowdown(p, 1, 100)
     return out

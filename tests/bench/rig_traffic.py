@@ -190,11 +190,17 @@ def measure(rig, flow, warmup, window, cpus=(0,)):
             "offered_pps": (o1 - o0) / dt, "frames": p1 - p0}
 
 
-def prime(rig, flow, seconds):
-    """Send flow's frames for a while without measuring (open flows,
-    teach FDBs)."""
-    with Generator(rig, flow):
+def prime(rig, flow, seconds, min_frames=0, timeout=60):
+    """Send flow's frames for at least seconds and min_frames frames
+    without measuring (open flows, teach FDBs)."""
+    with Generator(rig, flow) as gen:
         time.sleep(seconds)
+        deadline = time.monotonic() + timeout
+        while gen.offered() < min_frames:
+            if time.monotonic() > deadline:
+                raise RigError(f"priming {flow.nflows} flows: {gen.offered()} of "
+                               f"{min_frames} frames sent in {timeout} s")
+            time.sleep(0.05)
 
 
 def iperf3(rig, seconds, port=5201):

@@ -120,6 +120,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.pol.timeout[BR_TO_UDP], 300);
 	assert_int_equal(c.pol.timeout[BR_TO_ICMP], 60);
 	assert_int_equal(c.pol.timeout[BR_TO_OTHER], 600);
+	assert_int_equal(c.max_flows, 131072);
 	assert_int_equal(c.n_lan_prefixes, 1);
 	assert_prefix(&c.lan_prefixes[0], "2001:db8:1::", 64);
 
@@ -128,7 +129,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 98); /* where the example has it */
+	assert_int_equal(ph->line, 103); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
