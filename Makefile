@@ -125,7 +125,7 @@ deps:
 demo: all
 	$(PYTHON) tests/demo.py
 
-check: all unit
+check: all unit $(BENCH_OBJS)
 	$(PYTHON) -m pytest -v tests/
 
 clean:
