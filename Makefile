@@ -87,9 +87,11 @@ $(BUILD)/test_policy: tests/unit/test_policy.c loader/policy.c loader/policy_map
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< loader/policy.c loader/policy_map.c loader/log.c -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/test_tunnel_cfg: tests/unit/test_tunnel_cfg.c loader/config_tunnel.c loader/mape_rule.c loader/log.c $(LOADER_HDRS) | $(BUILD)
+TUNNEL_CFG_SRCS := loader/config_tunnel.c loader/config_val.c loader/mape_rule.c \
+                   loader/options.c loader/policy.c loader/log.c
+$(BUILD)/test_tunnel_cfg: tests/unit/test_tunnel_cfg.c $(TUNNEL_CFG_SRCS) $(LOADER_HDRS) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< loader/config_tunnel.c loader/mape_rule.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $< $(TUNNEL_CFG_SRCS) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/test_tunnel_nft: tests/unit/test_tunnel_nft.c loader/nft.c loader/mape_rule.c loader/log.c $(LOADER_HDRS) | $(BUILD)
 	$(call msg,CC,$@)

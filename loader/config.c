@@ -249,17 +249,6 @@ static int parse_log(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return cfg_group(x, s, log_keys, obj);
 }
 
-/* config_tunnel.c checks the group and logs each problem with file:line. */
-static int parse_tunnel(struct cfg_ctx *x, const config_setting_t *s, void *obj)
-{
-	(void)obj;
-	if (config_tunnel_parse(s, &x->c->tunnel, x->path)) {
-		x->errors++;
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static const struct cfg_key top_keys[] = {
 	{ "lan", parse_lan },
 	{ "wan", parse_wan },
@@ -269,7 +258,7 @@ static const struct cfg_key top_keys[] = {
 	{ "xdp-mode", parse_xdp_mode },
 	{ "log", parse_log },
 	{ "firewall", cfg_parse_firewall },
-	{ "tunnel", parse_tunnel },
+	{ "tunnel", cfg_parse_tunnel },
 	{ NULL },
 };
 

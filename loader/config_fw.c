@@ -147,7 +147,7 @@ static int parse_lan_prefixes(struct cfg_ctx *x, const config_setting_t *s,
 	int i, k, n, before = x->errors;
 
 	(void)obj;
-	if (cfg_seq(x, s, 1))
+	if (cfg_seq(x, s, CFG_SEQ_SCALAR))
 		return -EINVAL;
 	n = cfg_count(s);
 	if (n > BR_CFG_MAX_LAN_PREFIXES) {

@@ -117,7 +117,7 @@ static int parse_src(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	struct br_prefix6 p;
 	int i;
 
-	if (cfg_seq(x, s, 1))
+	if (cfg_seq(x, s, CFG_SEQ_SCALAR))
 		return -EINVAL;
 	for (i = 0; i < cfg_count(s); i++) {
 		e = cfg_item(s, i);
@@ -220,7 +220,7 @@ static int parse_ranges(struct cfg_ctx *x, const config_setting_t *s,
 	struct br_port_range *tmp;
 	int i, k, n, err = -EINVAL;
 
-	if (cfg_seq(x, s, 1))
+	if (cfg_seq(x, s, CFG_SEQ_SCALAR))
 		return -EINVAL;
 	n = cfg_count(s);
 	tmp = calloc(n, sizeof(*tmp));

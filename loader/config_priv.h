@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Shared by config.c, config_fw.c and config_val.c only. */
+/* Shared by the config*.c files (and their unit tests) only. */
 #ifndef BR_CONFIG_PRIV_H
 #define BR_CONFIG_PRIV_H
 
@@ -24,7 +24,11 @@ struct cfg_ctx {
 	int errors;
 };
 
-/* A key of a group and the function that reads its value into @obj. */
+/*
+ * A key of a group and the function that reads its value into @obj. A
+ * key without one is read by the caller after cfg_group(), when it
+ * depends on others whatever their order in the file.
+ */
 struct cfg_key {
 	const char *name;
 	int (*parse)(struct cfg_ctx *x, const config_setting_t *s, void *obj);
@@ -45,6 +49,10 @@ const char *cfg_file(struct cfg_ctx *x, const config_setting_t *s);
 int cfg_group(struct cfg_ctx *x, const config_setting_t *g,
 	      const struct cfg_key *keys, void *obj);
 
+/* "KEY missing" for each of the NULL-ended keys that group @g lacks. */
+int cfg_need(struct cfg_ctx *x, const config_setting_t *g, ...)
+	__attribute__((sentinel));
+
 /* Typed values; each logs its own error and returns -EINVAL. */
 int cfg_bool(struct cfg_ctx *x, const config_setting_t *s, int *out);
 int cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long min,
@@ -52,6 +60,8 @@ int cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long min,
 int cfg_string(struct cfg_ctx *x, const config_setting_t *s, const char **out);
 int cfg_enum(struct cfg_ctx *x, const config_setting_t *s,
 	     const char *const *names, int *out);
+/* @af AF_INET into a struct in_addr, AF_INET6 into a struct in6_addr. */
+int cfg_addr(struct cfg_ctx *x, const config_setting_t *s, int af, void *out);
 int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
 	       struct br_prefix6 *out);
 
@@ -59,8 +69,11 @@ int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
 int cfg_count(const config_setting_t *s);
 const config_setting_t *cfg_item(const config_setting_t *s, int i);
 
-/* An array [ ... ] or list ( ... ), not empty. */
-int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int allow_scalar);
+/* An array [ ... ] or list ( ... ), not empty unless @flags say so. */
+#define CFG_SEQ_SCALAR	0x1	/* a single value stands for [ value ] */
+#define CFG_SEQ_EMPTY	0x2	/* [ ] and ( ) are fine */
+#define CFG_SEQ_GROUPS	0x4	/* its items are groups: say "list" */
+int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int flags);
 
 /*
  * libconfig 1.5 silently wraps integers that do not fit 32 bits (port
@@ -73,5 +86,11 @@ int cfg_parse_firewall(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
 /* "pinholes" list and duplicate check (config_pin.c). */
 int cfg_parse_pinholes(struct cfg_ctx *x, const config_setting_t *s, void *obj);
+
+/*
+ * The "tunnel" group (config_tunnel.c) into x->c->tunnel, zeroed first.
+ * Every problem is logged as "FILE:LINE: tunnel.KEY: what is wrong".
+ */
+int cfg_parse_tunnel(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
 #endif /* BR_CONFIG_PRIV_H */

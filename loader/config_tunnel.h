@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The "tunnel" group of brouter.conf: IPv4 over IPv6 by MAP-E (RFC 7597),
- * DS-Lite (RFC 6333) and static ip4ip6 peers. Parsed and checked here;
- * loader/tunnel.c turns it into addresses, routes, maps and nftables.
+ * DS-Lite (RFC 6333) and static ip4ip6 peers. Parsed and checked by
+ * cfg_parse_tunnel() (config_priv.h); loader/tunnel.c turns it into
+ * addresses, routes, maps and nftables.
  */
 #ifndef BR_CONFIG_TUNNEL_H
 #define BR_CONFIG_TUNNEL_H
@@ -10,7 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
-#include <libconfig.h>
 
 #include "mape_rule.h"
 
@@ -74,15 +74,6 @@ struct tunnel_cfg {
 
 /* Tunnels off, no peers. */
 void tunnel_cfg_defaults(struct tunnel_cfg *c);
-
-/*
- * Parse the "tunnel" group @tunnel of a config read from @file into @out.
- * Every problem is logged as "FILE:LINE: tunnel.KEY: what is wrong" and
- * parsing goes on to report the rest. Returns 0, or -EINVAL with @out
- * unspecified.
- */
-int config_tunnel_parse(const config_setting_t *tunnel, struct tunnel_cfg *out,
-			const char *file);
 
 /* Anything to set up: MAP-E, DS-Lite or at least one ipip6 peer. */
 bool tunnel_cfg_active(const struct tunnel_cfg *c);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Config file values: typed getters that say file:line and what is wrong,
- * unknown-key checks, IPv6 prefixes, and a scan for integer literals that
- * libconfig would silently wrap.
+ * unknown and missing key checks, addresses, IPv6 prefixes, and a scan for
+ * integer literals that libconfig would silently wrap.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -162,7 +162,8 @@ int cfg_group(struct cfg_ctx *x, const config_setting_t *g,
 			if (!strcmp(keys[k].name, config_setting_name(s)))
 				break;
 		if (keys[k].name) {
-			keys[k].parse(x, s, obj);
+			if (keys[k].parse)
+				keys[k].parse(x, s, obj);
 			continue;
 		}
 		for (k = 0, off = 0; keys[k].name && off < sizeof(known); k++)
@@ -170,6 +171,20 @@ int cfg_group(struct cfg_ctx *x, const config_setting_t *g,
 					k ? ", " : "", keys[k].name);
 		cfg_err(x, s, "unknown key (known here: %s)", known);
 	}
+	return x->errors > before ? -EINVAL : 0;
+}
+
+int cfg_need(struct cfg_ctx *x, const config_setting_t *g, ...)
+{
+	int before = x->errors;
+	const char *key;
+	va_list ap;
+
+	va_start(ap, g);
+	while ((key = va_arg(ap, const char *)))
+		if (!config_setting_get_member(g, key))
+			cfg_err(x, g, "%s missing", key);
+	va_end(ap);
 	return x->errors > before ? -EINVAL : 0;
 }
 
@@ -243,6 +258,20 @@ int cfg_enum(struct cfg_ctx *x, const config_setting_t *s,
 	return -EINVAL;
 }
 
+int cfg_addr(struct cfg_ctx *x, const config_setting_t *s, int af, void *out)
+{
+	const char *v;
+
+	if (cfg_string(x, s, &v))
+		return -EINVAL;
+	if (inet_pton(af, v, out) != 1) {
+		cfg_err(x, s, "\"%s\" is not an IPv%c address", v,
+			af == AF_INET ? '4' : '6');
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
 	       struct br_prefix6 *out)
 {
@@ -295,18 +324,23 @@ const config_setting_t *cfg_item(const config_setting_t *s, int i)
 		       config_setting_get_elem(s, i) : s;
 }
 
-int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int allow_scalar)
+int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int flags)
 {
 	if (config_setting_is_array(s) || config_setting_is_list(s)) {
-		if (config_setting_length(s))
+		if (config_setting_length(s) || (flags & CFG_SEQ_EMPTY))
 			return 0;
 		cfg_err(x, s, "empty; leave the key out instead");
 		return -EINVAL;
 	}
-	if (allow_scalar && config_setting_is_scalar(s))
+	if ((flags & CFG_SEQ_SCALAR) && config_setting_is_scalar(s))
 		return 0;
-	cfg_err(x, s, "must be an array [ ... ]%s, not %s",
-		allow_scalar ? " or a single value" : "", type_name(s));
+	/* libconfig arrays hold scalars only: groups go in a list */
+	if (flags & CFG_SEQ_GROUPS)
+		cfg_err(x, s, "must be a list ( ... ), not %s", type_name(s));
+	else
+		cfg_err(x, s, "must be an array [ ... ]%s, not %s",
+			flags & CFG_SEQ_SCALAR ? " or a single value" : "",
+			type_name(s));
 	return -EINVAL;
 }
 

@@ -2,10 +2,9 @@
 """
 BPF program tests of the inbound IPv6 firewall (issue 3, RFC 6092/4890):
 scapy frames run with BPF_PROG_TEST_RUN through the XDP program *as a real
-brouterd loaded it* (its rodata ifindexes, its pinned maps), in a network
-namespace with two veth pairs:
-
-    lan0 <-> lanp        wan0 <-> wanp        brouterd lan0 wan0
+brouterd loaded it* (its rodata ifindexes, its pinned maps), on the rig of
+progrig.py (lan0/wan0 and their veth peers, IPv6 off in the namespace, so
+the kernel sends nothing of its own on the ports).
 
 Non-live runs: XDP_REDIRECT (4) means bridged, XDP_DROP (1) dropped,
 XDP_PASS (2) to the local stack. Every run checks the exact per-CPU counter
@@ -18,19 +17,11 @@ active generation; the clock is driven by rewriting "flows" entries'
 seen_ns (CLOCK_MONOTONIC, the base of bpf_ktime_get_coarse_ns). Before
 each test the settings are restored and flows, lan_addrs, frags, pinholes
 and prefixes reset (prefixes: just LAN_NET), so tests are independent.
-
-IPv6 is disabled in the namespace so the kernel sends nothing of its own
-on the ports and the counter deltas are exact.
 """
 import errno
 import json
 import os
-import re
-import signal
-import socket
 import struct
-import subprocess
-import tempfile
 import time
 
 import pytest
@@ -43,16 +34,7 @@ from scapy.all import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
 
 import bpfsys as bs
 import fwmaps as fm
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BROUTERD = os.path.join(REPO, "build", "brouterd")
-BROUTERCTL = os.path.join(REPO, "build", "brouterctl")
-
-LAN, WAN = fm.BR_PORT_LAN, fm.BR_PORT_WAN
-PORT_IF = ("lan0", "wan0")
-PEER_IF = ("lanp", "wanp")
-
-STAT_NAMES = fm.stat_names()
+from progrig import BROUTERCTL, LAN, STAT_NAMES, WAN, Rig, run, running
 
 # Addresses: the LAN's /64 (a learned prefix), LAN hosts, WAN remotes.
 LAN_NET = "2001:db8:1::"
@@ -76,14 +58,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
 
 
-def run(*args, check=True):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if check and p.returncode:
-        raise RuntimeError(f"{' '.join(args)}: exit {p.returncode}: "
-                           f"{p.stderr.strip()}")
-    return p
-
-
 def mono_ns():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
@@ -100,67 +74,23 @@ def mono_ago(seconds):
 # ---------------------------------------------------------------- the rig
 
 
-class FwRig:
-    """Namespace brtf<pid>, veth pairs, a brouterd, the maps it pinned."""
+class FwRig(Rig):
+    """The rig, with the firewall's maps read and written."""
 
-    MAPS = ("stats", "settings", "flows", "lan_addrs", "frags", "pin_dst",
-            "pin_rules", "prefixes")
+    MAPS = Rig.MAPS + ("settings", "flows", "lan_addrs", "frags", "pin_dst",
+                       "pin_rules", "prefixes")
 
     def __init__(self):
-        self.name = f"brtf{os.getpid()}"
-        self.ns_path = f"/run/netns/{self.name}"
-        self.pin_dir = f"/sys/fs/bpf/{self.name}"
-        self.host_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
-        self.ns_fd = -1
-        self.proc = None
-        self.log = None
-        self.fds = {}
-        self.prog_fd = -1
-
-    def ns(self, *args, check=True):
-        return run("nsenter", f"--net={self.ns_path}", *args, check=check)
+        super().__init__(f"brtf{os.getpid()}")
 
     def start(self):
-        if not os.access(BROUTERD, os.X_OK):
-            pytest.fail(f"{BROUTERD} missing: run `make` first")
         fm.check_layout()
-        run("ip", "netns", "add", self.name)
-        self.ns_fd = os.open(self.ns_path, os.O_RDONLY)
-        for conf in ("all", "default"):
-            self.ns("sysctl", "-qw", f"net.ipv6.conf.{conf}.disable_ipv6=1")
-        for port, peer in zip(PORT_IF, PEER_IF):
-            run("ip", "-n", self.name, "link", "add", port, "type", "veth",
-                "peer", "name", peer)
-        for dev in PORT_IF + PEER_IF + ("lo",):
-            run("ip", "-n", self.name, "link", "set", dev, "up")
-        self.log = tempfile.NamedTemporaryFile(
-            mode="w+", prefix=f"{self.name}-", suffix=".log")
-        self.proc = subprocess.Popen(
-            ["nsenter", f"--net={self.ns_path}", BROUTERD, "--pin-dir",
-             self.pin_dir, PORT_IF[LAN], PORT_IF[WAN]],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-            start_new_session=True)
-        self._wait_ready(20)
-        ids = []
-        for dev in PORT_IF:
-            link = json.loads(self.ns("ip", "-d", "-j", "link", "show",
-                                      "dev", dev).stdout)[0]
-            ids.append(link["xdp"]["prog"]["id"])
-        assert ids[0] == ids[1], f"one XDP program on both ports: {ids}"
-        self.prog_fd = bs.prog_get_fd_by_id(ids[0])
-        assert bs.prog_info(self.prog_fd).name == b"xdp_brouter"
-        for m in self.MAPS:
-            self.fds[m] = bs.obj_get(os.path.join(self.pin_dir, m))
-        self._check_maps()
-        self.enter()
-        try:
-            self.ifindex = [socket.if_nametoindex(d) for d in PORT_IF]
-        finally:
-            self.leave()
+        super().start()
         self.settings0 = self.settings_raw()
 
-    def _check_maps(self):
+    def check_maps(self):
         """The pinned maps have the layout tests/fwmaps.py encodes."""
+        super().check_maps()
         want = {"settings": (4, "br_settings"),
                 "flows": ("br_flow_key", "br_flow"),
                 "lan_addrs": ("br_addr_key", "br_addr_val"),
@@ -170,79 +100,18 @@ class FwRig:
                 "prefixes": ("br_prefix_key", "br_prefix_val"),
                 "stats": (4, "br_stat")}
         for m, (k, v) in want.items():
-            info = bs.map_info(self.fds[m])
+            info = self.maps[m][1]
             ks = k if isinstance(k, int) else fm.S[k].size
             assert (info.key_size, info.value_size) == (ks, fm.S[v].size), \
                 f"map {m}: key/value {info.key_size}/{info.value_size}"
-        n = bs.map_info(self.fds["stats"]).max_entries
-        assert n == len(STAT_NAMES), "build/ is stale: run make"
-
-    def _wait_ready(self, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if re.search(r"\bready\b", self.log_text()):
-                return
-            if self.proc.poll() is not None:
-                pytest.fail(f"brouterd exited {self.proc.returncode}:\n"
-                            f"{self.log_text()}")
-            time.sleep(0.05)
-        pytest.fail(f"brouterd not ready after {timeout}s:\n{self.log_text()}")
-
-    def log_text(self):
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        for fd in list(self.fds.values()) + [self.prog_fd]:
-            if fd >= 0:
-                os.close(fd)
-        self.fds, self.prog_fd = {}, -1
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait()
-            self.proc = None
-        if os.path.isdir(self.pin_dir):
-            for f in os.listdir(self.pin_dir):
-                os.unlink(os.path.join(self.pin_dir, f))
-            os.rmdir(self.pin_dir)
-        if self.ns_fd >= 0:
-            os.close(self.ns_fd)
-            self.ns_fd = -1
-        run("ip", "netns", "del", self.name, check=False)
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-        os.close(self.host_ns)
-
-    # XDP test_run resolves ingress_ifindex in the caller's netns.
-    def enter(self):
-        bs.setns(self.ns_fd)
-
-    def leave(self):
-        bs.setns(self.host_ns)
 
     # -- running frames
-
-    def xdp(self, port, frame):
-        frame = bytes(frame)
-        ctx = bs.XdpMd(data_end=len(frame), ingress_ifindex=self.ifindex[port])
-        self.enter()
-        try:
-            return bs.prog_test_run(self.prog_fd, frame, ctx=ctx,
-                                    ctx_out_type=bs.XdpMd).retval
-        finally:
-            self.leave()
 
     def send(self, port, frame):
         """Run @frame; returns (verdict, {counter: packets} on @port)."""
         frame = bytes(frame)
         before = self.stats()
-        verdict = self.xdp(port, frame)
+        verdict = self.xdp(port, frame)[0].retval
         after = self.stats()
         counts = {}
         for name in STAT_NAMES:
@@ -257,19 +126,8 @@ class FwRig:
 
     # -- maps
 
-    def stats(self):
-        fd = self.fds["stats"]
-        out = {}
-        for i, name in enumerate(STAT_NAMES):
-            tot = [0, 0, 0, 0]
-            for v in bs.percpu_lookup(fd, struct.pack("=I", i),
-                                      fm.S["br_stat"].size):
-                tot = [a + b for a, b in zip(tot, fm.stat_decode(v))]
-            out[name] = tot
-        return out
-
     def settings_raw(self):
-        return bs.map_lookup(self.fds["settings"], struct.pack("=I", 0),
+        return bs.map_lookup(self.fd("settings"), struct.pack("=I", 0),
                              fm.S["br_settings"].size)
 
     def settings(self):
@@ -277,7 +135,7 @@ class FwRig:
 
     def write_settings(self, s):
         raw = s if isinstance(s, bytes) else fm.settings_encode(s)
-        bs.map_update(self.fds["settings"], struct.pack("=I", 0), raw)
+        bs.map_update(self.fd("settings"), struct.pack("=I", 0), raw)
 
     def gen(self):
         return self.settings()["gen"] & 1
@@ -297,7 +155,7 @@ class FwRig:
         self.set_policy(flags=(p["flags"] | on) & ~off)
 
     def clear(self, m):
-        fd = self.fds[m]
+        fd = self.fd(m)
         ks = bs.map_info(fd).key_size
         for k in list(bs.map_keys(fd, ks)):
             try:
@@ -314,12 +172,12 @@ class FwRig:
         self.add_prefix(LAN_NET, 64)
 
     def add_prefix(self, addr, plen):
-        bs.map_update(self.fds["prefixes"], fm.prefix_key(addr, plen),
+        bs.map_update(self.fd("prefixes"), fm.prefix_key(addr, plen),
                       fm.prefix_val())
 
     def flows(self):
         """{(lan, wan, proto, lport, wport, kind): struct br_flow dict}"""
-        fd = self.fds["flows"]
+        fd = self.fd("flows")
         out = {}
         for k in bs.map_keys(fd, fm.S["br_flow_key"].size):
             try:
@@ -333,7 +191,7 @@ class FwRig:
 
     def flow(self, lan, wan, proto, lport=0, wport=0, kind=fm.BR_FK_FLOW):
         try:
-            v = bs.map_lookup(self.fds["flows"],
+            v = bs.map_lookup(self.fd("flows"),
                               fm.flow_key(lan, wan, proto, lport, wport, kind),
                               fm.S["br_flow"].size)
         except OSError as e:
@@ -344,7 +202,7 @@ class FwRig:
 
     def age_flows(self, seconds, lan=None):
         """Make flows (of LAN address @lan) idle for @seconds."""
-        fd = self.fds["flows"]
+        fd = self.fd("flows")
         n = 0
         for k in list(bs.map_keys(fd, fm.S["br_flow_key"].size)):
             if lan and fm.flow_key_decode(k)["lan_addr"] != lan:
@@ -356,11 +214,11 @@ class FwRig:
         assert n, "no flow to age"
 
     def lan_addrs(self):
-        fd = self.fds["lan_addrs"]
+        fd = self.fd("lan_addrs")
         return {fm.s6(k) for k in bs.map_keys(fd, 16)}
 
     def frags(self):
-        fd = self.fds["frags"]
+        fd = self.fd("frags")
         out = set()
         for k in bs.map_keys(fd, fm.S["br_frag_key"].size):
             d = fm.unpack("br_frag_key", k)
@@ -377,21 +235,16 @@ class FwRig:
         gen = self.gen() if gen is None else gen
         for proto, ports, rule_id, srcs in rules:
             for port in ports if ports is not None else [None]:
-                bs.map_update(self.fds["pin_rules"],
+                bs.map_update(self.fd("pin_rules"),
                               fm.pin_key(set_id, gen, proto, port),
                               fm.pin_val(rule_id, srcs))
-        bs.map_update(self.fds["pin_dst"], fm.pin_dst_key(gen, dst, plen),
+        bs.map_update(self.fd("pin_dst"), fm.pin_dst_key(gen, dst, plen),
                       fm.pin_dst_val(set_id))
 
 
 @pytest.fixture(scope="module")
 def rig():
-    r = FwRig()
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
+    yield from running(FwRig())
 
 
 @pytest.fixture
@@ -627,7 +480,7 @@ def test_flow_seen_just_after_now_is_live_not_stale(fw):
     k = fm.flow_key(*TCP_KEY)
     v = fw.flow(*TCP_KEY)
     v["seen_ns"] = mono_ns() + 3 * NSEC
-    bs.map_update(fw.fds["flows"], k, fm.pack("br_flow", **v), bs.BPF_EXIST)
+    bs.map_update(fw.fd("flows"), k, fm.pack("br_flow", **v), bs.BPF_EXIST)
     assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
     assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
     assert state(fw, *TCP_KEY) == "ESTABLISHED"
@@ -973,7 +826,7 @@ def test_fragments_follow_their_first_for_60s_only(fw):
                      UDP(sport=53, dport=5000) / Raw(b"a" * 24)))
     key = fm.pack("br_frag_key", src=fm.a6(R1), dst=fm.a6(H1),
                   id=struct.pack("!I", 0x60))
-    bs.map_update(fw.fds["frags"], key,
+    bs.map_update(fw.fd("frags"), key,
                   fm.pack("br_frag_val", seen_ns=mono_ago(70)))
     nxt = IPv6(src=R1, dst=H1) / \
         IPv6ExtHdrFragment(m=0, offset=4, id=0x60, nh=UDP_P) / Raw(b"b" * 8)
@@ -1091,7 +944,7 @@ def test_outbound_prefix_learning_follows_prefixes_map(fw):
     assert fw.send(LAN, out(udp(src, R1, 5000, 53))) == bridged(new=True)
     # an expired prefix is no longer valid
     fw.add_prefix("2001:db8:3::", 64)
-    bs.map_update(fw.fds["prefixes"], fm.prefix_key("2001:db8:3::", 64),
+    bs.map_update(fw.fd("prefixes"), fm.prefix_key("2001:db8:3::", 64),
                   fm.prefix_val(fm.BR_PFX_RA, mono_ago(1)))
     assert fw.send(LAN, out(udp("2001:db8:3::5", R1, 5000, 53))) == \
         dropped("spoof_src_out")

@@ -3,7 +3,7 @@
 BPF program tests for IPv4 over IPv6: the XDP decapsulation and the tc
 egress encapsulation, run with BPF_PROG_TEST_RUN on the programs a real
 brouterd loaded and attached from a config with a tunnel group (the rig of
-test_prog_xdp.py, with IPv6 on wan0 for the tunnel addresses).
+progrig.py, with IPv6 on wan0 for the tunnel addresses).
 
 Expected output frames are built with scapy from the RFCs, independently
 of the code: the encapsulated frame is the IPv4 packet behind an IPv6
@@ -28,8 +28,7 @@ import pytest
 from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, IPerror, UDPerror, Raw
 
 import bpfsys as bs
-import test_prog_xdp as px
-from test_prog_xdp import LAN, WAN, counted, expect
+from progrig import BROUTERCTL, LAN, WAN, Rig, counted, expect, run, running
 
 BR = "2001:db8:ffff::1"
 AFTR = "2001:db8:ffff::2"
@@ -71,8 +70,10 @@ OUT_KEY = struct.Struct("<I4s")          # struct br_tun_out_key
 IN_KEY = struct.Struct("<16s16s")        # struct br_tun_in_key
 
 
-class TunRig(px.Rig):
-    """test_prog_xdp's rig, brouterd started with a tunnel config."""
+class TunRig(Rig):
+    """The rig, brouterd started with a tunnel config."""
+
+    MAPS = Rig.MAPS + ("tun_out", "tun_in")
 
     def __init__(self, name, conf_text):
         self.conf = tempfile.NamedTemporaryFile(mode="w", prefix=f"{name}-",
@@ -91,9 +92,9 @@ class TunRig(px.Rig):
         super().start()
         if self.egress_progs():
             self.find_egress()
-        for name in ("tun_out", "tun_in"):
-            fd = self._keep(bs.obj_get(os.path.join(self.pin_dir, name)))
-            self.maps[name] = (fd, bs.map_info(fd))
+
+    def check_maps(self):
+        super().check_maps()
         assert self.maps["tun_in"][1].value_size == TUN.size
 
     def stop(self):
@@ -141,12 +142,7 @@ class TunRig(px.Rig):
 
 
 def tun_rig(suffix, conf):
-    r = TunRig(f"brtt{os.getpid()}{suffix}", conf)
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
+    yield from running(TunRig(f"brtt{os.getpid()}{suffix}", conf))
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +408,7 @@ def test_reload_adds_and_removes_the_tunnel_and_a_bad_one_changes_nothing(plain)
 
 
 def brouterctl(rig, *args):
-    return px.run(os.path.join(px.REPO, "build", "brouterctl"), "-p", rig.pin_dir, *args)
+    return run(BROUTERCTL, "-p", rig.pin_dir, *args)
 
 
 def test_brouterctl_tunnel_shows_mode_ce_psid_ports_ends_and_mtu(mape):

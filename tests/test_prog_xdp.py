@@ -2,38 +2,25 @@
 """
 BPF program tests: frames built with scapy run with BPF_PROG_TEST_RUN
 through the XDP and tc ingress programs *as the real brouterd loaded and
-attached them* (same object, same rodata ifindexes, same pinned maps), in a
-network namespace with two veth pairs:
-
-    lan0 <-> lanp        wan0 <-> wanp        brouterd lan0 wan0
+attached them* (same object, same rodata ifindexes, same pinned maps), on
+the rig of progrig.py (lan0/wan0 and their veth peers lanp/wanp).
 
 Verdicts, output bytes (including the br_meta handover XDP writes in front
 of the frame), ctx_out marks and exact per-CPU counter deltas are checked;
 BPF_F_TEST_XDP_LIVE_FRAMES runs send the frame for real, so the redirect
 target and the tc copy are proved by capturing on the veth peers.
 
-Two kernel facts shape the tests:
-- XDP test_run resolves ctx.ingress_ifindex in the caller's netns, so every
-  run (and every AF_PACKET socket) is made after setns() into the rig's
-  namespace; the pytest process returns to its own namespace right after.
-- XDP test_run rejects frames shorter than ETH_HLEN with EINVAL
-  (bpf_test_init), and veth cannot carry them either: the "runt" counter
-  is unreachable from here, which test_runt_frames_are_refused_by_kernel
-  asserts explicitly.
-
-IPv6 is disabled in the namespace so the kernel sends no ND/MLD of its own:
-every frame the programs see is one a test sent, and counter deltas are
-exact.
+XDP test_run rejects frames shorter than ETH_HLEN with EINVAL
+(bpf_test_init), and veth cannot carry them either: the "runt" counter is
+unreachable from here, which test_runt_frames_are_refused_by_kernel
+asserts explicitly.
 """
 import contextlib
 import json
 import os
-import re
-import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -41,14 +28,8 @@ from scapy.all import (ARP, ICMPv6EchoReply, ICMPv6ND_NS, ICMPv6ND_RA, IP, PPP, 
                        UDP, Ether, IPv6, Raw)
 
 import bpfsys as bs
+from progrig import LAN, WAN, PEER_IF, PORT_IF, Rig, counted, expect, running
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BROUTERD = os.path.join(REPO, "build", "brouterd")
-HEADER = os.path.join(REPO, "include", "brouter.h")
-
-LAN, WAN = 0, 1
-PORT_IF = ("lan0", "wan0")
-PEER_IF = ("lanp", "wanp")
 PORT_NAME = ("lan", "wan")
 
 ETH_P_ALL = 0x0003
@@ -61,7 +42,6 @@ BR_META_CLONE = 2
 BR_F_MARK = 1
 
 META = struct.Struct("<IBBH")          # struct br_meta
-STAT = struct.Struct("<QQQQ")          # struct br_stat
 FDB_VAL = struct.Struct("<IIQ")        # struct br_fdb_val
 SETTINGS = struct.Struct("<12s8H2II")  # head of struct br_settings
 
@@ -69,220 +49,16 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
 
 
-def stat_names():
-    """Counter names in enum br_stat_id order, from the X-macro list."""
-    with open(HEADER) as f:
-        text = f.read()
-    body = text[text.index("#define BR_STAT_LIST(X)"):]
-    body = body[:body.index("#define BR_STAT_ENUM")]
-    return re.findall(r'X\(\s*\w+\s*,\s*"(\w+)"', body)
+class XdpRig(Rig):
+    """The rig, with the bridge's own maps read."""
 
+    MAPS = Rig.MAPS + ("fdb", "settings", "tx_ports")
 
-STAT_NAMES = stat_names()
-
-
-def run(*args, check=True):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if check and p.returncode:
-        raise RuntimeError(f"{' '.join(args)}: exit {p.returncode}: "
-                           f"{p.stderr.strip()}")
-    return p
-
-
-# ---------------------------------------------------------------- the rig
-
-
-class Rig:
-    """A namespace with lan0/wan0 (+ peers) and a brouterd on them."""
-
-    def __init__(self, name, extra_args=(), ipv6_on=()):
-        self.name = name
-        self.ipv6_on = tuple(ipv6_on)  # ports that need IPv6 (tunnel addresses)
-        self.ns_path = f"/run/netns/{name}"
-        self.pin_dir = f"/sys/fs/bpf/{name}"
-        self.extra_args = list(extra_args)
-        self.proc = None
-        self.log = None
-        self.fds = []
-        self.host_ns = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        self.ns_fd = -1
-
-    # -- setup / teardown
-
-    def ns(self, *args, check=True):
-        return run("nsenter", f"--net={self.ns_path}", *args, check=check)
-
-    def start(self):
-        if not os.access(BROUTERD, os.X_OK):
-            pytest.fail(f"{BROUTERD} missing: run `make` first")
-        run("ip", "netns", "add", self.name)
-        self.ns_fd = os.open(self.ns_path, os.O_RDONLY)
-        # No kernel ND/MLD/RS: the programs see only the tests' frames.
-        for conf in ("all", "default"):
-            self.ns("sysctl", "-qw", f"net.ipv6.conf.{conf}.disable_ipv6=1")
-        for port, peer in zip(PORT_IF, PEER_IF):
-            run("ip", "-n", self.name, "link", "add", port, "type", "veth",
-                "peer", "name", peer)
-        # Addresses only, no DAD, no RS: still nothing of the kernel's own
-        # arrives at the programs (what a port sends skips its XDP).
-        for dev in self.ipv6_on:
-            self.ns("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=0",
-                    f"net.ipv6.conf.{dev}.accept_dad=0",
-                    f"net.ipv6.conf.{dev}.router_solicitations=0",
-                    f"net.ipv6.conf.{dev}.accept_ra=0")
-        for dev in PORT_IF + PEER_IF + ("lo",):
-            run("ip", "-n", self.name, "link", "set", dev, "up")
-        # veth delivers XDP-redirected frames only to a peer with NAPI on.
-        for peer in PEER_IF:
-            self.ns("ethtool", "-K", peer, "gro", "on")
-
-        self.before_daemon()
-        self.log = tempfile.NamedTemporaryFile(
-            mode="w+", prefix=f"{self.name}-", suffix=".log")
-        self.proc = subprocess.Popen(
-            ["nsenter", f"--net={self.ns_path}", BROUTERD, "--pin-dir",
-             self.pin_dir, *self.extra_args, PORT_IF[LAN], PORT_IF[WAN]],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-            start_new_session=True)
-        self._wait_ready(timeout=20)
-        self._find_programs()
-        self._open_maps()
-        with self.inside():
-            self.ifindex = [socket.if_nametoindex(d) for d in PORT_IF]
-        info = json.loads(self.ns("ip", "-j", "link", "show").stdout)
-        self.mac = {l["ifname"]: l["address"] for l in info}
-
-    def before_daemon(self):
-        """What a test needs on the system before brouterd starts."""
-
-    def log_text(self):
-        self.log.seek(0)
-        return self.log.read()
-
-    def _wait_ready(self, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            # \b: "already running" is an error, not the ready line.
-            if re.search(r"\bready\b", self.log_text()):
-                return
-            if self.proc.poll() is not None:
-                pytest.fail(f"brouterd exited {self.proc.returncode}:\n"
-                            f"{self.log_text()}")
-            time.sleep(0.05)
-        pytest.fail(f"brouterd not ready after {timeout}s:\n{self.log_text()}")
-
-    def _find_programs(self):
-        net = json.loads(self.ns("bpftool", "net", "-j").stdout)[0]
-        xdp = {e["devname"]: e["id"] for e in net.get("xdp", [])}
-        tc = {e["devname"]: e["id"] for e in net.get("tc", [])
-              if e.get("kind") == "clsact/ingress"}
-        for dev in PORT_IF:
-            assert dev in xdp, f"no XDP program on {dev}: {net}"
-            assert dev in tc, f"no tc ingress program on {dev}: {net}"
-        # One program of each kind serves both ports.
-        assert xdp[PORT_IF[LAN]] == xdp[PORT_IF[WAN]]
-        assert tc[PORT_IF[LAN]] == tc[PORT_IF[WAN]]
-        self.xdp_fd = self._keep(bs.prog_get_fd_by_id(xdp[PORT_IF[LAN]]))
-        self.tc_fd = self._keep(bs.prog_get_fd_by_id(tc[PORT_IF[LAN]]))
-        assert bs.prog_info(self.xdp_fd).name == b"xdp_brouter"
-        assert bs.prog_info(self.tc_fd).name == b"tc_brouter_in"
-
-    def _open_maps(self):
-        self.maps = {}
-        for name in ("stats", "fdb", "settings", "tx_ports"):
-            fd = self._keep(bs.obj_get(os.path.join(self.pin_dir, name)))
-            self.maps[name] = (fd, bs.map_info(fd))
-        assert self.maps["stats"][1].value_size == STAT.size
-        n = self.maps["stats"][1].max_entries
-        assert n == len(STAT_NAMES), (
-            f"stats map has {n} counters, include/brouter.h lists "
-            f"{len(STAT_NAMES)}: build/ is stale, run make")
+    def check_maps(self):
+        super().check_maps()
         # struct br_settings grows (firewall policy); its head is fixed.
         assert self.maps["settings"][1].value_size >= SETTINGS.size
         assert self.maps["fdb"][1].value_size == FDB_VAL.size
-
-    def _keep(self, fd):
-        self.fds.append(fd)
-        return fd
-
-    def stop(self):
-        for fd in self.fds:
-            os.close(fd)
-        self.fds = []
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    # Its own session (start_new_session): only ours dies.
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait()
-            self.proc = None
-        # brouterd unpins and removes the directory; clean up if it did not.
-        if os.path.isdir(self.pin_dir):
-            for f in os.listdir(self.pin_dir):
-                os.unlink(os.path.join(self.pin_dir, f))
-            os.rmdir(self.pin_dir)
-        if self.ns_fd >= 0:
-            os.close(self.ns_fd)
-            self.ns_fd = -1
-        run("ip", "netns", "del", self.name, check=False)
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-        os.close(self.host_ns)
-
-    @contextlib.contextmanager
-    def inside(self):
-        """Run the body in the rig's netns (ifindexes, sockets)."""
-        bs.setns(self.ns_fd)
-        try:
-            yield
-        finally:
-            bs.setns(self.host_ns)
-
-    # -- programs
-
-    def xdp(self, port, frame):
-        """Plain XDP test_run on arrival port; returns (result, meta, pkt)."""
-        ctx = bs.XdpMd(data_end=len(frame), ingress_ifindex=self.ifindex[port])
-        with self.inside():
-            r = bs.prog_test_run(self.xdp_fd, frame, ctx=ctx,
-                                 ctx_out_type=bs.XdpMd)
-        metalen = r.ctx.data
-        assert r.ctx.data_end == len(r.data)
-        return r, r.data[:metalen], r.data[metalen:]
-
-    def xdp_live(self, port, frame):
-        """
-        Live-frames run: the verdict is carried out for real. The kernel
-        reports no retval in this mode; the frames show what happened.
-        """
-        ctx = bs.XdpMd(data_end=len(frame), ingress_ifindex=self.ifindex[port])
-        with self.inside():
-            return bs.prog_test_run(self.xdp_fd, frame, ctx=ctx,
-                                    data_out_size=0,
-                                    flags=bs.BPF_F_TEST_XDP_LIVE_FRAMES)
-
-    def tc(self, ifindex, frame, mark=0):
-        ctx = bs.SkBuff(ingress_ifindex=ifindex, ifindex=ifindex, mark=mark)
-        with self.inside():
-            return bs.prog_test_run(self.tc_fd, frame, ctx=ctx,
-                                    ctx_out_type=bs.SkBuff)
-
-    # -- maps
-
-    def stats(self):
-        """{name: [lan_pkts, lan_bytes, wan_pkts, wan_bytes]} over CPUs."""
-        fd, info = self.maps["stats"]
-        out = {}
-        for i, name in enumerate(STAT_NAMES):
-            tot = [0, 0, 0, 0]
-            for v in bs.percpu_lookup(fd, struct.pack("<I", i), STAT.size):
-                tot = [a + b for a, b in zip(tot, STAT.unpack(v))]
-            out[name] = tot
-        return out
 
     def fdb(self):
         """{mac: (port, seen_ns)}"""
@@ -305,41 +81,17 @@ class Rig:
                 "mark": list(marks), "flags": flags}
 
 
-def counted(before, after):
-    """Non-zero counter deltas as {(name, port): (packets, bytes)}."""
-    out = {}
-    for name in STAT_NAMES:
-        d = [a - b for a, b in zip(after[name], before[name])]
-        for port in (LAN, WAN):
-            if d[2 * port] or d[2 * port + 1]:
-                out[(name, port)] = (d[2 * port], d[2 * port + 1])
-    return out
-
-
-def expect(port, nbytes, *names, n=1):
-    return {(name, port): (n, n * nbytes) for name in names}
-
-
 @pytest.fixture(scope="module")
 def rig():
-    r = Rig(f"brtp{os.getpid()}")
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
+    yield from running(XdpRig(f"brtp{os.getpid()}"))
 
 
 @pytest.fixture(scope="module")
 def rig_opts():
     """A second brouterd with non-default marks and PPPoE bridged."""
-    r = Rig(f"brtp{os.getpid()}o", ["--mark-out", "0x10", "--mark-in",
-                                     "0x20", "--bridge-pppoe"])
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
+    yield from running(XdpRig(f"brtp{os.getpid()}o",
+                              ["--mark-out", "0x10", "--mark-in", "0x20",
+                               "--bridge-pppoe"]))
 
 
 # ----------------------------------------------------------------- frames

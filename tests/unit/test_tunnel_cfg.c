@@ -17,10 +17,24 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "../../loader/config_tunnel.h"
+#include "../../loader/config_priv.h"
 #include "../../loader/log.h"
 
 static char errors[16384]; /* what the last parse logged */
+
+/* The "tunnel" group @t of a config read from @file, as brouterd parses it. */
+static int parse_group(const config_setting_t *t, const char *file,
+		       struct tunnel_cfg *out)
+{
+	static struct br_config c;
+	struct cfg_ctx x = { .path = file, .c = &c };
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	ret = cfg_parse_tunnel(&x, t, &c);
+	memcpy(out, &c.tunnel, sizeof(*out));
+	return ret;
+}
 
 /* Parse @text (a whole config file) as "brouter.conf", stderr to errors[]. */
 static int parse(const char *text, struct tunnel_cfg *out)
@@ -41,7 +55,7 @@ static int parse(const char *text, struct tunnel_cfg *out)
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);
-	ret = config_tunnel_parse(t, out, "brouter.conf");
+	ret = parse_group(t, "brouter.conf", out);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -386,7 +400,7 @@ static void file_name_in_messages(void **state)
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);
-	assert_int_equal(config_tunnel_parse(config_lookup(&cfg, "tunnel"), &c, path), -EINVAL);
+	assert_int_equal(parse_group(config_lookup(&cfg, "tunnel"), path, &c), -EINVAL);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
