@@ -75,45 +75,10 @@ def run(ns, cmd, check=True, timeout=30, input=None):
     return p
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def kill_group(proc, sig=signal.SIGTERM, timeout=5):
-    """Stop a process started in its own session; reap it."""
-    if proc.poll() is not None:
-        return proc.returncode
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        return proc.wait(timeout=5)
-
-
-def _netns_list():
-    try:
-        return sorted(os.listdir(NETNS_DIR))
-    except FileNotFoundError:
-        return []
-
-
-def _delete_netns(name):
-    """Kill what still runs in the namespace (by pid, from `ip netns
-    pids`), then delete it: its veths go with it."""
-    p = run(None, ["ip", "netns", "pids", name], check=False, timeout=10)
-    for pid in p.stdout.split():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-    run(None, ["ip", "netns", "delete", name], check=False, timeout=10)
+# Process and namespace plumbing shared with the namespace tests.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from topo import _delete_netns, _netns_list, _pid_alive  # noqa: E402
+from topo import _kill_group as kill_group  # noqa: E402,F401
 
 
 def cleanup_prefix(prefix):
