@@ -36,7 +36,8 @@ CONFIG_SRCS := loader/config.c loader/config_val.c loader/config_fw.c \
 DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
                loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
                loader/droplog.c loader/stats.c $(CONFIG_SRCS) \
-               loader/tunnel.c loader/tunnel_run.c loader/rtnl.c loader/nft.c
+               loader/tunnel.c loader/tunnel_run.c loader/rtnl.c loader/nft.c \
+               loader/ct.c
 CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
                loader/mape_rule.c loader/ctl_mape.c loader/ctl_tunnel.c
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h

@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 
 #include "brouter.h"
+#include "ct.h"
 #include "log.h"
 #include "nft.h"
 #include "tunnel.h"
@@ -590,6 +591,36 @@ static int dslite_up(struct tunnel *t)
 
 /* ---- the parts together ------------------------------------------------- */
 
+/*
+ * The CE address @ce left (a new prefix, withdrawn, reload) while brouterd
+ * goes on: drop its conntrack entries, so flows that keep going are NATed
+ * afresh to the new CE instead of leaving from an address no BR accepts.
+ * Not on exit: a restarted brouterd with the same CE keeps the flows.
+ */
+static void ct_forget(struct in_addr ce)
+{
+	char a[INET_ADDRSTRLEN];
+	int n = ct_flush_addr4(ce);
+
+	if (n < 0)
+		pr_warn("conntrack: flush entries of %s: %s; flows NATed to it stay stuck until they expire",
+			ntop4(&ce, a), strerror(-n));
+	else
+		pr_info("conntrack: %d entries of the old CE address %s deleted", n,
+			ntop4(&ce, a));
+}
+
+static int neigh_put(struct tunnel *t)
+{
+	int err = rtnl_neigh4_add(&t->rtnl, t->wan_ifindex, addr4(TUNNEL_NEXT_HOP),
+				  next_hop_mac);
+
+	if (err)
+		pr_err("add neighbour %s dev %s: %s", TUNNEL_NEXT_HOP, t->wan, strerror(-err));
+	return err;
+}
+
+/* @resync: brouterd goes on (a new prefix, B4 address): the rest must work. */
 static void main_down(struct tunnel *t, bool resync)
 {
 	bool had_nat = t->ce_up;
@@ -597,8 +628,21 @@ static void main_down(struct tunnel *t, bool resync)
 	undo_all(t, &t->main);
 	t->ce_up = false;
 	t->b4_up = false;
-	if (had_nat && resync)
+	if (!resync)
+		return;
+	if (had_nat) {
 		nft_sync(t);
+		ct_forget(t->ce.ipv4);
+	}
+	/*
+	 * Removing the last IPv4 address of a device makes the kernel flush
+	 * its ARP entries, permanent ones too (fib_disable_ip() ->
+	 * arp_ifdown()): the CE or B4 address just removed was that, and
+	 * without the next hop's entry the new routes (and ipip6 peers) would
+	 * wait for an ARP reply forever. The entry is base's: put it back.
+	 */
+	if (t->base.n)
+		neigh_put(t);
 }
 
 static int main_up(struct tunnel *t)
@@ -692,14 +736,9 @@ static int everything_up(struct tunnel *t)
 	struct tunnel_undo nh = { .kind = UNDO_NEIGH4, .u.v4 = addr4(TUNNEL_NEXT_HOP) };
 	int err;
 
-	err = mtu_compute(t) ?: nft_sync(t);
+	err = mtu_compute(t) ?: nft_sync(t) ?: neigh_put(t);
 	if (err)
 		return err;
-	err = rtnl_neigh4_add(&t->rtnl, t->wan_ifindex, nh.u.v4, next_hop_mac);
-	if (err) {
-		pr_err("add neighbour %s dev %s: %s", TUNNEL_NEXT_HOP, t->wan, strerror(-err));
-		return err;
-	}
 	return record(t, &t->base, &nh) ?: peers_up(t) ?: main_up(t);
 }
 
@@ -918,7 +957,8 @@ int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 	char wan[IF_NAMESIZE];
 	int ifindex = t->wan_ifindex, out_fd = t->tun_out_fd, in_fd = t->tun_in_fd;
 	struct mape_prefix6 learned = t->prefix;
-	bool had = t->have_prefix && !t->cfg.has_prefix;
+	bool had = t->have_prefix && !t->cfg.has_prefix, had_ce = t->ce_up;
+	struct in_addr old_ce = t->ce.ipv4;
 	int err;
 
 	if (t->started && !memcmp(&t->cfg, cfg, sizeof(*cfg)))
@@ -930,5 +970,8 @@ int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 	err = tunnel_start(t, cfg, wan, ifindex, out_fd, in_fd);
 	if (!err && had)
 		tunnel_prefix_update(t, &learned.addr, learned.len);
+	/* on error the caller goes back to the old settings: keep the flows */
+	if (!err && had_ce && (!t->ce_up || t->ce.ipv4.s_addr != old_ce.s_addr))
+		ct_forget(old_ce);
 	return err;
 }

@@ -96,9 +96,10 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan
  * A prefix of the WAN was learned (router advertisement, valid lifetime
  * > 0). MAP-E without a configured prefix: a prefix inside the rule, seen
  * for the first time or while none is in use, becomes the end-user prefix
- * and everything is recomputed and logged; one that is merely advertised
- * again changes nothing (an ISP renumbering advertises old and new for a
- * while). DS-Lite: looks again for a local address if it had none or lost
+ * and everything is recomputed and logged (the conntrack entries of the
+ * old CE address are deleted, so flows that go on are NATed to the new
+ * one); one that is merely advertised again changes nothing (an ISP
+ * renumbering advertises old and new for a while). DS-Lite: looks again for a local address if it had none or lost
  * it. Returns 1 if something changed, 0 if not, -errno if setting up the
  * new state failed (the tunnel is then down until the next change).
  */

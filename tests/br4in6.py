@@ -30,7 +30,8 @@ inner source came from (the softwire).
 
 Counters go to the --stats JSON file (rewritten as they change, and on
 SIGTERM): out_ok/out_bad (from the CE), in_ok/in_drop (towards it), the
-reasons of bad packets, and the CE addresses seen.
+reasons of bad packets, the CE addresses seen, and (MAP-E) the ports and
+ICMP echo identifiers each CE IPv4 address used, per protocol.
 """
 import argparse
 import ipaddress
@@ -229,7 +230,8 @@ class Br:
         self.softwires = {}     # DS-Lite: inner source -> B4 address
         self.stats = {"mode": self.mode, "out_ok": 0, "out_bad": 0, "in_ok": 0,
                       "in_drop": 0, "segmented": 0, "bad": [], "drops": [],
-                      "ce_seen": []}
+                      "ce_seen": [], "ports_seen": {}}
+        self.ports_seen = {}    # MAP-E: "CE4 proto" -> CE ports/echo ids seen
         self.dirty = True
         self.last_write = 0.0
 
@@ -290,7 +292,19 @@ class Br:
             return f"{pkt.src}:{port} (PSID {self.rule.psid_of(port)}) must come from {want}, not {src6}"
         if want not in self.stats["ce_seen"]:
             self.stats["ce_seen"].append(want)
+        self.port_seen(pkt, port)
         return None
+
+    def port_seen(self, pkt, port):
+        """Note the CE port (TCP/UDP port, echo identifier) of @pkt; the
+        ICMP errors a CE sends are noted apart, under "icmp-error"."""
+        proto = {1: "icmp", 6: "tcp", 17: "udp"}.get(pkt.proto, str(pkt.proto))
+        if pkt.proto == 1 and pkt.l4[0] not in (0, 8):
+            proto = "icmp-error"
+        seen = self.ports_seen.setdefault(f"{pkt.src} {proto}", set())
+        if port not in seen:
+            seen.add(port)
+            self.stats["ports_seen"][f"{pkt.src} {proto}"] = sorted(seen)
 
     def send_inet(self, pkt):
         data = [pkt.data]

@@ -22,6 +22,8 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -51,6 +53,12 @@ RTR_LAN = "192.168.50.1"
 RULE = br4in6.MapRule("2001:db8::/40", "192.0.2.0/24", 12, psid_offset=4)
 CE4, PSID, CE6 = RULE.ce_of_prefix(WAN_PREFIX)
 RESERVED = RULE.ports(PSID)[0]          # forwarded to the LAN host's port 2222
+# Renumbering: the ISP moves the router to another /64 inside the rule,
+# which gives another CE IPv4 address and another PSID.
+NEW_PREFIX = "2001:db8:34:7000::/64"
+NEW_ISP_LINK = "2001:db8:34:7000::1"
+NEW_CE4, NEW_PSID, NEW_CE6 = RULE.ce_of_prefix(NEW_PREFIX)
+TUNNEL_MTU, TUNNEL_MSS = 1460, 1420
 ECHO, SINK, SOURCE, UDP_ECHO, FWD = 7000, 7001, 7002, 7003, 2222
 BIG = 8 << 20
 
@@ -71,18 +79,30 @@ tunnel = {{
 }};
 """
 
-RADVD = """\
+RADVD_IF = """\
 interface eth0 {
 	AdvSendAdvert on;
 	MinRtrAdvInterval 3;
 	MaxRtrAdvInterval 4;
 	AdvDefaultLifetime 600;
+%s};
+"""
+RADVD_PREFIX = """\
 	prefix %s {
 		AdvOnLink on;
 		AdvAutonomous on;
 	};
-};
 """
+# valid lifetime 0 (RFC 4861 6.3.4): the prefix is withdrawn
+RADVD_WITHDRAWN = """\
+	prefix %s {
+		AdvOnLink on;
+		AdvAutonomous on;
+		AdvValidLifetime 0;
+		AdvPreferredLifetime 0;
+	};
+"""
+RADVD = RADVD_IF % (RADVD_PREFIX % "%s")
 
 # The Internet host: TCP echo (logs each peer), sink (logs sha256), source
 # (sends a file), UDP echo (logs each peer). One line per event in the log.
@@ -164,6 +184,23 @@ for t in (echo_loop, udp_echo, lambda: serve(SINK, sink_one), lambda: serve(SOUR
     threading.Thread(target=t, daemon=True).start()
 print("listening", flush=True)
 threading.Event().wait()
+"""
+
+# One UDP exchange from a fixed source port: run twice, the same flow (one
+# conntrack entry) each time.
+UDP_FROM = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+s.settimeout(1)
+for _ in range(5):
+    s.sendto(b"same flow", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recvfrom(100)[0].decode())
+        break
+    except socket.timeout:
+        pass
 """
 
 # From the LAN host: N concurrent connections to the echo server, all held
@@ -372,12 +409,13 @@ class Rig:
         run(self.lan, ["ethtool", "-K", "eth0", "gro", "on"])
         run(self.lan, ["ethtool", "-K", "eth0", "tx", "off"])
 
-        conf = os.path.join(self.tmp, "radvd.conf")
-        with open(conf, "w") as f:
+        self.radvd_conf = os.path.join(self.tmp, "radvd.conf")
+        with open(self.radvd_conf, "w") as f:
             f.write(RADVD % WAN_PREFIX)
         lf = open(os.path.join(self.tmp, "radvd.log"), "w")
-        self.popen(self.isp, ["radvd", "-C", conf, "-p", os.path.join(self.tmp, "radvd.pid"),
-                              "-n", "-m", "stderr"], stdout=lf, stderr=lf)
+        self.radvd = self.popen(self.isp, ["radvd", "-C", self.radvd_conf, "-p",
+                                           os.path.join(self.tmp, "radvd.pid"),
+                                           "-n", "-m", "stderr"], stdout=lf, stderr=lf)
         wait_for(self.wan_slaac, timeout=30, what="router SLAAC address on wan0")
         wait_for(lambda: run(self.rtr, ["ip", "-6", "route", "show", "default"]).stdout,
                  timeout=30, what="router IPv6 default route")
@@ -390,6 +428,20 @@ class Rig:
         p = self.popen(self.inet, [PYTHON, script, self.inet_log, self.big],
                        stdout=subprocess.PIPE, text=True)
         assert "listening" in p.stdout.readline()
+
+    def advertise(self, prefixes, withdrawn=()):
+        """radvd advertises @prefixes from now on, and @withdrawn with
+        valid lifetime 0: new config, SIGHUP (radvd re-reads it and sends
+        at least every MaxRtrAdvInterval, 4 s)."""
+        body = "".join(RADVD_PREFIX % p for p in prefixes) + \
+            "".join(RADVD_WITHDRAWN % p for p in withdrawn)
+        # whole or not at all: radvd may still be reading after the last SIGHUP
+        with open(self.radvd_conf + ".tmp", "w") as f:
+            f.write(RADVD_IF % body)
+        os.replace(self.radvd_conf + ".tmp", self.radvd_conf)
+        assert self.radvd.poll() is None, \
+            "radvd is gone: " + open(os.path.join(self.tmp, "radvd.log")).read()
+        os.kill(self.radvd.pid, signal.SIGHUP)
 
     def script(self, name, text):
         path = os.path.join(self.tmp, name)
@@ -422,6 +474,25 @@ class Rig:
 
     def neigh4(self):
         return run(self.rtr, ["ip", "-4", "neigh", "show", "dev", "wan0"]).stdout
+
+    def tcpdump(self, ns, flt):
+        """tcpdump on eth0 of @ns, started and listening; stop with
+        capture_lines()."""
+        p = self.popen(ns, ["tcpdump", "-i", "eth0", "-n", "-l", "-v", "-p", flt],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stderr.readline()
+        assert "listening on" in line, line + p.stderr.read()
+        return p
+
+    @staticmethod
+    def capture_lines(p):
+        """What tcpdump @p printed, once it has flushed and exited."""
+        os.killpg(p.pid, signal.SIGINT)
+        try:
+            out, _ = p.communicate(timeout=10)
+        finally:
+            topo._kill_group(p)
+        return out
 
     def inet_events(self, kind):
         with open(self.inet_log) as f:
@@ -555,6 +626,70 @@ def test_mape_ping_tcp_udp_from_lan_through_br(rig, mape):
     assert st["ce_seen"] == [CE6]
 
 
+def test_mape_icmp_echo_identifiers_at_the_br_are_in_the_ce_port_set(rig, mape):
+    """conntrack NATs echo identifiers like ports: each ping arrives at the
+    BR with an identifier of PSID 3's set (RFC 7597 5.1), and the BR
+    sends the replies back to this CE by that identifier."""
+    for _ in range(4):         # a new ping, a new identifier each time
+        rig.ping(INET, count=1)
+    st = rig.br_stats(mape.br)
+    ids = st["ports_seen"].get(f"{CE4} icmp", [])
+    assert len(ids) >= 4, st["ports_seen"]
+    outside = set(ids) - set(RULE.ports(PSID))
+    assert not outside, f"echo identifiers outside PSID {PSID}'s set: {sorted(outside)}"
+    for key, ports in st["ports_seen"].items():
+        src, _ = key.split()
+        assert src == CE4 and set(ports) <= set(RULE.ports(PSID)), (key, ports)
+    assert st["out_bad"] == 0, st["bad"]
+
+
+MSS_RE = re.compile(r"(\S+)\.(\d+) > (\S+)\.(\d+): Flags \[(S\.?)\].*\bmss (\d+)")
+
+
+def syns(tcpdump_out):
+    """{("S" | "S.", source address): MSS} from tcpdump -v lines."""
+    return {(m.group(5), m.group(1)): int(m.group(6)) for m in MSS_RE.finditer(tcpdump_out)}
+
+
+def test_mape_tcp_mss_clamped_to_1420_on_the_syn_and_the_syn_ack(rig, mape):
+    """Both ends advertise MSS 1460 (1500-byte links); the router's clamp
+    chain makes the SYN reach the Internet host, and the SYN-ACK reach the
+    LAN host, with tunnel MTU - 40 = 1420, so neither side sends segments
+    the 1460-byte tunnel cannot carry."""
+    run(rig.lan, ["ip", "route", "flush", "cache"])    # no learnt PMTU: advmss 1460
+    flt = f"tcp port {ECHO} and tcp[tcpflags] & tcp-syn != 0"
+    at_inet, at_lan = rig.tcpdump(rig.inet, flt), rig.tcpdump(rig.lan, flt)
+    assert rig.lan_py(TCP_ONE, INET, ECHO) == "brouter tunnel"
+    time.sleep(0.3)
+    inet, lan = syns(rig.capture_lines(at_inet)), syns(rig.capture_lines(at_lan))
+    assert lan.get(("S", LAN_HOST)) == 1460, f"LAN host's own SYN: {lan}"
+    assert inet.get(("S", CE4)) == TUNNEL_MSS, f"SYN at the Internet host: {inet}"
+    assert inet.get(("S.", INET)) == 1460, f"Internet host's own SYN-ACK: {inet}"
+    assert lan.get(("S.", INET)) == TUNNEL_MSS, f"SYN-ACK at the LAN host: {lan}"
+
+
+def test_mape_df_packet_too_big_for_the_tunnel_gets_frag_needed_1460(rig, mape):
+    """A 1500-byte IPv4 packet with DF cannot enter the 1460-byte tunnel:
+    the router says so with ICMP "fragmentation needed", MTU 1460 (the
+    route's MTU; no silent loss in tc egress), and 1460 bytes go through."""
+    run(rig.lan, ["ip", "route", "flush", "cache"])
+    try:
+        p = run(rig.lan, ["ping", "-M", "do", "-s", "1472", "-c", "1", "-W", "3", INET],
+                check=False, timeout=15)
+        assert p.returncode != 0, p.stdout
+        assert f"From {RTR_LAN}" in p.stdout and f"mtu = {TUNNEL_MTU}" in p.stdout, \
+            p.stdout + p.stderr
+        route = run(rig.lan, ["ip", "route", "get", INET]).stdout
+        assert f"mtu {TUNNEL_MTU}" in route, f"LAN host did not learn the PMTU: {route}"
+        p = run(rig.lan, ["ping", "-M", "do", "-s", "1432", "-c", "2", "-i", "0.2", "-W", "3",
+                          INET], check=False, timeout=15)
+        assert p.returncode == 0 and "2 received" in p.stdout, p.stdout + p.stderr
+    finally:
+        run(rig.lan, ["ip", "route", "flush", "cache"])
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+
+
 def test_mape_500_concurrent_connections_use_distinct_ports_of_the_set(rig, mape):
     n = 500
     seen_before = len(rig.inet_events("echo"))
@@ -627,10 +762,113 @@ def test_mape_drops_inner_port_outside_the_set_and_wrong_ce_address(rig, mape):
     assert wan_counter(mape, "decap") == before["decap"]
 
 
+def mape_log_line(prefix, ce4, psid, ce6):
+    """What brouterd logs for a CE computed from @prefix."""
+    rng = RULE.ranges(psid)
+    return (f"MAP-E: end-user prefix {prefix} -> CE IPv4 {ce4}, PSID {psid} (4 bits, "
+            f"offset 4), {len(RULE.ports(psid))} ports in {len(rng)} ranges "
+            f"{rng[0][0]}-{rng[0][1]} .. {rng[-1][0]}-{rng[-1][1]}, CE IPv6 {ce6}, "
+            f"BR {BR}, MTU {TUNNEL_MTU}")
+
+
+def wait_ce(rig, ce4, ce6, gone4, gone6):
+    def moved():
+        a = rig.wan_addrs()
+        return ce4 in a and ce6 in a and gone4 not in a and gone6 not in a
+    wait_for(moved, timeout=15, what=f"CE {ce4} {ce6} on wan0 instead of {gone4} {gone6}")
+
+
+def check_ce_in_use(rig, mape, ce4, psid, ce6, old4, old6):
+    """brouterctl, nftables and traffic through the BR all use the CE."""
+    tun = json.loads(mape.ctl("tunnel", "--json").stdout)
+    [out] = tun["tun_out"]
+    assert (out["local"], out["remote"], out["ce_ipv4"], out["psid"]) == (ce6, BR, ce4, psid)
+    assert {(e["src"], e["dst"]) for e in tun["tun_in"]} == {(BR, ce6), ("any", ce6)}
+    table = run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
+    assert f"{ce4} . " in table and old4 not in table, table
+    assert f"default via 192.0.0.1 dev wan0 proto 180 onlink mtu {TUNNEL_MTU}" in rig.routes4()
+    # the kernel flushes ARP entries, permanent too, with a device's last IPv4 address
+    assert "192.0.0.1 lladdr 02:00:c0:00:00:01 PERMANENT" in rig.neigh4(), rig.neigh4()
+
+    ports = set(RULE.ports(psid))
+    rig.ping(INET)
+    assert rig.lan_py(TCP_ONE, INET, ECHO) == "brouter tunnel"
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO) == "udp through the tunnel"
+    for kind in ("echo", "udp"):
+        src, port = rig.inet_events(kind)[-1]
+        assert src == ce4 and int(port) in ports, (kind, src, port)
+    st = rig.br_stats(mape.br)
+    assert ce6 in st["ce_seen"], st["ce_seen"]
+    for proto in ("icmp", "tcp", "udp"):
+        assert st["ports_seen"].get(f"{ce4} {proto}"), (proto, st["ports_seen"])
+        assert set(st["ports_seen"][f"{ce4} {proto}"]) <= ports, (proto, st["ports_seen"])
+    assert st["out_bad"] == 0, st["bad"]
+
+
+@pytest.fixture
+def isp_renumbers(rig, mape):
+    """The ISP side of a renumbering: it routes NEW_PREFIX to the router's
+    link too. Afterwards: WAN_PREFIX alone again, and brouterd back on it
+    (whatever the test left), nothing of NEW_PREFIX left on either side."""
+    run(rig.isp, ["ip", "-6", "addr", "add", f"{NEW_ISP_LINK}/64", "dev", "eth0", "nodad"])
+    yield
+    rig.advertise([WAN_PREFIX], withdrawn=[NEW_PREFIX])
+    try:
+        if mape.proc.poll() is None:
+            wait_ce(rig, CE4, CE6, NEW_CE4, NEW_CE6)
+    finally:
+        rig.advertise([WAN_PREFIX])
+        run(rig.isp, ["ip", "-6", "addr", "del", f"{NEW_ISP_LINK}/64", "dev", "eth0"],
+            check=False)
+        for a in topo.addrs6(rig.rtr, "wan0"):
+            if ipaddress.ip_address(a) in ipaddress.ip_network(NEW_PREFIX):
+                run(rig.rtr, ["ip", "-6", "addr", "del", f"{a}/64", "dev", "wan0"],
+                    check=False)
+
+
+def test_mape_live_renumbering_moves_ce_and_traffic_to_the_new_prefix(rig, mape,
+                                                                       isp_renumbers):
+    """The ISP advertises a new /64 inside the rule and withdraws the old
+    one (valid lifetime 0) while brouterd runs: brouterd recomputes CE
+    IPv4, PSID and CE IPv6 (logged), moves its addresses on wan0, rewrites
+    tun_out/tun_in and the NAT table, and LAN traffic reaches the BR from
+    the new CE, with the BR's own arithmetic agreeing. A UDP flow that
+    goes on across the change (same conntrack entry) moves too. Then the
+    old prefix comes back and brouterd returns to it."""
+    assert (NEW_CE4, NEW_PSID) == ("192.0.2.52", 7) and NEW_CE6 != CE6
+    flow_port = 40001
+    assert rig.lan_py(UDP_FROM, INET, UDP_ECHO, flow_port) == "same flow"
+    assert rig.inet_events("udp")[-1][0] == CE4
+    log_from = len(mape.log())
+
+    rig.advertise([NEW_PREFIX], withdrawn=[WAN_PREFIX])
+    wait_ce(rig, NEW_CE4, NEW_CE6, CE4, CE6)
+    log = mape.log()[log_from:]
+    assert mape_log_line(NEW_PREFIX, NEW_CE4, NEW_PSID, NEW_CE6) in log, log
+    assert re.search(rf"conntrack: [1-9]\d* entries of the old CE address {CE4} deleted", log), log
+    assert f"reserved tcp port {RESERVED} (config line" in log and \
+        f"not in the port set of PSID {NEW_PSID}" in log, log
+    check_ce_in_use(rig, mape, NEW_CE4, NEW_PSID, NEW_CE6, CE4, CE6)
+    assert f"dport {RESERVED}" not in run(rig.rtr, ["nft", "list", "table", "ip",
+                                                    "brouter"]).stdout
+    assert rig.lan_py(UDP_FROM, INET, UDP_ECHO, flow_port) == "same flow", \
+        "a flow NATed before the change is stuck on the old CE address"
+    src, port = rig.inet_events("udp")[-1]
+    assert src == NEW_CE4 and int(port) in set(RULE.ports(NEW_PSID)), (src, port)
+
+    log_from = len(mape.log())
+    rig.advertise([WAN_PREFIX], withdrawn=[NEW_PREFIX])
+    wait_ce(rig, CE4, CE6, NEW_CE4, NEW_CE6)
+    assert mape_log_line(WAN_PREFIX, CE4, PSID, CE6) in mape.log()[log_from:]
+    check_ce_in_use(rig, mape, CE4, PSID, CE6, NEW_CE4, NEW_CE6)
+    assert f"dport {RESERVED} dnat to {LAN_HOST}:{FWD}" in \
+        run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
+
+
 def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape):
     rig.stop_brouterd(mape)
     addrs = rig.wan_addrs()
-    assert CE6 not in addrs and CE4 not in addrs
+    assert not {CE6, CE4, NEW_CE6, NEW_CE4} & set(addrs), addrs
     assert "192.0.0.1" not in rig.routes4() and "proto 180" not in rig.routes4()
     assert "192.0.0.1" not in rig.neigh4()
     assert "brouter" not in rig.nft_tables()
