@@ -66,10 +66,9 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
  * port local. Returns 0 when the frame may cross, or a drop reason.
  */
 static __always_inline __u32 l2_admit(struct ethhdr *eth,
-				      const struct br_settings *s, __u32 port)
+				      const struct br_settings *s, __u32 port,
+				      __u64 now)
 {
-	__u64 now = now_ns();
-
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
@@ -83,7 +82,7 @@ static __always_inline __u32 l2_admit(struct ethhdr *eth,
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
 					 const struct br_settings *s, __u32 port)
 {
-	__u32 drop = l2_admit(eth, s, port);
+	__u32 drop = l2_admit(eth, s, port, now_ns());
 
 	if (drop)
 		decide(v, XDP_DROP, drop, 0);
@@ -111,6 +110,7 @@ static __always_inline void parse_quoted(struct cursor *c, struct fw_pkt *fp)
 
 	if (!qip6)
 		return;
+	fp->q = (struct pkt){};
 	addr_copy(fp->q_saddr.s6_addr, &qip6->saddr);
 	addr_copy(fp->q_daddr.s6_addr, &qip6->daddr);
 	fp->q_valid = !parse_l3l4(&q, qip6->nexthdr, &fp->q);
@@ -130,6 +130,13 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 	ip6 = parse_ip6(&c);
 	if (!ip6)
 		return -BR_STAT_DROP_BAD_IP6;
+	/*
+	 * The caller does not zero *fp (a 100-byte memset per packet): what
+	 * is read without being parsed is cleared here. parse_l3l4() sets
+	 * only the fields its protocol has.
+	 */
+	fp->l = (struct pkt){};
+	fp->q_valid = 0;
 	addr_copy(fp->saddr.s6_addr, &ip6->saddr);
 	addr_copy(fp->daddr.s6_addr, &ip6->daddr);
 	fp->hop_limit = ip6->hop_limit;
@@ -143,9 +150,8 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 
 __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 					const struct br_policy *pol, __u32 gen,
-					__u32 port)
+					__u32 port, __u64 now)
 {
-	__u64 now = now_ns();
 	int r;
 
 	if (!fp || !pol)
@@ -161,11 +167,11 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 /* Firewall verdict for an IPv6 packet crossing from @port. */
 static __always_inline int firewall(struct xdp_md *ctx,
 				    const struct br_settings *s, __u32 port,
-				    int mcast)
+				    int mcast, __u64 now)
 {
 	__u32 gen = s->gen & 1;
 	const struct br_policy *pol = &s->pol[gen];
-	struct fw_pkt fp = {};
+	struct fw_pkt fp; /* fw_parse() clears what it does not fill */
 	int r;
 
 	if (!pol->lan_ipv6)
@@ -176,7 +182,7 @@ static __always_inline int firewall(struct xdp_md *ctx,
 	if (r)
 		return mcast ? FW_LOCAL_ONLY : r;
 	fp.mcast = mcast;
-	return fw_decide(&fp, pol, gen, port);
+	return fw_decide(&fp, pol, gen, port, now);
 }
 
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
@@ -184,12 +190,14 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 				       const struct br_settings *s, __u32 port)
 {
 	int mcast = mac_is_group(eth->h_dest);
-	__u32 drop = l2_admit(eth, s, port);
+	/* one clock read per packet, for the FDB and the firewall alike */
+	__u64 now = now_ns();
+	__u32 drop = l2_admit(eth, s, port, now);
 	int r;
 
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
-	r = firewall(ctx, s, port, mcast);
+	r = firewall(ctx, s, port, mcast, now);
 	if (r < 0)
 		return decide(v, XDP_DROP, -r, 0);
 	if (r == FW_LOCAL_ONLY)
