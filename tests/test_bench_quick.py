@@ -83,7 +83,9 @@ def test_json_has_every_key(quick):
         assert pts and all(not p.get("skipped") for p in pts), (scale, pts)
     assert set(res["targets"]) == {"stateful_vs_ip6tables", "stateful_vs_redirect",
                                    "established_ns", "pinholes_10k_slowdown",
-                                   "flows_1M_slowdown"}
+                                   "flows_1M_slowdown", "flows_1M_all_slowdown"}
+    for p in res["scaling"]["flows"]["points"]:
+        assert {"wan2lan", "lan2wan", "wan2lan_active1k"} <= set(p), p
     assert res["duts"]["brouterd"]["tcp_gbps"] > 0
 
 

@@ -369,7 +369,7 @@ def scaling_text(scaling):
             if p.get("skipped"):
                 lines.append(f"  {p['n']:>9}: skipped ({p['skipped']})")
                 continue
-            dirs = ", ".join(f"{d} {rep.fmt_rate(p[d])}" for d in ("wan2lan", "lan2wan")
+            dirs = ", ".join(f"{d} {rep.fmt_rate(p[d])}" for d in ("wan2lan", "lan2wan", "wan2lan_active1k")
                              if d in p)
             costs = ", ".join(f"{k} {c['median']:.0f} ns"
                               for k, c in p.get("costs", {}).items())
@@ -386,7 +386,8 @@ TARGETS = [
     ("stateful_vs_redirect", "brouterd stateful ÷ bare XDP redirect, 64 B", 0.75, "min"),
     ("established_ns", "ns/packet bridged established flow (worse way)", 60.0, "max"),
     ("pinholes_10k_slowdown", "10,000 pinholes slower than 1", 0.10, "max"),
-    ("flows_1M_slowdown", "1M flows slower than 1k", 0.25, "max"),
+    ("flows_1M_slowdown", "1M flows in the table slower than 1k (1k active)", 0.25, "max"),
+    ("flows_1M_all_slowdown", "1M flows all active slower than 1k", 0.25, "max"),
 ]
 
 
@@ -408,7 +409,8 @@ def targets(results):
            "stateful_vs_redirect": worst("xdp-redirect"),
            "established_ns": max(est) if est else None,
            "pinholes_10k_slowdown": sc.get("pinholes", {}).get("slowdown_10k_vs_1"),
-           "flows_1M_slowdown": sc.get("flows", {}).get("slowdown_1M_vs_1k")}
+           "flows_1M_slowdown": sc.get("flows", {}).get("slowdown_1M_vs_1k_active1k"),
+           "flows_1M_all_slowdown": sc.get("flows", {}).get("slowdown_1M_vs_1k")}
     out = {}
     for key, what, limit, kind in TARGETS:
         v = val[key]
@@ -425,7 +427,7 @@ def targets_text(t):
         val = "not measured" if v["value"] is None else fmt(v["value"])
         lim = ("≥ " if v["kind"] == "min" else "≤ ") + fmt(v["limit"])
         met = {None: "-", True: "met", False: "MISSED"}[v["met"]]
-        lines.append(f"{v['what']:<52}{val:>14}  (target {lim})  {met}")
+        lines.append(f"{v['what']:<56}{val:>10}  (target {lim})  {met}")
     return "\n".join(lines)
 
 
