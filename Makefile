@@ -104,7 +104,7 @@ unit: $(UNIT_TESTS)
 # Benchmark rig (tests/bench, see README "Performance"): its own XDP
 # generator, sink and reference redirect; ip6tables and sysctl for the
 # Linux bridge references.
-BENCH_PROGS := gen sink redirect cost
+BENCH_PROGS := gen sink redirect cost tun_cost
 BENCH_OBJS  := $(BENCH_PROGS:%=$(BUILD)/bench/%.bpf.o)
 DEPS        += iptables procps
 

@@ -70,6 +70,21 @@ def test_brouter_paths_give_expected_verdicts(quick):
         assert costs[path]["ns"]["median"] > 0, path
 
 
+def test_mape_decap_and_encap_were_measured_on_the_paths_they_name(quick):
+    """Not a refused frame (tun_bad_*), not the plain pass of a frame an
+    earlier run already decapsulated: every run moved the path's counter."""
+    res, stdout, _ = quick
+    d = res["duts"]["brouterd-map-e"]
+    assert d["ok"], d["error"]
+    for path, verdict, counter in (("mape_decap", "pass", "wan/decap"),
+                                   ("mape_encap", "redirect", "wan/encap")):
+        c = d["costs"][path]
+        assert (c["verdict"], c["expect"], c["counter"]) == (verdict, verdict, counter)
+        assert c["counted"] >= c["counted_expect"] > 0, (path, c)
+        assert c["ok"] and c["ns"]["median"] > 0, (path, c)
+        assert c["label"][:40] in stdout, c["label"]
+
+
 def test_json_has_every_key(quick):
     res, _, _ = quick
     for key in ("plan", "machine", "calibration", "duts", "ratios", "ratios_excl_rig",

@@ -170,16 +170,21 @@ def finish_traffic(plan, cal, res, raw):
         res["rates"][key] = r
 
 
-def run_costs(rig, dut, plan, raw):
-    prog_id = dut.prog_id(rig)
-    if not prog_id:
-        raise RigError(f"{dut.key}: no XDP program on lan0 for ns/packet")
-    paths = rig_cost.run_paths(rig, prog_id, dut.costs, plan.cost_repeat, plan.cost_reps)
+def run_costs(rig, dut, handle, plan, raw):
+    progs = dut.prog_ids(rig)
+    for kind in {rig_cost.PATHS[k].kind for k in dut.costs}:
+        if not progs[kind]:
+            raise RigError(f"{dut.key}: no {kind} program for ns/packet")
+    paths = rig_cost.run_paths(rig, progs, dut.costs, plan.cost_repeat, plan.cost_reps,
+                               counters=lambda: dut.stats(rig, handle))
     for key, p in paths.items():
         if key in raw:
             raw[key]["ns"] += p["ns"]
             if p["verdict"] != p["expect"]:
                 raw[key]["verdict"] = p["verdict"]
+            for c in ("counted", "counted_expect"):
+                if c in p:
+                    raw[key][c] += p[c]
         else:
             raw[key] = p
 
@@ -190,6 +195,12 @@ def finish_costs(dut, res, raw):
         p["ok"] = p["verdict"] == p["expect"]
         if not p["ok"]:
             log(f"WARNING {dut.key} {key}: verdict {p['verdict']}, expected {p['expect']}")
+        # every measured run must have taken the path (not, say, a plain
+        # pass of a frame a previous run changed, or a tun_bad_* drop)
+        if "counted" in p and p["counted"] < p["counted_expect"]:
+            p["ok"] = False
+            log(f"WARNING {dut.key} {key}: {p['counter']} moved {p['counted']}, "
+                f"expected {p['counted_expect']}")
     res["costs"] = raw
 
 
@@ -201,9 +212,10 @@ def run_round(rig, dut, plan, res, raw, last):
     try:
         handle = dut.start(rig)
         time.sleep(0.2)  # the ports' first ND/MLD frames
-        run_traffic(rig, dut, plan, raw["rates"])
+        if dut.traffic:
+            run_traffic(rig, dut, plan, raw["rates"])
         if dut.costs:
-            run_costs(rig, dut, plan, raw["costs"])
+            run_costs(rig, dut, handle, plan, raw["costs"])
         if last and dut.iperf and plan.iperf_s:
             res["tcp_gbps"] = tr.iperf3(rig, plan.iperf_s)
             log(f"{dut.key} TCP: {rep.fmt_num(res['tcp_gbps'])} Gbit/s")
@@ -226,8 +238,9 @@ def run_all(rig, duts, plan, results):
     over all devices alike instead of landing on one (the ratios compare
     devices measured minutes apart otherwise)."""
     cal_raw = {}
-    res = {d.key: {"label": d.label, "brouter": d.brouter, "ok": False, "error": None,
-                   "rates": {}, "costs": {}, "tcp_gbps": None} for d in duts}
+    res = {d.key: {"label": d.label, "brouter": d.brouter, "traffic": d.traffic,
+                   "ok": False, "error": None, "rates": {}, "costs": {},
+                   "tcp_gbps": None} for d in duts}
     raw = {d.key: {"rates": {}, "costs": {}} for d in duts}
     for rnd in range(plan.reps):
         log(f"=== round {rnd + 1} of {plan.reps}")
@@ -273,7 +286,8 @@ def ratios(duts, field="mpps"):
 # ---------------------------------------------------------------- output
 
 SHORT = {"brouterd": "brouterd", "brouterd-stateful": "b-stateful",
-         "brouterd-10k-pinholes": "b-10kpinh", "bridge-ip6tables": "br+ip6t",
+         "brouterd-10k-pinholes": "b-10kpinh", "brouterd-map-e": "b-map-e",
+         "bridge-ip6tables": "br+ip6t",
          "bridge": "bridge", "xdp-redirect": "xdp-redir"}
 REF_SHORT = {"bridge-ip6tables": "÷ip6t", "bridge": "÷bridge", "xdp-redirect": "÷redir"}
 
@@ -284,7 +298,7 @@ def short(key):
 
 def print_tables(results):
     duts = results["duts"]
-    keys = list(duts)
+    keys = [k for k, d in duts.items() if d.get("traffic", True)]
     traffic = []
     for d in duts.values():
         for k in d["rates"]:
@@ -338,7 +352,7 @@ def print_tables(results):
                              f"{results['cost_reps']} x {results['cost_repeat']} "
                              "runs; '!' = unexpected verdict)",
                              [short(k) for k, _ in costs],
-                             [(rig_cost.PATHS[p][0][:40],
+                             [(rig_cost.PATHS[p].label[:40],
                                [rep.fmt_num(c[p]["ns"]["median"], "{:.0f}") +
                                 ("" if c[p]["ok"] else "!") if p in c else "-"
                                 for _, c in costs]) for p in paths],

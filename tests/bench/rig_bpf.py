@@ -14,13 +14,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, XDP_ABORTED, XDP_DROP,  # noqa: E402,F401
-                    XDP_PASS, XDP_REDIRECT, XDP_TX, XdpMd, map_delete, map_info,
-                    map_lookup, map_update, obj_get, possible_cpus,
-                    prog_get_fd_by_id, prog_info, prog_test_run, setns)
+from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, TC_ACT_OK, TC_ACT_SHOT,  # noqa: E402,F401
+                    XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX, SkBuff,
+                    XdpMd, map_delete, map_info, map_lookup, map_update, obj_get,
+                    possible_cpus, prog_get_fd_by_id, prog_info, prog_test_run, setns)
+
+TC_ACT_REDIRECT = 7  # <linux/pkt_cls.h>
 
 XDP_VERDICT = {XDP_ABORTED: "aborted", XDP_DROP: "drop", XDP_PASS: "pass",
                XDP_TX: "tx", XDP_REDIRECT: "redirect"}
+TC_VERDICT = {TC_ACT_OK: "ok", TC_ACT_SHOT: "shot", TC_ACT_REDIRECT: "redirect"}
+VERDICT = {"xdp": XDP_VERDICT, "tc": TC_VERDICT}
 
 
 def setns_thread(ns_path):
@@ -49,11 +53,14 @@ def test_run_live(prog_fd, frame, repeat, batch_size=64):
                   flags=BPF_F_TEST_XDP_LIVE_FRAMES, batch_size=batch_size)
 
 
-def test_run_repeat(prog_fd, frame, repeat, ingress_ifindex):
+def test_run_repeat(prog_fd, frame, repeat, ifindex, kind="xdp"):
     """Run prog repeat times on frame (nothing is sent). Returns
-    (verdict, mean ns per run). ingress_ifindex must exist in the calling
-    thread's network namespace."""
-    ctx = XdpMd(data=0, data_end=len(frame), ingress_ifindex=ingress_ifindex)
+    (verdict, mean ns per run). ifindex (XDP: the ingress port; tc: the
+    skb's device) must exist in the calling thread's network namespace."""
+    if kind == "tc":
+        ctx = SkBuff(ifindex=ifindex)
+    else:
+        ctx = XdpMd(data=0, data_end=len(frame), ingress_ifindex=ifindex)
     r = prog_test_run(prog_fd, frame, ctx=ctx, data_out_size=len(frame) + 256,
                       repeat=repeat)
     return r.retval, r.duration

@@ -9,6 +9,7 @@ A Dut has:
   stop(rig, h)  take it down (also called after a failure)
   brouter       counted as "brouter" in the ratios
   costs         BPF_PROG_TEST_RUN paths for ns/packet (rig_cost.PATHS keys)
+  traffic       measure frame rates through it (False: ns/packet only)
   iperf         include in the informational TCP figure
   before_wan2lan  traffic to send before measuring WAN->LAN (stateful
                 devices: the LAN->WAN flows the replies belong to)
@@ -22,7 +23,9 @@ import os
 import struct
 
 import rig_bpf
-from rig_netns import BPFFS, BUILD, V6_PREFIX, RigError, kill_group, log, xdp_prog_id
+import rig_cost
+from rig_netns import (BPFFS, BUILD, V6_PREFIX, RigError, kill_group, log,
+                       tc_egress_prog_id, xdp_prog_id)
 
 BROUTERD = os.path.join(BUILD, "brouterd")
 BROUTERCTL = os.path.join(BUILD, "brouterctl")
@@ -42,6 +45,17 @@ firewall = {{
   lan-prefixes = [ "{V6_PREFIX}" ];
 %s}};
 log = {{ drops = false; }};
+"""
+
+
+# MAP-E (rig_cost.MAPE_*): the prefix is configured, so no RA is needed
+MAPE = f"""\
+tunnel = {{
+  mode = "map-e";
+  map-e = {{ rule-ipv6 = "2001:db8::/40"; rule-ipv4 = "192.0.2.0/24"; ea-len = 16;
+            psid-offset = 6; br = "{rig_cost.MAPE_BR}";
+            prefix = "2001:db8:12:3400::/56"; }};
+}};
 """
 
 
@@ -171,20 +185,24 @@ def redirect_stop(rig, _h):
 
 class Dut:
     def __init__(self, key, label, start, stop, brouter=False, costs=(),
-                 iperf=False, before_wan2lan=True, stats=None):
+                 iperf=False, before_wan2lan=True, stats=None, traffic=True):
         self.key, self.label = key, label
         self.start, self.stop = start, stop
         self.brouter, self.costs, self.iperf = brouter, costs, iperf
+        self.traffic = traffic
         self.before_wan2lan = before_wan2lan
         self.stats = stats
 
-    def prog_id(self, rig):
-        """The XDP program on lan0 (for ns/packet), None if there is none."""
-        return xdp_prog_id(rig.ns["dut"], "lan0")
+    def prog_ids(self, rig):
+        """The programs for ns/packet: {"xdp": XDP on lan0, "tc": tc egress
+        on wan0}; None for one not attached."""
+        return {"xdp": xdp_prog_id(rig.ns["dut"], "lan0"),
+                "tc": tc_egress_prog_id(rig.ns["dut"], "wan0")}
 
 
 BROUTER_PATHS = ("bridged_lan2wan", "bridged_wan2lan", "multicast", "own_mac", "ipv4")
 FIREWALL_PATHS = ("new_flow_lan2wan", "inbound_drop")
+MAPE_PATHS = ("mape_decap", "mape_encap")
 
 DUTS = [
     Dut("brouterd", "brouterd (firewall open: bridge only)",
@@ -196,6 +214,10 @@ DUTS = [
     Dut("brouterd-10k-pinholes", "brouterd stateful + 10,000 pinholes",
         brouterd_start(FW_STATEFUL % pinholes(10000)), brouterd_stop, brouter=True,
         costs=BROUTER_PATHS + FIREWALL_PATHS, stats=brouterd_stats),
+    # ns/packet only: the rig's traffic is IPv6, which a tunnel leaves alone
+    Dut("brouterd-map-e", "brouterd stateful + MAP-E tunnel (ns/packet only)",
+        brouterd_start(FW_STATEFUL % "" + MAPE), brouterd_stop, costs=MAPE_PATHS,
+        stats=brouterd_stats, traffic=False),
     Dut("bridge-ip6tables", "Linux bridge + br_netfilter + stateful ip6tables",
         bridge_start(netfilter=True), bridge_stop, iperf=True),
     Dut("bridge", "Linux bridge (plain)", bridge_start(netfilter=False), bridge_stop,

@@ -111,6 +111,15 @@ def link(ns, dev):
     return json.loads(run(ns, ["ip", "-d", "-j", "link", "show", "dev", dev]).stdout)[0]
 
 
+def tc_egress_prog_id(ns, dev):
+    """Id of the program on dev's clsact egress, or None."""
+    net = json.loads(run(ns, ["bpftool", "net", "-j"]).stdout)[0]
+    for e in net.get("tc", []):
+        if e.get("devname") == dev and e.get("kind") == "clsact/egress":
+            return e["id"]
+    return None
+
+
 def xdp_prog_id(ns, dev):
     """Id of the XDP program attached to dev, or None."""
     xdp = link(ns, dev).get("xdp") or {}
@@ -269,21 +278,28 @@ class Rig:
 
     def _load_programs(self):
         os.makedirs(self.pin_dir)
-        for prog in ("gen", "sink", "redirect", "cost"):
+        for prog in ("gen", "sink", "redirect", "cost", "tun_cost"):
             obj = os.path.join(BENCH_BUILD, f"{prog}.bpf.o")
             if not os.path.exists(obj):
                 raise RigError(f"{obj} missing: run `make bench` (it builds it)")
-            # cost.bpf.o has two programs: loadall pins each by name
-            run(None, ["bpftool", "prog", "loadall" if prog == "cost" else "load",
-                       obj, f"{self.pin_dir}/{prog}", "type", "xdp", "pinmaps",
-                       f"{self.pin_dir}/{prog}_maps"])
+            # cost.bpf.o has two programs: loadall pins each by name;
+            # tun_cost.bpf.o mixes XDP and tc: types from the section names
+            many = prog in ("cost", "tun_cost")
+            run(None, ["bpftool", "prog", "loadall" if many else "load", obj,
+                       f"{self.pin_dir}/{prog}",
+                       *([] if prog == "tun_cost" else ["type", "xdp"]),
+                       "pinmaps", f"{self.pin_dir}/{prog}_maps"])
         for name, path in (("gen", "gen"), ("gen_cfg", "gen_maps/gen_cfg"),
                            ("sink_cnt", "sink_maps/sink_cnt"),
                            ("redirect", "redirect"),
                            ("redir_ports", "redirect_maps/redir_ports"),
                            ("cost", "cost/bench_cost"), ("cost_nop", "cost/bench_nop"),
                            ("cost_cfg", "cost_maps/cost_cfg"),
-                           ("cost_target", "cost_maps/cost_target")):
+                           ("cost_target", "cost_maps/cost_target"),
+                           ("rewrap", "tun_cost/bench_rewrap"),
+                           ("tc_nop", "tun_cost/bench_tc_nop"),
+                           ("tun_hdr", "tun_cost_maps/tun_hdr"),
+                           ("tun_xdp_target", "tun_cost_maps/tun_xdp_target")):
             self.fds[name] = rig_bpf.obj_get(f"{self.pin_dir}/{path}")
         for host in ("lan", "wan"):
             self.xdp_attach(host, "eth0", "sink")

@@ -86,7 +86,7 @@ def _round(rig, plan, scale, n, acc):
             r = tr.measure(rig, tr.Flow(direction, SIZE, flows), plan.warmup, plan.window)
             acc.setdefault(key, []).append(r["pps"] / 1e6)
         if scale["costs"]:
-            paths = rig_cost.run_paths(rig, rig_dut.find("brouterd-stateful").prog_id(rig),
+            paths = rig_cost.run_paths(rig, rig_dut.find("brouterd-stateful").prog_ids(rig),
                                        scale["costs"], plan.cost_repeat, plan.cost_reps)
             for k, p in paths.items():
                 acc.setdefault("costs", {}).setdefault(k, []).extend(p["ns"])
