@@ -3,7 +3,9 @@
  * The IPv6 firewall between LAN and WAN (RFC 6092 "simple security",
  * RFC 4890 for ICMPv6). fw_outbound() and fw_inbound() return FW_PASS,
  * FW_PASS_NEW (a flow was opened), FW_LOCAL_ONLY (multicast for the
- * brouter's stack only) or a negative BR_STAT_DROP_* reason.
+ * brouter's stack only) or a negative BR_STAT_DROP_* reason, and fill
+ * their struct fc_note when an open flow passed the packet, for the
+ * flow cache (flowcache.h). Their caller has run fw_addr_check().
  */
 #ifndef BR_FW6_H
 #define BR_FW6_H
@@ -15,6 +17,7 @@
 #include "../include/brouter.h"
 #include "parse.h"
 #include "flows.h"
+#include "flowcache.h"
 #include "pinhole.h"
 
 enum {
@@ -164,7 +167,7 @@ static __always_inline int uses_bindings(const struct br_policy *pol, __u8 proto
 
 static __always_inline int fw_outbound(const struct fw_pkt *fp,
 				       const struct br_policy *pol, __u64 now,
-				       int mcast)
+				       int mcast, struct fc_note *n)
 {
 	const struct pkt *p = &fp->l;
 	struct br_flow_key k;
@@ -172,9 +175,6 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 	__u8 state = BR_FS_ACTIVE;
 	int err;
 
-	err = fw_addr_check(fp, pol);
-	if (err)
-		return err;
 	if (mcast) {
 		lan_addr_learn(&fp->saddr, now);
 		return FW_PASS;
@@ -199,6 +199,7 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 				binding_refresh(&k, pol->filtering == BR_FILT_EI ?
 					BR_FK_BIND_EI : BR_FK_BIND_AD, now);
 		}
+		fc_note_flow(n, f);
 		return FW_PASS;
 	}
 
@@ -332,7 +333,7 @@ static __always_inline int fw_in_new(const struct fw_pkt *fp,
 
 static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 					 const struct br_policy *pol, __u8 gen,
-					 __u64 now)
+					 __u64 now, struct fc_note *n)
 {
 	const struct pkt *p = &fp->l;
 	struct br_flow_key k;
@@ -345,6 +346,7 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 			/* UDP and others are refreshed by outbound traffic only (REC-12) */
 			if (p->proto == IPPROTO_TCP)
 				tcp_track(f, p->tcp_flags, BR_PORT_WAN, now);
+			fc_note_flow(n, f);
 			return FW_PASS;
 		}
 	}
@@ -379,20 +381,17 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 
 static __always_inline int fw_inbound(const struct fw_pkt *fp,
 				      const struct br_policy *pol, __u8 gen,
-				      __u64 now, int mcast)
+				      __u64 now, int mcast, struct fc_note *n)
 {
 	const struct pkt *p = &fp->l;
 	int r;
 
-	r = fw_addr_check(fp, pol);
-	if (r)
-		return mcast ? FW_LOCAL_ONLY : r;
 	if (mcast)
 		return mcast_in_ok(fp, pol) ? FW_PASS : FW_LOCAL_ONLY;
 	if (p->frag == BR_FRAG_NONFIRST)
 		return frag_allowed(fp, p->frag_id, now) ? FW_PASS :
 							    -BR_STAT_DROP_FRAG_ORPHAN;
-	r = fw_in_unicast(fp, pol, gen, now);
+	r = fw_in_unicast(fp, pol, gen, now, n);
 	if (r >= 0 && p->frag == BR_FRAG_FIRST)
 		frag_allow(fp, p->frag_id, now);
 	return r;

@@ -148,18 +148,42 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 	return 0;
 }
 
+/*
+ * @gen is the full settings.gen: the flow cache compares all of it, the
+ * policy maps are indexed by its low bit.
+ */
 __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 					const struct br_policy *pol, __u32 gen,
 					__u32 port, __u64 now)
 {
+	struct fc_ref k;
+	struct fc_entry *e = NULL;
+	struct fc_note n = {};
 	int r;
 
 	if (!fp || !pol)
 		return -BR_STAT_DROP_BAD_IP6;
+	/* both ways, before the cache: its entries know nothing of ULA policy */
+	r = fw_addr_check(fp, pol);
+	if (r) {
+		if (port == BR_PORT_WAN && fp->mcast)
+			return FW_LOCAL_ONLY;
+		goto out;
+	}
+	if (fc_eligible(fp, pol)) {
+		fc_ref_set(&k, fp, port);
+		e = fc_slot(&k);
+		if (e && fc_hit(e, &k, gen, now))
+			return FW_PASS;
+	}
 	if (port == BR_PORT_LAN)
-		return fw_outbound(fp, pol, now, fp->mcast);
-	r = fw_inbound(fp, pol, gen & 1, now, fp->mcast);
-	if (r < 0 && (pol->flags & BR_PF_LOG_DROPS))
+		r = fw_outbound(fp, pol, now, fp->mcast, &n);
+	else
+		r = fw_inbound(fp, pol, gen & 1, now, fp->mcast, &n);
+	if (e && n.hit)
+		fc_fill(e, &k, &n, gen);
+out:
+	if (r < 0 && port == BR_PORT_WAN && (pol->flags & BR_PF_LOG_DROPS))
 		drop_log_emit(fp, port, -r, pol->log_rate, now);
 	return r;
 }
@@ -169,8 +193,8 @@ static __always_inline int firewall(struct xdp_md *ctx,
 				    const struct br_settings *s, __u32 port,
 				    int mcast, __u64 now)
 {
-	__u32 gen = s->gen & 1;
-	const struct br_policy *pol = &s->pol[gen];
+	__u32 gen = s->gen;
+	const struct br_policy *pol = &s->pol[gen & 1];
 	struct fw_pkt fp; /* fw_parse() clears what it does not fill */
 	int r;
 

@@ -298,9 +298,11 @@ struct br_settings {
 	__u32 mark[BR_NPORTS];	/* skb->mark by arrival port: [LAN] out, [WAN] in */
 	__u32 flags;		/* BR_F_* */
 	/*
-	 * Firewall policy, two generations. A reload fills pol[!gen] and the
-	 * rule maps for that generation, then flips gen: the only byte that
-	 * changes in that second update, so no packet sees a torn policy.
+	 * Firewall policy, two generations. A reload fills pol[!(gen & 1)]
+	 * and the rule maps for that generation, then increments gen: the
+	 * only field that changes in that second update, so no packet sees
+	 * a torn policy. gen & 1 is the active pol[] and pinhole generation;
+	 * the XDP flow cache compares the whole count.
 	 */
 	struct br_policy pol[2];
 	__u32 gen;

@@ -108,7 +108,7 @@ static int read_one(const char *pin_dir, const char *map, void *val)
 	return err;
 }
 
-/* brouterd flips settings.gen only after a reload fully succeeded. */
+/* brouterd increments settings.gen only after a reload fully succeeded. */
 static int cmd_reload(const char *pin_dir)
 {
 	struct timespec pause = { 0, 50 * 1000000 };

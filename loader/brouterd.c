@@ -139,26 +139,32 @@ static int tx_ports_fill(struct brouterd *d)
  * to it with one settings update in which only gen changes: no packet is
  * ever judged by a half-written policy, and flows are untouched. On any
  * error the running generation stays as it was.
+ *
+ * gen counts reloads; its low bit picks pol[] and the pinhole maps' gen.
+ * The XDP flow cache compares the whole value, so a decision cached under
+ * one policy never passes a packet under a later one, however fast two
+ * reloads follow each other.
  */
 static int policy_install(struct brouterd *d)
 {
 	int dst = bpf_map__fd(d->xdp->maps.pin_dst);
 	int rules = bpf_map__fd(d->xdp->maps.pin_rules);
-	__u32 old = d->settings.gen & 1, next = !old;
+	__u32 next = d->settings.gen + 1;
+	__u8 old = d->settings.gen & 1, slot = next & 1;
 	struct br_compiled c = { 0 };
 	struct br_settings s;
 	int err;
 
-	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, next, &c);
+	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, slot, &c);
 	if (err)
 		return err;
-	err = policy_clear_gen(dst, rules, next) ?: policy_write(dst, rules, &c) ?:
+	err = policy_clear_gen(dst, rules, slot) ?: policy_write(dst, rules, &c) ?:
 	      settings_build(d, &s);
 	policy_compiled_free(&c);
 	if (err)
 		return err;
-	s.pol[next] = d->cfg.pol;
-	s.pol[next].n_pinholes = d->cfg.n_pinholes;
+	s.pol[slot] = d->cfg.pol;
+	s.pol[slot].n_pinholes = d->cfg.n_pinholes;
 	err = settings_push(d, &s);
 	if (err)
 		return err;

@@ -23,6 +23,7 @@ BPF_MAP_GET_NEXT_KEY = 4
 BPF_OBJ_GET = 7
 BPF_PROG_TEST_RUN = 10
 BPF_PROG_GET_FD_BY_ID = 13
+BPF_MAP_GET_FD_BY_ID = 14
 BPF_OBJ_GET_INFO_BY_FD = 15
 
 # map update flags
@@ -198,6 +199,10 @@ def prog_get_fd_by_id(prog_id):
     return bpf(BPF_PROG_GET_FD_BY_ID, _GetIdAttr(id=prog_id))
 
 
+def map_get_fd_by_id(map_id):
+    return bpf(BPF_MAP_GET_FD_BY_ID, _GetIdAttr(id=map_id))
+
+
 def _info_by_fd(fd, info):
     bpf(BPF_OBJ_GET_INFO_BY_FD,
         _InfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info),
@@ -211,6 +216,15 @@ def map_info(fd):
 
 def prog_info(fd):
     return _info_by_fd(fd, BpfProgInfo())
+
+
+def prog_map_ids(fd):
+    """Ids of the maps a program uses, pinned or not."""
+    n = prog_info(fd).nr_map_ids
+    ids = (ctypes.c_uint32 * n)()
+    info = BpfProgInfo(nr_map_ids=n, map_ids=ctypes.addressof(ids))
+    _info_by_fd(fd, info)
+    return list(ids[:min(n, info.nr_map_ids)])
 
 
 def _elem(fd, cmd, key, value=None, flags=0):

@@ -17,6 +17,15 @@ active generation; the clock is driven by rewriting "flows" entries'
 seen_ns (CLOCK_MONOTONIC, the base of bpf_ktime_get_coarse_ns). Before
 each test the settings are restored and flows, lan_addrs, frags, pinholes
 and prefixes reset (prefixes: just LAN_NET), so tests are independent.
+
+The XDP program keeps a per-CPU cache of flows confirmed within the last
+second (flow_cache, not pinned: found through the program's map ids).
+Really, time passing by more than that second invalidates every entry,
+and a reload changes settings.gen, which the cache compares. Edits made
+here are instant, so every helper that moves time, edits or deletes
+flows or rewrites the settings also zeroes the cache: tests see what the
+program would see once that time had passed. The flow cache tests below
+show what the cache itself does.
 """
 import errno
 import json
@@ -54,6 +63,10 @@ WAN_MAC = "02:2b:00:00:00:01"
 TCP_P, UDP_P, ICMP6_P, ESP_P, AH_P = 6, 17, 58, 50, 51
 NSEC = 1000000000
 
+# bpf/flowcache.h: BR_FC_SIZE entries of {struct br_flow_key, seen_ns, gen, pad}
+FC_SIZE = 64
+FC_ENTRY = struct.Struct("=40sQII")
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
 
@@ -87,6 +100,37 @@ class FwRig(Rig):
         fm.check_layout()
         super().start()
         self.settings0 = self.settings_raw()
+        self._open_flow_cache()
+
+    def _open_flow_cache(self):
+        for map_id in bs.prog_map_ids(self.xdp_fd):
+            fd = bs.map_get_fd_by_id(map_id)
+            if bs.map_info(fd).name == b"flow_cache":
+                self.fc_fd = self._keep(fd)
+                info = bs.map_info(fd)
+                assert info.value_size == FC_SIZE * FC_ENTRY.size, \
+                    f"flow_cache value {info.value_size} bytes: " \
+                    f"bpf/flowcache.h changed, update FC_*"
+                return
+            os.close(fd)
+        raise AssertionError("the XDP program has no flow_cache map")
+
+    def flush_flow_cache(self):
+        """Zero every CPU's flow cache, as a second passing does."""
+        n = bs.percpu_size(FC_SIZE * FC_ENTRY.size)
+        bs.map_update(self.fc_fd, struct.pack("=I", 0), bytes(n))
+
+    def flow_cache(self):
+        """[(cpu, struct br_flow_key bytes, seen_ns, gen)] of used entries."""
+        out = []
+        vals = bs.percpu_lookup(self.fc_fd, struct.pack("=I", 0),
+                                FC_SIZE * FC_ENTRY.size)
+        for cpu, v in enumerate(vals):
+            for i in range(FC_SIZE):
+                k, seen, gen, _ = FC_ENTRY.unpack_from(v, i * FC_ENTRY.size)
+                if any(k):
+                    out.append((cpu, k, seen, gen))
+        return out
 
     def check_maps(self):
         """The pinned maps have the layout tests/fwmaps.py encodes."""
@@ -133,9 +177,16 @@ class FwRig(Rig):
     def settings(self):
         return fm.settings_decode(self.settings_raw())
 
-    def write_settings(self, s):
+    def write_settings(self, s, flush=True):
+        """
+        Policies are edited in place here, where brouterd would change
+        gen: flush the flow cache unless a test emulates a reload (@flush
+        False) to show that gen alone protects.
+        """
         raw = s if isinstance(s, bytes) else fm.settings_encode(s)
         bs.map_update(self.fd("settings"), struct.pack("=I", 0), raw)
+        if flush:
+            self.flush_flow_cache()
 
     def gen(self):
         return self.settings()["gen"] & 1
@@ -163,6 +214,8 @@ class FwRig(Rig):
             except OSError as e:
                 if e.errno != errno.ENOENT:
                     raise
+        if m == "flows":
+            self.flush_flow_cache()
 
     def reset(self):
         self.write_settings(self.settings0)
@@ -212,6 +265,19 @@ class FwRig(Rig):
             bs.map_update(fd, k, fm.pack("br_flow", **v), bs.BPF_EXIST)
             n += 1
         assert n, "no flow to age"
+        self.flush_flow_cache()  # the seconds passed for the cache too
+
+    def set_flow(self, key, v, flush=True):
+        """Rewrite flow @key (flow() arguments) to the br_flow dict @v."""
+        bs.map_update(self.fd("flows"), fm.flow_key(*key),
+                      fm.pack("br_flow", **v), bs.BPF_EXIST)
+        if flush:
+            self.flush_flow_cache()
+
+    def delete_flow(self, key, flush=True):
+        bs.map_delete(self.fd("flows"), fm.flow_key(*key))
+        if flush:
+            self.flush_flow_cache()
 
     def lan_addrs(self):
         fd = self.fd("lan_addrs")
@@ -477,10 +543,9 @@ def test_flow_seen_just_after_now_is_live_not_stale(fw):
     centuries, and brouterctl shows it idle 0 s.
     """
     open_tcp(fw)
-    k = fm.flow_key(*TCP_KEY)
     v = fw.flow(*TCP_KEY)
     v["seen_ns"] = mono_ns() + 3 * NSEC
-    bs.map_update(fw.fd("flows"), k, fm.pack("br_flow", **v), bs.BPF_EXIST)
+    fw.set_flow(TCP_KEY, v)
     assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
     assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
     assert state(fw, *TCP_KEY) == "ESTABLISHED"
@@ -1204,11 +1269,12 @@ def test_lan_ipv6_off_keeps_multicast_local(fw):
 
 
 def flip_gen(fw):
+    """What brouterd's reload does: the next generation, gen + 1."""
     s = fw.settings()
     g = s["gen"] & 1
     s["pol"][1 - g] = dict(s["pol"][g])
     fw.write_settings(s)   # the new generation's policy first ...
-    s["gen"] = 1 - g
+    s["gen"] += 1
     fw.write_settings(s)   # ... then the switch alone
 
 
@@ -1286,3 +1352,182 @@ def test_drop_log_is_rate_limited(fw):
     assert "[2001:db8:f00::80]" in text and "[2001:db8:f00::81]" in text
     for i in (3, 4, 5):
         assert f"[2001:db8:f00::8{i}]" not in text
+
+
+# ------------------------------------------------------------ flow cache
+#
+# These tests stay on one CPU: the cache is per CPU, and test runs execute
+# on the CPU of the calling thread.
+
+
+@pytest.fixture
+def one_cpu(fw):
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    yield fw
+    os.sched_setaffinity(0, before)
+
+
+def cached(fw, key):
+    """Entries of this CPU's cache holding flow @key: [(seen_ns, gen)]."""
+    k = fm.flow_key(*key)
+    cpu = min(os.sched_getaffinity(0))
+    return [(seen, gen) for c, ck, seen, gen in fw.flow_cache()
+            if c == cpu and ck == k]
+
+
+def hot_tcp(fw):
+    """An established connection with its cache entry filled and hit."""
+    open_tcp(fw)
+    for _ in range(2):
+        assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
+        assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+    assert cached(fw, TCP_KEY), fw.flow_cache()
+
+
+UDP_KEY = (H1, R1, UDP_P, 5000, 53)
+
+
+def hot_udp(fw):
+    """A UDP flow whose replies come from the cache."""
+    open_udp(fw)
+    for _ in range(2):
+        assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    assert cached(fw, UDP_KEY), fw.flow_cache()
+
+
+def reload(fw, **pol):
+    """brouterd's reload, without the flush the in-place helpers do."""
+    s = fw.settings()
+    g = s["gen"]
+    s["pol"][(g + 1) & 1] = dict(s["pol"][g & 1], **pol)
+    fw.write_settings(s, flush=False)
+    s["gen"] = g + 1
+    fw.write_settings(s, flush=False)
+
+
+def test_flow_cache_is_filled_by_established_traffic_both_ways(one_cpu):
+    fw = one_cpu
+    hot_tcp(fw)
+    # one entry per flow, whichever way its packets go
+    assert len(cached(fw, TCP_KEY)) == 1
+    assert cached(fw, TCP_KEY)[0][1] == fw.settings()["gen"]
+
+
+@pytest.mark.parametrize("flags,port,want", [
+    ("R", WAN, "CLOSED"), ("R", LAN, "CLOSED"),
+    ("FA", LAN, "FIN_WAIT"), ("FA", WAN, "FIN_WAIT")])
+def test_flow_cache_rst_fin_take_the_slow_path(one_cpu, flags, port, want):
+    fw = one_cpu
+    hot_tcp(fw)
+    pkt = out(tcp(H1, R1, 40000, 443, flags)) if port == LAN else \
+        inb(tcp(R1, H1, 443, 40000, flags))
+    assert fw.send(port, pkt) == bridged()
+    assert state(fw, *TCP_KEY) == want
+    if flags == "FA":
+        # the other side's FIN still reaches the table
+        other = inb(tcp(R1, H1, 443, 40000, "FA")) if port == LAN else \
+            out(tcp(H1, R1, 40000, 443, "FA"))
+        assert fw.send(1 - port, other) == bridged()
+        assert state(fw, *TCP_KEY) == "CLOSING"
+
+
+def test_flow_cache_rst_then_closed_timeout_applies(one_cpu):
+    fw = one_cpu
+    hot_tcp(fw)
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "R"))) == bridged()
+    # CLOSED is not cached: 10 s later it is gone, even with ACKs in between
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+    fw.age_flows(10 + 5, lan=H1)
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == \
+        dropped("no_flow")
+
+
+@pytest.mark.parametrize("pol,reason", [
+    ({"mode": fm.BR_FW_STATELESS_TCP}, "no_flow"),
+    ({"lan_ipv6": 0}, "lan_ipv6_off")])
+def test_flow_cache_reload_never_passes_a_cached_decision(one_cpu, pol,
+                                                          reason):
+    fw = one_cpu
+    hot_udp(fw)
+    reload(fw, **pol)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped(reason)
+
+
+def test_flow_cache_two_quick_reloads_do_not_alias(one_cpu):
+    """
+    Two reloads within the second a cache entry is trusted bring back the
+    same pol[] slot: only the full gen tells the entry is from before.
+    The flow and its binding idled 5 s (the cache has not seen that) and
+    the second reload's UDP timeout is 1 s: gone under that policy.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    for (lan, wan, proto, lport, wport, kind), v in fw.flows().items():
+        v["seen_ns"] = mono_ago(5)
+        fw.set_flow((lan, wan, proto, lport, wport, kind), v, flush=False)
+    gen = fw.settings()["gen"]
+    reload(fw, mode=fm.BR_FW_STATELESS_TCP)
+    t = list(fw.policy()["timeout"])
+    t[fm.BR_TO_UDP] = 1
+    reload(fw, mode=fm.BR_FW_STATEFUL, timeout=t)
+    assert fw.settings()["gen"] & 1 == gen & 1
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
+
+
+def test_flow_cache_deleted_flow_passes_until_the_cache_expires(one_cpu):
+    """
+    Documented: a flow removed by hand (or evicted from a full table)
+    may pass for up to a second on a CPU that confirmed it. Once that
+    second has passed (here: the cache flushed) it is dropped.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    for key in fw.flows():  # the flow and its binding
+        fw.delete_flow(key, flush=False)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    fw.flush_flow_cache()
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
+
+
+def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
+    """
+    A flow carried by cache hits has its seen_ns refreshed once a second
+    as before, so idle timeouts still work for long flows: simulated
+    (age + flush, as time passing does) and for real (1.2 s of traffic).
+    """
+    fw = one_cpu
+    hot_tcp(fw)
+    fw.age_flows(5, lan=H1)
+    aged = fw.flow(*TCP_KEY)["seen_ns"]
+    assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
+    seen = fw.flow(*TCP_KEY)["seen_ns"]
+    assert seen - aged > 4 * NSEC and abs(seen - mono_ns()) < 2 * NSEC
+    # within the second, hits leave the table alone
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+    assert fw.flow(*TCP_KEY)["seen_ns"] == seen
+    # real time, no flush: the entry expires by itself and the table is
+    # refreshed again
+    end = time.monotonic() + 1.2
+    while time.monotonic() < end:
+        assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+        time.sleep(0.05)
+    assert fw.flow(*TCP_KEY)["seen_ns"] - seen >= NSEC
+
+
+def test_flow_cache_udp_outbound_keeps_binding_refresh(one_cpu):
+    """Outbound UDP through the cache still refreshes flow and binding."""
+    fw = one_cpu
+    open_udp(fw)
+    for _ in range(2):
+        assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == bridged()
+    assert cached(fw, UDP_KEY)
+    fw.age_flows(300 - 10, lan=H1)
+    assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == bridged()
+    flows = fw.flows()
+    assert len(flows) == 2  # the flow and its endpoint-independent binding
+    for v in flows.values():
+        assert abs(v["seen_ns"] - mono_ns()) < 2 * NSEC
+    # inbound from another remote matches the refreshed binding
+    fw.age_flows(20, lan=H1)
+    assert fw.send(WAN, inb(udp(R2, H1, 53, 5000))) == bridged()
