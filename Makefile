@@ -43,7 +43,7 @@ CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c load
 LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
-        iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump \
+        iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
         libmnl-dev libnftables-dev
 
@@ -134,7 +134,14 @@ check: all unit $(BENCH_OBJS)
 clean:
 	rm -rf $(BUILD)
 
+# clang-format (.clang-format: kernel style) on the C lines changed since
+# FORMAT_BASE, as the kernel uses it: whole-file reformatting would rewrap
+# hand-broken lines for no gain. `make format-check FORMAT_BASE=HEAD~3`.
+FORMAT_BASE ?= HEAD
 format-check:
-	clang-format --dry-run -Werror bpf/*.c bpf/*.h loader/*.c loader/*.h include/*.h
+	$(Q)out=$$(git clang-format --diff $(FORMAT_BASE) -- 'bpf/*.[ch]' 'loader/*.[ch]' \
+		'include/*.h' 'tests/unit/*.c' 'tests/bench/*.[ch]'); \
+	case "$$out" in ""|"no modified files to format"|"clang-format did not modify any files") ;; \
+	*) printf '%s\n' "$$out"; exit 1 ;; esac
 
 .PHONY: all deps demo check unit clean format-check
