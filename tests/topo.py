@@ -183,6 +183,27 @@ def _delete_netns(name):
     run(None, ["ip", "netns", "delete", name], check=False, timeout=10)
 
 
+def run_cleanup(steps, prefix, say=None):
+    """Run every cleanup step, then warn about namespaces named @prefix
+    still there. A signal arriving meanwhile must not cut the cleanup
+    short (it is delivered once we are done); a step that fails must not
+    skip the others."""
+    say = say or log
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # pylint: disable=broad-except
+                say(f"cleanup: {e}")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    left = [n for n in _netns_list() if n.startswith(prefix)]
+    if left:
+        say(f"WARNING: namespaces left behind: {left}")
+
+
 def _remove_pin_dir(path):
     if os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
@@ -398,31 +419,16 @@ class Topology:
         """Stop everything and remove the namespaces; safe to call twice."""
         if self._closed or not self._started:
             return
-        # A signal arriving now must not cut the cleanup short (it is
-        # delivered once we are done); a step that fails must not skip the
-        # others.
-        sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-        try:
-            steps = []
-            if self.brouterd:
-                steps.append(lambda: self.brouterd.stop(timeout=10))
-            steps += [lambda p=p: _kill_group(p) for p in reversed(self._procs)]
-            steps.append(lambda: cleanup_prefix(self.prefix))
-            steps.append(lambda: _remove_pin_dir(self.pin_dir))
-            if self.tmp:
-                steps.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
-            for step in steps:
-                try:
-                    step()
-                except Exception as e:  # pylint: disable=broad-except
-                    log(f"cleanup: {e}")
-            self._closed = True
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        left = [n for n in _netns_list() if n.startswith(self.prefix)]
-        if left:
-            log(f"WARNING: namespaces left behind: {left}")
+        steps = []
+        if self.brouterd:
+            steps.append(lambda: self.brouterd.stop(timeout=10))
+        steps += [lambda p=p: _kill_group(p) for p in reversed(self._procs)]
+        steps.append(lambda: cleanup_prefix(self.prefix))
+        steps.append(lambda: _remove_pin_dir(self.pin_dir))
+        if self.tmp:
+            steps.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
+        run_cleanup(steps, self.prefix)
+        self._closed = True
 
     # ------------------------------------------------------------ helpers
 

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -77,7 +76,7 @@ def run(ns, cmd, check=True, timeout=30, input=None):
 
 # Process and namespace plumbing shared with the namespace tests.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from topo import _delete_netns, _netns_list, _pid_alive  # noqa: E402
+from topo import _delete_netns, _netns_list, _pid_alive, run_cleanup  # noqa: E402
 from topo import _kill_group as kill_group  # noqa: E402,F401
 
 
@@ -165,25 +164,13 @@ class Rig:
         signal arriving meanwhile waits until it is done."""
         if self._closed or not self._started:
             return
-        sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-        try:
-            steps = [lambda p=p: kill_group(p) for p in reversed(self.procs)]
-            steps += [lambda fd=fd: os.close(fd) for fd in self.fds.values()]
-            steps.append(lambda: cleanup_prefix(self.prefix))
-            if self.tmp:
-                steps.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
-            for step in steps:
-                try:
-                    step()
-                except Exception as e:  # pylint: disable=broad-except
-                    log(f"cleanup: {e}")
-            self._closed = True
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        left = [n for n in _netns_list() if n.startswith(self.prefix)]
-        if left:
-            log(f"WARNING: namespaces left behind: {left}")
+        steps = [lambda p=p: kill_group(p) for p in reversed(self.procs)]
+        steps += [lambda fd=fd: os.close(fd) for fd in self.fds.values()]
+        steps.append(lambda: cleanup_prefix(self.prefix))
+        if self.tmp:
+            steps.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
+        run_cleanup(steps, self.prefix, log)
+        self._closed = True
 
     # ------------------------------------------------------------ helpers
 
