@@ -23,6 +23,7 @@
 #include "config.h"
 #include "droplog.h"
 #include "log.h"
+#include "mono.h"
 #include "netdev.h"
 #include "options.h"
 #include "policy.h"
@@ -268,7 +269,6 @@ static void drop_incompatible_state(const char *pin_dir, struct br_info *prev)
 static int info_write(struct brouterd *d)
 {
 	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() };
-	struct timespec ts;
 	__u32 zero = 0;
 	int p;
 
@@ -277,8 +277,7 @@ static int info_write(struct brouterd *d)
 		info.promisc_set[p] = d->promisc_before[p] == 0;
 		info.clsact_created[p] = d->port[p].tc_created_hook;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	info.started_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	info.started_ns = mono_ns();
 	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
 				 sizeof(info), BPF_ANY)) {
 		pr_err("update info map: %s", strerror(errno));

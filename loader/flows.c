@@ -8,6 +8,7 @@
 
 #include "brouter.h"
 #include "flows.h"
+#include "mono.h"
 
 static const char *const state_name[BR_FS_MAX] = {
 	[BR_FS_ACTIVE] = "active",	   [BR_FS_SYN_SENT] = "syn_sent",
@@ -36,26 +37,6 @@ static const char *proto_str(__u8 proto, char *buf, size_t len)
 	return buf;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/*
- * Whole seconds from @then to @now. The data path may refresh a flow after
- * @now was read, leaving @then a little ahead: that is 0 s, not the
- * 584 years an unsigned difference makes of it.
- */
-static unsigned long long secs_since(__u64 now, __u64 then)
-{
-	__s64 d = (__s64)(now - then);
-
-	return d > 0 ? (unsigned long long)d / 1000000000ULL : 0;
-}
-
 static void print_one(FILE *f, const struct br_flow_key *k,
 		      const struct br_flow *v, __u64 now, int json, int first)
 {
@@ -64,8 +45,8 @@ static void print_one(FILE *f, const struct br_flow_key *k,
 	const char *state = v->state < BR_FS_MAX ? state_name[v->state] : "?";
 	const char *kind = k->kind <= BR_FK_BIND_AD ? kind_name[k->kind] : "?";
 	const char *dir = v->opened_by == BR_PORT_LAN ? "out" : "in";
-	unsigned long long age = secs_since(now, v->created_ns);
-	unsigned long long idle = secs_since(now, v->seen_ns);
+	unsigned long long age = mono_since(now, v->created_ns) / 1000000000ULL;
+	unsigned long long idle = mono_since(now, v->seen_ns) / 1000000000ULL;
 
 	inet_ntop(AF_INET6, k->lan_addr, lan, sizeof(lan));
 	inet_ntop(AF_INET6, k->wan_addr, wan, sizeof(wan));

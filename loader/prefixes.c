@@ -8,15 +8,8 @@
 
 #include "brouter.h"
 #include "log.h"
+#include "mono.h"
 #include "prefixes.h"
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void key_set(struct br_prefix_key *k, const struct in6_addr *a, __u8 len)
 {

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "mono.h"
 #include "stats.h"
 
 #define BR_STAT_NAME(id, name, help) [BR_STAT_##id] = name,
@@ -105,20 +106,11 @@ void stats_print_json(FILE *f, const struct br_stat *st)
 	fputs("}\n", f);
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int fdb_print(FILE *f, int map_fd, int json)
 {
 	struct br_fdb_key key, next, *prev = NULL;
 	struct br_fdb_val val;
-	__u64 now = now_ns();
+	__u64 now = mono_ns();
 	int n = 0;
 
 	if (json)
@@ -130,13 +122,15 @@ int fdb_print(FILE *f, int map_fd, int json)
 		prev = &key;
 		if (bpf_map_lookup_elem(map_fd, &key, &val))
 			continue; /* evicted between the two calls */
-		fprintf(f, json ? "%s{\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
-				  "\"port\": \"%s\", \"age_ms\": %llu}" :
-				  "%s%02x:%02x:%02x:%02x:%02x:%02x  %-4s  %llu\n",
-			json && n ? ", " : "", key.mac[0], key.mac[1], key.mac[2],
-			key.mac[3], key.mac[4], key.mac[5],
+		fprintf(f,
+			json ? "%s{\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
+			       "\"port\": \"%s\", \"age_ms\": %llu}"
+			     : "%s%02x:%02x:%02x:%02x:%02x:%02x  %-4s  %llu\n",
+			json && n ? ", " : "", key.mac[0], key.mac[1],
+			key.mac[2], key.mac[3], key.mac[4], key.mac[5],
 			val.port < BR_NPORTS ? port_key[val.port] : "?",
-			(unsigned long long)((now - val.seen_ns) / 1000000));
+			(unsigned long long)(mono_since(now, val.seen_ns) /
+					     1000000));
 		n++;
 	}
 	if (json)
