@@ -9,12 +9,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "ct.h"
+#include "rtnl.h"
 
 #define CT_BUF 32768
 /* A tuple is IP (2 addresses) + proto (number, ports/ids): well below */
@@ -82,50 +82,29 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static struct nlmsghdr *ct_msg(char *buf, int type, int flags, unsigned int seq)
+static struct nlmsghdr *ct_msg(char *buf, int type, int flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = AF_INET;
 	nfg->version = NFNETLINK_V0;
 	return nlh;
 }
 
-/* Send @nlh, run @cb over the replies until the ack or the dump's end. */
-static int talk(struct mnl_socket *nl, char *buf, struct nlmsghdr *nlh, mnl_cb_t cb,
-		void *data)
+static int delete_one(struct rtnl *nl, char *buf, const struct ct_victim *v)
 {
-	unsigned int seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int ret;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		n = mnl_socket_recvfrom(nl, buf, CT_BUF);
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, n, seq, portid, cb, data);
-	} while (ret > 0);
-	return ret < 0 ? -errno : 0;
-}
-
-static int delete_one(struct mnl_socket *nl, char *buf, const struct ct_victim *v,
-		      unsigned int seq)
-{
-	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq);
+	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
 	int err;
 
 	memcpy(mnl_nlmsg_get_payload_tail(nlh), v->tuple, v->len);
 	nlh->nlmsg_len += MNL_ALIGN(v->len);
 	if (v->has_zone)
 		mnl_attr_put_u16(nlh, CTA_ZONE, v->zone);
-	err = talk(nl, buf, nlh, NULL, NULL);
+	err = nl_talk(nl, nlh, buf, CT_BUF, NULL, NULL);
 	/* gone meanwhile (expired, closed): as good */
 	return err == -ENOENT ? 0 : err;
 }
@@ -133,37 +112,33 @@ static int delete_one(struct mnl_socket *nl, char *buf, const struct ct_victim *
 int ct_flush_addr4(struct in_addr addr)
 {
 	struct ct_dump d = { .addr = addr.s_addr };
-	unsigned int seq = time(NULL);
-	struct mnl_socket *nl;
-	int i, pass, err = 0, deleted = 0;
+	int i, pass, err, deleted = 0;
+	struct rtnl nl;
 	char *buf;
 
+	err = nl_open(&nl, NETLINK_NETFILTER);
+	if (err)
+		return err;
 	buf = malloc(CT_BUF);
 	d.v = calloc(CT_BATCH, sizeof(*d.v));
-	nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!buf || !d.v || !nl) {
-		err = -errno ?: -ENOMEM;
-		goto out;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
+	if (!buf || !d.v) {
+		err = -ENOMEM;
 		goto out;
 	}
 	/* a full batch may leave more behind: dump again, a bounded number of times */
 	for (pass = 0; pass < CT_PASSES; pass++) {
 		d.n = 0;
-		err = talk(nl, buf, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, ++seq),
-			   dump_cb, &d);
+		err = nl_talk(&nl, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP),
+			      buf, CT_BUF, dump_cb, &d);
 		for (i = 0; !err && i < d.n; i++) {
-			err = delete_one(nl, buf, &d.v[i], ++seq);
+			err = delete_one(&nl, buf, &d.v[i]);
 			deleted += !err;
 		}
 		if (err || d.n < CT_BATCH)
 			break;
 	}
 out:
-	if (nl)
-		mnl_socket_close(nl);
+	rtnl_close(&nl);
 	free(d.v);
 	free(buf);
 	return err ?: deleted;

@@ -21,10 +21,10 @@
 /* Dumps of a few addresses fit a page; 16 KiB leaves room for many. */
 #define RTNL_BUF 16384
 
-int rtnl_open(struct rtnl *r)
+int nl_open(struct rtnl *r, int bus)
 {
 	memset(r, 0, sizeof(*r));
-	r->nl = mnl_socket_open(NETLINK_ROUTE);
+	r->nl = mnl_socket_open(bus);
 	if (!r->nl)
 		return -errno;
 	if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -39,6 +39,11 @@ int rtnl_open(struct rtnl *r)
 	return 0;
 }
 
+int rtnl_open(struct rtnl *r)
+{
+	return nl_open(r, NETLINK_ROUTE);
+}
+
 void rtnl_close(struct rtnl *r)
 {
 	if (r->nl)
@@ -46,32 +51,39 @@ void rtnl_close(struct rtnl *r)
 	r->nl = NULL;
 }
 
-/*
- * Send @nlh and read replies until the ack, the dump's end or an error.
- * NLM_F_DUMP shares its bits with NLM_F_REPLACE/NLM_F_EXCL, so whether
- * this is a dump is told by the message type, not the flags.
- */
-static int talk(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+int nl_talk(struct rtnl *r, struct nlmsghdr *nlh, void *buf, size_t len,
+	    nl_cb_t cb, void *data)
 {
-	bool dump = nlh->nlmsg_type == RTM_GETADDR;
-	char buf[RTNL_BUF];
+	unsigned int seq;
 	ssize_t n;
 	int ret;
 
 	if (!r->nl)
 		return -EBADF;
-	nlh->nlmsg_seq = ++r->seq;
-	if (!dump)
-		nlh->nlmsg_flags |= NLM_F_ACK;
+	seq = nlh->nlmsg_seq = ++r->seq;
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
-		n = mnl_socket_recvfrom(r->nl, buf, sizeof(buf));
+		n = mnl_socket_recvfrom(r->nl, buf, len);
 		if (n < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, r->portid, cb, data);
+		ret = mnl_cb_run(buf, n, seq, r->portid, cb, data);
 	} while (ret > 0);
 	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * Requests are acked; dumps end with NLMSG_DONE. NLM_F_DUMP shares its
+ * bits with NLM_F_REPLACE/NLM_F_EXCL, so whether this is a dump is told
+ * by the message type, not the flags.
+ */
+static int talk(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[RTNL_BUF];
+
+	if (nlh->nlmsg_type != RTM_GETADDR)
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	return nl_talk(r, nlh, buf, sizeof(buf), cb, data);
 }
 
 static int addr_len(int family)

@@ -25,6 +25,23 @@ struct rtnl {
 	unsigned int seq;
 };
 
+struct nlmsghdr;
+
+/*
+ * Any netlink bus (NETLINK_ROUTE, NETLINK_NETFILTER, ...): open and bind
+ * @r; close it with rtnl_close().
+ */
+int nl_open(struct rtnl *r, int bus);
+
+/*
+ * Send @nlh (its sequence number is set here) and run @cb (may be NULL)
+ * over the replies, read into @buf of @len bytes, until the ack, the end
+ * of a dump or an error. @buf may be the one @nlh was built in.
+ */
+typedef int (*nl_cb_t)(const struct nlmsghdr *nlh, void *data);
+int nl_talk(struct rtnl *r, struct nlmsghdr *nlh, void *buf, size_t len,
+	    nl_cb_t cb, void *data);
+
 /* One address of a link, as an RTM_GETADDR dump shows it. */
 struct rtnl_addr {
 	int family;		/* AF_INET or AF_INET6 */
