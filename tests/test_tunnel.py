@@ -186,23 +186,6 @@ print("listening", flush=True)
 threading.Event().wait()
 """
 
-# One UDP exchange from a fixed source port: run twice, the same flow (one
-# conntrack entry) each time.
-UDP_FROM = r"""
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[3])))
-s.settimeout(1)
-for _ in range(5):
-    s.sendto(b"same flow", (sys.argv[1], int(sys.argv[2])))
-    try:
-        print(s.recvfrom(100)[0].decode())
-        break
-    except socket.timeout:
-        pass
-"""
-
 # From the LAN host: N concurrent connections to the echo server, all held
 # open until every one has been echoed.
 MANY = r"""
@@ -264,9 +247,14 @@ while len(got) < 15:
 print(got.decode().strip())
 """
 
+# One UDP exchange with the echo server; with a source port (argv[3]) run
+# twice it is the same flow (one conntrack entry) each time.
 UDP_ONE = r"""
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if len(sys.argv) > 3:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[3])))
 s.settimeout(2)
 for _ in range(5):
     s.sendto(b"udp through the tunnel", (sys.argv[1], int(sys.argv[2])))
@@ -342,13 +330,10 @@ class Rig:
         return self
 
     def close(self):
-        for p in reversed(self._procs):
-            try:
-                topo._kill_group(p)
-            except Exception as e:  # pylint: disable=broad-except
-                topo.log(f"cleanup: {e}")
-        topo.cleanup_prefix(self.prefix)
-        topo._remove_pin_dir(self.pin_dir)
+        steps = [lambda p=p: topo._kill_group(p) for p in reversed(self._procs)]
+        steps.append(lambda: topo.cleanup_prefix(self.prefix))
+        steps.append(lambda: topo._remove_pin_dir(self.pin_dir))
+        topo.run_cleanup(steps, self.prefix)
 
     def popen(self, ns, cmd, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
@@ -837,7 +822,7 @@ def test_mape_live_renumbering_moves_ce_and_traffic_to_the_new_prefix(rig, mape,
     old prefix comes back and brouterd returns to it."""
     assert (NEW_CE4, NEW_PSID) == ("192.0.2.52", 7) and NEW_CE6 != CE6
     flow_port = 40001
-    assert rig.lan_py(UDP_FROM, INET, UDP_ECHO, flow_port) == "same flow"
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO, flow_port) == "udp through the tunnel"
     assert rig.inet_events("udp")[-1][0] == CE4
     log_from = len(mape.log())
 
@@ -851,7 +836,7 @@ def test_mape_live_renumbering_moves_ce_and_traffic_to_the_new_prefix(rig, mape,
     check_ce_in_use(rig, mape, NEW_CE4, NEW_PSID, NEW_CE6, CE4, CE6)
     assert f"dport {RESERVED}" not in run(rig.rtr, ["nft", "list", "table", "ip",
                                                     "brouter"]).stdout
-    assert rig.lan_py(UDP_FROM, INET, UDP_ECHO, flow_port) == "same flow", \
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO, flow_port) == "udp through the tunnel", \
         "a flow NATed before the change is stuck on the old CE address"
     src, port = rig.inet_events("udp")[-1]
     assert src == NEW_CE4 and int(port) in set(RULE.ports(NEW_PSID)), (src, port)
