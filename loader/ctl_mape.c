@@ -272,24 +272,32 @@ static void print_text(FILE *out, const struct mape_rule *rule,
 	}
 }
 
+void mape_ports_json(FILE *out, const struct mape_ce *ce)
+{
+	unsigned int i, n = mape_port_range_count(ce);
+	struct mape_port_range r;
+
+	fprintf(out, "\"ports\": [");
+	for (i = 0; i < n; i++)
+		if (!mape_port_range(ce, i, &r))
+			fprintf(out, "%s[%u, %u]", i ? ", " : "", r.first,
+				r.last);
+	fprintf(out, "], \"port_count\": %u", mape_port_count(ce));
+}
+
 static void print_json(FILE *out, const struct mape_rule *rule,
 		       const struct mape_ce *ce)
 {
 	char v4[INET_ADDRSTRLEN + 4], v6[INET6_ADDRSTRLEN];
-	unsigned int i, n = mape_port_range_count(ce);
-	struct mape_port_range r;
 
 	format_ipv4(ce, v4, sizeof(v4));
-	fprintf(out, "{\"ipv4\": \"%s\", \"psid\": %u, \"psid_len\": %u, "
-		     "\"psid_offset\": %u, \"ports\": [",
+	fprintf(out,
+		"{\"ipv4\": \"%s\", \"psid\": %u, \"psid_len\": %u, "
+		"\"psid_offset\": %u, ",
 		v4, ce->psid, ce->psid_len, ce->psid_offset);
-	for (i = 0; i < n; i++) {
-		mape_port_range(ce, i, &r);
-		fprintf(out, "%s[%u, %u]", i ? ", " : "", r.first, r.last);
-	}
+	mape_ports_json(out, ce);
 	inet_ntop(AF_INET6, &ce->ipv6, v6, sizeof(v6));
-	fprintf(out, "], \"port_count\": %u, \"ce_ipv6\": \"%s\"",
-		mape_port_count(ce), v6);
+	fprintf(out, ", \"ce_ipv6\": \"%s\"", v6);
 	if (rule->has_br) {
 		inet_ntop(AF_INET6, &rule->br, v6, sizeof(v6));
 		fprintf(out, ", \"br\": \"%s\"", v6);

@@ -17,4 +17,12 @@ int cmd_map_e(int argc, char **argv);
 /* The same, printing the result to @out. */
 int map_e_run(FILE *out, int argc, char **argv);
 
+struct mape_ce;
+
+/*
+ * `"ports": [[first, last], ...], "port_count": N` of @ce's port set, the
+ * JSON brouterctl map-e and brouterctl tunnel share.
+ */
+void mape_ports_json(FILE *out, const struct mape_ce *ce);
+
 #endif /* BR_CTL_MAPE_H */

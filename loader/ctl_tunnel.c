@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "brouter.h"
+#include "ctl_mape.h"
 #include "ctl_tunnel.h"
 #include "mape_rule.h"
 
@@ -56,14 +57,9 @@ static void print_ports_text(FILE *f, const struct br_tun *t)
 static void print_ports_json(FILE *f, const struct br_tun *t)
 {
 	struct mape_ce ce = ce_of(t);
-	unsigned int n = mape_port_range_count(&ce), i;
-	struct mape_port_range r;
 
-	fprintf(f, ", \"ports\": [");
-	for (i = 0; i < n; i++)
-		if (!mape_port_range(&ce, i, &r))
-			fprintf(f, "%s[%u, %u]", i ? ", " : "", r.first, r.last);
-	fprintf(f, "], \"port_count\": %u", mape_port_count(&ce));
+	fprintf(f, ", ");
+	mape_ports_json(f, &ce);
 }
 
 static void print_tun(FILE *f, const struct br_tun *t, int json)
