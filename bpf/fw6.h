@@ -120,23 +120,31 @@ static __always_inline int lan_addr_known(const struct in6_addr *src)
 }
 
 /*
- * RFC 6092 REC-5, by port (LAN and WAN share the /64): an outbound source
- * must be link-local or in a prefix advertised on the WAN or configured.
- * A source that passes is remembered as living on the LAN (REC-6 then
- * refuses it inbound); probing first spares a table update per packet.
- * Returns 0 (FW_PASS) or -BR_STAT_DROP_SPOOF_OUT.
+ * Remember @src as living on the LAN (REC-6 then refuses it inbound).
+ * Probing first spares a table update per packet: a known address is
+ * refreshed at most once a second.
  */
-static __always_inline int lan_src_admit(const struct in6_addr *src, __u64 now)
+static __always_inline void lan_addr_note(const struct in6_addr *src, __u64 now)
 {
-	struct br_addr_val *v;
+	struct br_addr_val *v = bpf_map_lookup_elem(&lan_addrs, src);
 
-	if (!a6_linklocal(src) && !prefix_known(src, now))
-		return -BR_STAT_DROP_SPOOF_OUT;
-	v = bpf_map_lookup_elem(&lan_addrs, src);
 	if (!v)
 		lan_addr_learn(src, now);
 	else if (ns_since(now, v->seen_ns) > BR_FLOW_REFRESH_NS)
 		v->seen_ns = now;
+}
+
+/*
+ * RFC 6092 REC-5, by port (LAN and WAN share the /64): an outbound source
+ * must be link-local or in a prefix advertised on the WAN or configured.
+ * A source that passes is noted as living on the LAN. Returns 0 (FW_PASS)
+ * or -BR_STAT_DROP_SPOOF_OUT.
+ */
+static __always_inline int lan_src_admit(const struct in6_addr *src, __u64 now)
+{
+	if (!a6_linklocal(src) && !prefix_known(src, now))
+		return -BR_STAT_DROP_SPOOF_OUT;
+	lan_addr_note(src, now);
 	return 0;
 }
 
@@ -176,7 +184,7 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 	int err;
 
 	if (mcast) {
-		lan_addr_learn(&fp->saddr, now);
+		lan_addr_note(&fp->saddr, now);
 		return FW_PASS;
 	}
 	/*
