@@ -113,6 +113,49 @@ static __always_inline void fc_ref_set(struct fc_ref *r, const struct fw_pkt *fp
 	r->t.f.pad = 0;
 }
 
+/*
+ * The same key straight from the packet, for what most traffic is: TCP or
+ * UDP right behind the IPv6 header (so no extension header and no
+ * fragment), to a unicast address. A hit then decides the packet without
+ * fw_parse() and fw_decide(): no copy of the headers, no call. The cache
+ * may skip fw_addr_check() for it: an entry is only filled after that
+ * check passed under the same policy generation, and for two unicast
+ * addresses it reads both alike, so it passes whichever way the packet
+ * goes. Returns 0 for a packet the fast path does not take (the slow path
+ * then decides it, the cache included).
+ */
+static __always_inline int fc_ref_pkt(struct fc_ref *r, struct ipv6hdr *ip6,
+				      void *end, __u32 port)
+{
+	__u32 *l4 = (__u32 *)(ip6 + 1), w;
+
+	if (ip6->nexthdr == IPPROTO_TCP) {
+		if ((void *)l4 + sizeof(struct tcphdr) > end ||
+		    (((__u8 *)l4)[13] & (TCPF_SYN | TCPF_FIN | TCPF_RST)))
+			return 0;
+	} else if (ip6->nexthdr != IPPROTO_UDP ||
+		   (void *)l4 + sizeof(struct udphdr) > end) {
+		return 0;
+	}
+	if (ip6->daddr.s6_addr[0] == 0xff)
+		return 0;
+	/* source and destination port as they lie in the packet */
+	w = *l4;
+	if (port == BR_PORT_LAN) {
+		r->lan = ip6->saddr.s6_addr32;
+		r->wan = ip6->daddr.s6_addr32;
+		r->t.w = w;
+	} else {
+		r->lan = ip6->daddr.s6_addr32;
+		r->wan = ip6->saddr.s6_addr32;
+		r->t.w = w >> 16 | w << 16;
+	}
+	r->t.f.proto = ip6->nexthdr;
+	r->t.f.kind = BR_FK_FLOW;
+	r->t.f.pad = 0;
+	return 1;
+}
+
 static __always_inline struct fc_entry *fc_slot(const struct fc_ref *r)
 {
 	struct fc_cache *c;
@@ -140,6 +183,7 @@ static __always_inline int fc_eligible(const struct fw_pkt *fp,
 
 	return pol->mode == BR_FW_STATEFUL && !fp->mcast &&
 	       p->frag == BR_FRAG_NONE && p->proto != IPPROTO_ICMPV6 &&
+	       fp->daddr.s6_addr[0] != 0xff && /* see fc_ref_pkt() */
 	       !(p->proto == IPPROTO_TCP &&
 		 (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)));
 }

@@ -91,7 +91,8 @@ struct fw_pkt {
 	__u8 hop_limit;
 	__u8 q_valid;	/* the quoted packet parsed completely */
 	__u8 mcast;	/* destination MAC is a group address */
-	__u8 pad[5];
+	__u8 fc_probed; /* the fast path missed the flow cache already */
+	__u8 pad[4];
 };
 
 #define TCPF_FIN 0x01

@@ -173,7 +173,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 	if (fc_eligible(fp, pol)) {
 		fc_ref_set(&k, fp, port);
 		e = fc_slot(&k);
-		if (e && fc_hit(e, &k, gen, now))
+		if (e && !fp->fc_probed && fc_hit(e, &k, gen, now))
 			return FW_PASS;
 	}
 	if (port == BR_PORT_LAN)
@@ -188,29 +188,42 @@ out:
 	return r;
 }
 
-/* Firewall verdict for an IPv6 packet crossing from @port. */
-static __always_inline int firewall(struct xdp_md *ctx,
+/*
+ * Firewall verdict for an IPv6 packet crossing from @port. Established
+ * TCP and UDP take the fast path first (see fc_ref_pkt()).
+ */
+static __always_inline int firewall(struct xdp_md *ctx, struct ipv6hdr *ip6,
 				    const struct br_settings *s, __u32 port,
 				    int mcast, __u64 now)
 {
 	__u32 gen = s->gen;
 	const struct br_policy *pol = &s->pol[gen & 1];
 	struct fw_pkt fp; /* fw_parse() clears what it does not fill */
-	int r;
+	struct fc_entry *e;
+	struct fc_ref k;
+	int r, probed = 0;
 
 	if (!pol->lan_ipv6)
 		return mcast ? FW_LOCAL_ONLY : -BR_STAT_DROP_LAN_IPV6_OFF;
 	if (pol->mode == BR_FW_OPEN)
 		return FW_PASS;
+	if (pol->mode == BR_FW_STATEFUL && !mcast &&
+	    fc_ref_pkt(&k, ip6, (void *)(long)ctx->data_end, port)) {
+		e = fc_slot(&k);
+		if (e && fc_hit(e, &k, gen, now))
+			return FW_PASS;
+		probed = 1;
+	}
 	r = fw_parse(ctx, &fp);
 	if (r)
 		return mcast ? FW_LOCAL_ONLY : r;
 	fp.mcast = mcast;
+	fp.fc_probed = probed;
 	return fw_decide(&fp, pol, gen, port, now);
 }
 
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
-				       struct ethhdr *eth,
+				       struct ethhdr *eth, struct ipv6hdr *ip6,
 				       const struct br_settings *s, __u32 port)
 {
 	int mcast = mac_is_group(eth->h_dest);
@@ -221,7 +234,7 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
-	r = firewall(ctx, s, port, mcast, now);
+	r = firewall(ctx, ip6, s, port, mcast, now);
 	if (r < 0)
 		return decide(v, XDP_DROP, -r, 0);
 	if (r == FW_LOCAL_ONLY)
@@ -282,7 +295,7 @@ int xdp_brouter(struct xdp_md *ctx)
 		else if (mac_is_own(s, eth->h_dest))
 			local_ip6(&v, &c, ip6, port);
 		else
-			bridge_ip6(ctx, &v, eth, s, port);
+			bridge_ip6(ctx, &v, eth, ip6, s, port);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
 		bridge_other(&v, eth, s, port);
