@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * A per-CPU, direct-mapped cache of recently confirmed flows in front of
- * the "flows" LRU hash. Hashing the 40-byte key (jhash) and walking the
- * bucket cost about a fifth of the established stateful path; a hit here
- * is an xor-fold and a compare.
+ * the "flows" LRU hash. Hashing the 40-byte key (jhash), walking the
+ * bucket and the calls into the full firewall cost most of an established
+ * packet's time; a hit here is a multiply, one cache line and a compare.
+ * Its size (BR_FC_PER_CPU entries) holds the working set of a busy
+ * network's flows, not just the last few.
  *
- * An entry is only trusted while the flow's seen_ns, as the slow path
- * last saw it, is at most BR_FLOW_REFRESH_NS old. Within that second the
- * slow path would find the flow alive (timeouts are >= 1 s) and, for the
- * packets the cache takes (no SYN/FIN/RST), change nothing: flow_touch()
- * and the UDP binding refresh only write once seen_ns is older than that.
- * The first packet after it takes the slow path, refreshes the real entry
- * and re-confirms. So the only difference anyone can see: a flow evicted
- * from a full table or deleted from user space passes for up to a second
- * on a CPU that confirmed it. The entry holds the full settings.gen, which
+ * An entry is trusted until its until_ns: one BR_FC_TRUST_NS after the
+ * slow path confirmed the flow, or the flow's own idle expiry if that
+ * comes first. Within that time the slow path would find the flow alive
+ * and, for the packets the cache takes (no SYN/FIN/RST), change at most
+ * its seen_ns, which flow_touch() and the UDP binding refresh only write
+ * once it is BR_FLOW_REFRESH_NS old: so they still run, on the first
+ * packet after the entry lapses, and a flow's seen_ns lags its traffic by
+ * at most BR_FLOW_REFRESH_NS + BR_FC_TRUST_NS. A one-way inbound stream
+ * (UDP is refreshed by outbound packets only) keeps its entry as long as
+ * the flow lives. What anyone can see: a flow evicted from a full table
+ * or deleted from user space passes for up to BR_FC_TRUST_NS on a CPU
+ * that confirmed it. The entry holds the full settings.gen, which
  * brouterd increments on every reload, so no decision outlives a policy.
  * One entry serves both directions of a flow: for these packets the slow
  * path of an open flow is the same whichever port they arrive on (the key
@@ -33,8 +38,6 @@
 #include "parse.h"
 #include "flows.h"
 
-#define BR_FC_SIZE 64 /* entries per CPU, a power of two */
-
 /* struct br_flow_key, a word at a time. */
 union fc_key {
 	struct br_flow_key k;
@@ -42,36 +45,49 @@ union fc_key {
 	__u64 q[5];
 };
 
+/* One cache line: the map is page-aligned (mmapable), so is every entry. */
 struct fc_entry {
 	union fc_key k;
-	__u64 seen_ns;	/* the flow's seen_ns when last confirmed */
+	__u64 until_ns;	/* trusted until then (see above) */
 	__u32 gen;	/* settings.gen it was confirmed under */
-	__u32 pad;
+	__u32 pad[3];
 };
 
-struct fc_cache {
-	struct fc_entry e[BR_FC_SIZE];
-};
+/* How long a confirmation is trusted at most. */
+#define BR_FC_TRUST_NS 1000000000LL
 
+/*
+ * BR_FC_PER_CPU entries for each possible CPU, CPU n's from
+ * n * BR_FC_PER_CPU (brouterd sets max_entries). A plain array rather
+ * than a per-CPU one: a per-CPU value is at most 32 KB, and a per-CPU
+ * array of many entries reaches each through a pointer of its own.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BR_FC_PER_CPU);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct fc_cache);
+	__type(value, struct fc_entry);
 } flow_cache SEC(".maps");
 
 /* What the slow path reports for the cache: an open flow passed the packet. */
 struct fc_note {
-	__u64 seen_ns;	/* the flow's seen_ns after this packet */
+	__u64 until_ns;
 	__u32 hit;
 };
 
 static __always_inline void fc_note_flow(struct fc_note *n,
-					 const struct br_flow *f)
+					 const struct br_policy *pol,
+					 const struct br_flow_key *k,
+					 const struct br_flow *f, __u64 now)
 {
+	__u64 expiry = f->seen_ns + flow_timeout_ns(pol, k, f);
+
 	/* CLOSED (after a RST) lives seconds: not worth caching */
 	n->hit = f->state != BR_FS_CLOSED;
-	n->seen_ns = f->seen_ns;
+	n->until_ns = now + BR_FC_TRUST_NS;
+	if (ns_since(n->until_ns, expiry) > 0)
+		n->until_ns = expiry;
 }
 
 /*
@@ -158,17 +174,14 @@ static __always_inline int fc_ref_pkt(struct fc_ref *r, struct ipv6hdr *ip6,
 
 static __always_inline struct fc_entry *fc_slot(const struct fc_ref *r)
 {
-	struct fc_cache *c;
-	__u32 zero = 0, h;
-
-	c = bpf_map_lookup_elem(&flow_cache, &zero);
-	if (!c)
-		return NULL;
 	/* low words of both addresses (interface ids) and the ports */
-	h = r->lan[3] ^ r->wan[2] ^ r->wan[3] ^ r->t.w;
-	h ^= h >> 16;
-	h ^= h >> 8;
-	return &c->e[h & (BR_FC_SIZE - 1)];
+	__u32 h = r->lan[3] ^ r->wan[2] ^ r->wan[3] ^ r->t.w;
+	__u32 i;
+
+	/* Fibonacci hashing: the top bits of the product mix all of h */
+	i = bpf_get_smp_processor_id() * BR_FC_PER_CPU +
+	    ((h * 2654435761U) >> (32 - BR_FC_BITS));
+	return bpf_map_lookup_elem(&flow_cache, &i);
 }
 
 /*
@@ -198,8 +211,7 @@ static __always_inline int fc_hit(const struct fc_entry *e,
 		return 0;
 	return !((a[0] ^ l[0]) | (a[1] ^ l[1]) | (a[2] ^ l[2]) |
 		 (a[4] ^ w[0]) | (a[5] ^ w[1]) | (a[6] ^ w[2])) &&
-	       e->gen == gen &&
-	       ns_since(now, e->seen_ns) <= BR_FLOW_REFRESH_NS;
+	       e->gen == gen && ns_since(e->until_ns, now) >= 0;
 }
 
 static __always_inline void fc_fill(struct fc_entry *e, const struct fc_ref *r,
@@ -216,7 +228,7 @@ static __always_inline void fc_fill(struct fc_entry *e, const struct fc_ref *r,
 	a[6] = r->wan[2];
 	a[7] = r->wan[3];
 	e->k.q[4] = r->t.q;
-	e->seen_ns = n->seen_ns;
+	e->until_ns = n->until_ns;
 	e->gen = gen;
 }
 

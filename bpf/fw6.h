@@ -207,7 +207,7 @@ static __always_inline int fw_outbound(const struct fw_pkt *fp,
 				binding_refresh(&k, pol->filtering == BR_FILT_EI ?
 					BR_FK_BIND_EI : BR_FK_BIND_AD, now);
 		}
-		fc_note_flow(n, f);
+		fc_note_flow(n, pol, &k, f, now);
 		return FW_PASS;
 	}
 
@@ -354,7 +354,7 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 			/* UDP and others are refreshed by outbound traffic only (REC-12) */
 			if (p->proto == IPPROTO_TCP)
 				tcp_track(f, p->tcp_flags, BR_PORT_WAN, now);
-			fc_note_flow(n, f);
+			fc_note_flow(n, pol, &k, f, now);
 			return FW_PASS;
 		}
 	}

@@ -118,6 +118,16 @@ struct br_fdb_val {
 /* Learning refreshes an entry at most this often (saves a map write). */
 #define BR_FDB_REFRESH_NS 1000000000ULL
 
+/*
+ * Flow cache (bpf/flowcache.h): entries per possible CPU, a power of two.
+ * The XDP program's "flow_cache" array has BR_FC_PER_CPU times the number
+ * of possible CPUs entries of 64 bytes.
+ */
+#ifndef BR_FC_BITS
+#define BR_FC_BITS 15
+#endif
+#define BR_FC_PER_CPU (1U << BR_FC_BITS)
+
 
 /* ------------------------------------------------------------------ */
 /* Inbound IPv6 firewall                                               */

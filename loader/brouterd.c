@@ -289,7 +289,7 @@ static int info_write(struct brouterd *d)
 static int load_programs(struct brouterd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
-	int p, err, retried = 0;
+	int p, err, ncpus, retried = 0;
 
 again:
 	d->xdp = xdp_brouter__open_opts(&oo);
@@ -307,6 +307,12 @@ again:
 	 * and the retry below starts with fresh maps.
 	 */
 	err = bpf_map__set_max_entries(d->xdp->maps.flows, d->cfg.max_flows);
+	ncpus = libbpf_num_possible_cpus();
+	if (!err && ncpus < 0)
+		err = ncpus;
+	if (!err)
+		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
+					       BR_FC_PER_CPU * ncpus);
 	/* XDP first: it creates and pins the maps the tc object reuses. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);

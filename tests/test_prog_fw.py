@@ -29,6 +29,7 @@ show what the cache itself does.
 """
 import errno
 import json
+import mmap
 import os
 import struct
 import time
@@ -63,9 +64,9 @@ WAN_MAC = "02:2b:00:00:00:01"
 TCP_P, UDP_P, ICMP6_P, ESP_P, AH_P = 6, 17, 58, 50, 51
 NSEC = 1000000000
 
-# bpf/flowcache.h: BR_FC_SIZE entries of {struct br_flow_key, seen_ns, gen, pad}
-FC_SIZE = 64
-FC_ENTRY = struct.Struct("=40sQII")
+# bpf/flowcache.h: BR_FC_PER_CPU entries per possible CPU of
+# {struct br_flow_key, until_ns, gen, pad}
+FC_ENTRY = struct.Struct("=40sQI12x")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
@@ -105,31 +106,31 @@ class FwRig(Rig):
     def _open_flow_cache(self):
         for map_id in bs.prog_map_ids(self.xdp_fd):
             fd = bs.map_get_fd_by_id(map_id)
-            if bs.map_info(fd).name == b"flow_cache":
+            info = bs.map_info(fd)
+            if info.name == b"flow_cache":
                 self.fc_fd = self._keep(fd)
-                info = bs.map_info(fd)
-                assert info.value_size == FC_SIZE * FC_ENTRY.size, \
-                    f"flow_cache value {info.value_size} bytes: " \
-                    f"bpf/flowcache.h changed, update FC_*"
+                size = fm.BR_FC_PER_CPU * bs.possible_cpus()
+                assert (info.value_size, info.max_entries) == (FC_ENTRY.size, size), \
+                    f"flow_cache: {info.max_entries} x {info.value_size} bytes: " \
+                    f"bpf/flowcache.h changed, update FC_ENTRY"
+                self.fc_mem = mmap.mmap(fd, size * FC_ENTRY.size, mmap.MAP_SHARED,
+                                        mmap.PROT_READ | mmap.PROT_WRITE)
                 return
             os.close(fd)
         raise AssertionError("the XDP program has no flow_cache map")
 
     def flush_flow_cache(self):
         """Zero every CPU's flow cache, as a second passing does."""
-        n = bs.percpu_size(FC_SIZE * FC_ENTRY.size)
-        bs.map_update(self.fc_fd, struct.pack("=I", 0), bytes(n))
+        self.fc_mem[:] = bytes(len(self.fc_mem))
 
     def flow_cache(self):
-        """[(cpu, struct br_flow_key bytes, seen_ns, gen)] of used entries."""
+        """[(cpu, struct br_flow_key bytes, until_ns, gen)] of used entries."""
+        mem, esz, none = self.fc_mem[:], FC_ENTRY.size, bytes(40)
         out = []
-        vals = bs.percpu_lookup(self.fc_fd, struct.pack("=I", 0),
-                                FC_SIZE * FC_ENTRY.size)
-        for cpu, v in enumerate(vals):
-            for i in range(FC_SIZE):
-                k, seen, gen, _ = FC_ENTRY.unpack_from(v, i * FC_ENTRY.size)
-                if any(k):
-                    out.append((cpu, k, seen, gen))
+        for off in range(0, len(mem), esz):
+            if mem[off:off + 40] != none:
+                k, until, gen = FC_ENTRY.unpack_from(mem, off)
+                out.append((off // esz // fm.BR_FC_PER_CPU, k, until, gen))
         return out
 
     def check_maps(self):
@@ -1369,10 +1370,10 @@ def one_cpu(fw):
 
 
 def cached(fw, key):
-    """Entries of this CPU's cache holding flow @key: [(seen_ns, gen)]."""
+    """Entries of this CPU's cache holding flow @key: [(until_ns, gen)]."""
     k = fm.flow_key(*key)
     cpu = min(os.sched_getaffinity(0))
-    return [(seen, gen) for c, ck, seen, gen in fw.flow_cache()
+    return [(until, gen) for c, ck, until, gen in fw.flow_cache()
             if c == cpu and ck == k]
 
 
@@ -1513,6 +1514,42 @@ def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
         assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
         time.sleep(0.05)
     assert fw.flow(*TCP_KEY)["seen_ns"] - seen >= NSEC
+
+
+def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):
+    """
+    UDP is refreshed by outbound packets only, so a one-way inbound stream
+    (a download, a video) sees its flow's seen_ns grow old while the flow
+    lives on. Its entry is trusted from when the slow path confirmed it,
+    not from seen_ns: the replies keep hitting the cache, shown here by a
+    flow deleted from the table (flush=False) still passing.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    fw.age_flows(5, lan=H1)  # flushes: the next reply takes the slow path
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    for key in fw.flows():
+        fw.delete_flow(key, flush=False)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    fw.flush_flow_cache()
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
+
+
+def test_flow_cache_entry_ends_with_the_flow(one_cpu):
+    """
+    An entry is trusted for a second at most, and never past the flow's
+    own idle expiry: a flow 0.5 s from its UDP timeout gets an entry that
+    ends exactly then.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    udp_to = fw.policy()["timeout"][fm.BR_TO_UDP] * NSEC
+    (until, _), = cached(fw, UDP_KEY)
+    assert 0 < until - mono_ns() <= NSEC
+    fw.age_flows(udp_to / NSEC - 0.5, lan=H1)
+    seen = fw.flow(*UDP_KEY)["seen_ns"]
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    assert cached(fw, UDP_KEY) == [((seen + udp_to) % 2**64, fw.settings()["gen"])]
 
 
 def test_flow_cache_udp_outbound_keeps_binding_refresh(one_cpu):
