@@ -47,12 +47,17 @@ struct {
 	__type(value, struct fdb_cache);
 } fdb_cpu SEC(".maps");
 
-static __always_inline struct fdb_cache_entry *fdb_cache_slot(const __u8 *mac)
+/* This CPU's cache, looked up once per frame for both of its MACs. */
+static __always_inline struct fdb_cache *fdb_cache(void)
 {
-	struct fdb_cache *c;
 	__u32 zero = 0;
 
-	c = bpf_map_lookup_elem(&fdb_cpu, &zero);
+	return bpf_map_lookup_elem(&fdb_cpu, &zero);
+}
+
+static __always_inline struct fdb_cache_entry *
+fdb_cache_slot(struct fdb_cache *c, const __u8 *mac)
+{
 	if (!c)
 		return NULL;
 	/* the last byte varies most between stations (often the NIC serial) */
@@ -88,9 +93,10 @@ static __always_inline void fdb_key_set(struct br_fdb_key *k, const __u8 *mac)
  * once per BR_FDB_REFRESH_NS per station and CPU, and only read when this
  * CPU's cache does not already know the station on this port.
  */
-static __always_inline void fdb_learn(const __u8 *mac, __u32 port, __u64 now)
+static __always_inline void fdb_learn(struct fdb_cache *c, const __u8 *mac,
+				      __u32 port, __u64 now)
 {
-	struct fdb_cache_entry *e = fdb_cache_slot(mac);
+	struct fdb_cache_entry *e = fdb_cache_slot(c, mac);
 	struct br_fdb_val *v, nv = { .port = port, .seen_ns = now };
 	struct br_fdb_key k;
 
@@ -105,9 +111,10 @@ static __always_inline void fdb_learn(const __u8 *mac, __u32 port, __u64 now)
 }
 
 /* Port @mac was learned on, or -1 when unknown. */
-static __always_inline int fdb_port(const __u8 *mac, __u64 now)
+static __always_inline int fdb_port(struct fdb_cache *c, const __u8 *mac,
+				    __u64 now)
 {
-	struct fdb_cache_entry *e = fdb_cache_slot(mac);
+	struct fdb_cache_entry *e = fdb_cache_slot(c, mac);
 	struct br_fdb_val *v;
 	struct br_fdb_key k;
 

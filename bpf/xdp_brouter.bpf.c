@@ -69,12 +69,15 @@ static __always_inline __u32 l2_admit(struct ethhdr *eth,
 				      const struct br_settings *s, __u32 port,
 				      __u64 now)
 {
+	struct fdb_cache *c;
+
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
 		return BR_STAT_DROP_OWN_SRC;
-	fdb_learn(eth->h_source, port, now);
-	if (!mac_is_group(eth->h_dest) && fdb_port(eth->h_dest, now) == (int)port)
+	c = fdb_cache();
+	fdb_learn(c, eth->h_source, port, now);
+	if (!mac_is_group(eth->h_dest) && fdb_port(c, eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
 	return 0;
 }
@@ -279,6 +282,8 @@ int xdp_brouter(struct xdp_md *ctx)
 	port = port_of(ctx->ingress_ifindex);
 	if (port < 0)
 		return XDP_PASS;
+	/* kept in a register: else clang re-derives it from spilled ifindexes */
+	barrier_var(port);
 	stat_add(BR_STAT_RX, port, bytes);
 
 	cursor_init(&c, data, data_end);
