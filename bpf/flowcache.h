@@ -37,6 +37,7 @@
 #include "clock.h"
 #include "parse.h"
 #include "flows.h"
+#include "port.h"
 
 /* struct br_flow_key, a word at a time. */
 union fc_key {
@@ -50,7 +51,7 @@ struct fc_entry {
 	union fc_key k;
 	__u64 until_ns;	/* trusted until then (see above) */
 	__u32 gen;	/* settings.gen it was confirmed under */
-	__u32 pad[3];
+	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the stations on either side */
 };
 
 /* How long a confirmation is trusted at most. */
@@ -201,8 +202,24 @@ static __always_inline int fc_eligible(const struct fw_pkt *fp,
 		 (p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)));
 }
 
+/*
+ * @src/@dst: the frame's MACs, from @port. An entry holds them by side:
+ * [BR_PORT_LAN] the LAN station's, [BR_PORT_WAN] the WAN side's.
+ */
+static __always_inline int fc_macs_eq(const struct fc_entry *e,
+				      const __u8 *src, const __u8 *dst,
+				      __u32 port)
+{
+	int lan = port == BR_PORT_LAN;
+
+	return mac_eq(e->mac[BR_PORT_LAN], lan ? src : dst) &&
+	       mac_eq(e->mac[BR_PORT_WAN], lan ? dst : src);
+}
+
 static __always_inline int fc_hit(const struct fc_entry *e,
-				  const struct fc_ref *r, __u32 gen, __u64 now)
+				  const struct fc_ref *r, const __u8 *src,
+				  const __u8 *dst, __u32 port, __u32 gen,
+				  __u64 now)
 {
 	const __u32 *a = e->k.w, *l = r->lan, *w = r->wan;
 
@@ -211,12 +228,14 @@ static __always_inline int fc_hit(const struct fc_entry *e,
 		return 0;
 	return !((a[0] ^ l[0]) | (a[1] ^ l[1]) | (a[2] ^ l[2]) |
 		 (a[4] ^ w[0]) | (a[5] ^ w[1]) | (a[6] ^ w[2])) &&
-	       e->gen == gen && ns_since(e->until_ns, now) >= 0;
+	       fc_macs_eq(e, src, dst, port) && e->gen == gen && ns_since(e->until_ns, now) >= 0;
 }
 
 static __always_inline void fc_fill(struct fc_entry *e, const struct fc_ref *r,
-				    const struct fc_note *n, __u32 gen)
+				    const struct fc_note *n, __u32 gen,
+				    const __u8 *src, const __u8 *dst, __u32 port)
 {
+	int lan = port == BR_PORT_LAN;
 	__u32 *a = e->k.w;
 
 	a[0] = r->lan[0];
@@ -230,6 +249,8 @@ static __always_inline void fc_fill(struct fc_entry *e, const struct fc_ref *r,
 	e->k.q[4] = r->t.q;
 	e->until_ns = n->until_ns;
 	e->gen = gen;
+	__builtin_memcpy(e->mac[BR_PORT_LAN], lan ? src : dst, ETH_ALEN_BR);
+	__builtin_memcpy(e->mac[BR_PORT_WAN], lan ? dst : src, ETH_ALEN_BR);
 }
 
 #endif /* BR_FLOWCACHE_H */

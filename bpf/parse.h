@@ -88,6 +88,8 @@ struct fw_pkt {
 	struct in6_addr q_saddr;
 	struct in6_addr q_daddr;
 	struct pkt q;
+	__u8 smac[ETH_ALEN];
+	__u8 dmac[ETH_ALEN];
 	__u8 hop_limit;
 	__u8 q_valid;	/* the quoted packet parsed completely */
 	__u8 mcast;	/* destination MAC is a group address */

@@ -60,26 +60,40 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
 	v->meta = meta;
 }
 
-/*
- * Layer-2 part of bridging, shared by IPv6 and bridged ethertypes: refuse
- * impossible sources, learn, and keep traffic between stations on the same
- * port local. Returns 0 when the frame may cross, or a drop reason.
- */
-static __always_inline __u32 l2_admit(struct ethhdr *eth,
-				      const struct br_settings *s, __u32 port,
-				      __u64 now)
+/* Sources no station can have. Returns 0 or a drop reason. */
+static __always_inline __u32 l2_src_check(struct ethhdr *eth,
+					  const struct br_settings *s)
 {
-	struct fdb_cache *c;
-
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
 		return BR_STAT_DROP_OWN_SRC;
-	c = fdb_cache();
+	return 0;
+}
+
+/*
+ * Learn the source, and keep traffic between stations on the same port
+ * local. Returns 0 when the frame may cross, or a drop reason.
+ */
+static __always_inline __u32 l2_learn(struct ethhdr *eth, __u32 port,
+				      __u64 now)
+{
+	struct fdb_cache *c = fdb_cache();
+
 	fdb_learn(c, eth->h_source, port, now);
 	if (!mac_is_group(eth->h_dest) && fdb_port(c, eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
 	return 0;
+}
+
+/* Layer-2 part of bridging, shared by IPv6 and bridged ethertypes. */
+static __always_inline __u32 l2_admit(struct ethhdr *eth,
+				      const struct br_settings *s, __u32 port,
+				      __u64 now)
+{
+	__u32 drop = l2_src_check(eth, s);
+
+	return drop ? drop : l2_learn(eth, port, now);
 }
 
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
@@ -140,6 +154,8 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 	 */
 	fp->l = (struct pkt){};
 	fp->q_valid = 0;
+	__builtin_memcpy(fp->smac, ((struct ethhdr *)data)->h_source, ETH_ALEN);
+	__builtin_memcpy(fp->dmac, ((struct ethhdr *)data)->h_dest, ETH_ALEN);
 	addr_copy(fp->saddr.s6_addr, &ip6->saddr);
 	addr_copy(fp->daddr.s6_addr, &ip6->daddr);
 	fp->hop_limit = ip6->hop_limit;
@@ -176,7 +192,8 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 	if (fc_eligible(fp, pol)) {
 		fc_ref_set(&k, fp, port);
 		e = fc_slot(&k);
-		if (e && !fp->fc_probed && fc_hit(e, &k, gen, now))
+		if (e && !fp->fc_probed &&
+		    fc_hit(e, &k, fp->smac, fp->dmac, port, gen, now))
 			return FW_PASS;
 	}
 	if (port == BR_PORT_LAN)
@@ -184,7 +201,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 	else
 		r = fw_inbound(fp, pol, gen & 1, now, fp->mcast, &n);
 	if (e && n.hit)
-		fc_fill(e, &k, &n, gen);
+		fc_fill(e, &k, &n, gen, fp->smac, fp->dmac, port);
 out:
 	if (r < 0 && port == BR_PORT_WAN && (pol->flags & BR_PF_LOG_DROPS))
 		drop_log_emit(fp, port, -r, pol->log_rate, now);
@@ -192,37 +209,56 @@ out:
 }
 
 /*
- * Firewall verdict for an IPv6 packet crossing from @port. Established
- * TCP and UDP take the fast path first (see fc_ref_pkt()).
+ * Firewall verdict for an IPv6 packet crossing from @port. @probed: the
+ * fast path looked the packet's flow up in the cache and missed.
  */
-static __always_inline int firewall(struct xdp_md *ctx, struct ipv6hdr *ip6,
+static __always_inline int firewall(struct xdp_md *ctx,
 				    const struct br_settings *s, __u32 port,
-				    int mcast, __u64 now)
+				    int mcast, __u64 now, int probed)
 {
 	__u32 gen = s->gen;
 	const struct br_policy *pol = &s->pol[gen & 1];
 	struct fw_pkt fp; /* fw_parse() clears what it does not fill */
-	struct fc_entry *e;
-	struct fc_ref k;
-	int r, probed = 0;
+	int r;
 
 	if (!pol->lan_ipv6)
 		return mcast ? FW_LOCAL_ONLY : -BR_STAT_DROP_LAN_IPV6_OFF;
 	if (pol->mode == BR_FW_OPEN)
 		return FW_PASS;
-	if (pol->mode == BR_FW_STATEFUL && !mcast &&
-	    fc_ref_pkt(&k, ip6, (void *)(long)ctx->data_end, port)) {
-		e = fc_slot(&k);
-		if (e && fc_hit(e, &k, gen, now))
-			return FW_PASS;
-		probed = 1;
-	}
 	r = fw_parse(ctx, &fp);
 	if (r)
 		return mcast ? FW_LOCAL_ONLY : r;
 	fp.mcast = mcast;
 	fp.fc_probed = probed;
 	return fw_decide(&fp, pol, gen, port, now);
+}
+
+/*
+ * The fast path: established TCP and UDP unicast, decided by the flow
+ * cache alone. Its entry holds both stations' MACs as the slow path saw
+ * them cross, so it stands in for the FDB as well (flowcache.h). Only
+ * stateful policies fill the cache: others skip the probe. Returns
+ * FC_PASS, FC_MISSED (probed, no hit) or FC_NOT_TAKEN. A function of its
+ * own so that its key's stack slot is free again for the slow path.
+ */
+enum { FC_NOT_TAKEN, FC_MISSED, FC_PASS };
+
+static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
+				     struct ipv6hdr *ip6,
+				     const struct br_settings *s, __u32 port,
+				     __u64 now)
+{
+	struct fc_entry *e;
+	struct fc_ref k;
+
+	if (s->pol[s->gen & 1].mode != BR_FW_STATEFUL ||
+	    !fc_ref_pkt(&k, ip6, (void *)(long)ctx->data_end, port))
+		return FC_NOT_TAKEN;
+	e = fc_slot(&k);
+	if (!e)
+		return FC_NOT_TAKEN;
+	return fc_hit(e, &k, eth->h_source, eth->h_dest, port, s->gen, now) ?
+		       FC_PASS : FC_MISSED;
 }
 
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
@@ -232,12 +268,20 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 	int mcast = mac_is_group(eth->h_dest);
 	/* one clock read per packet, for the FDB and the firewall alike */
 	__u64 now = now_ns();
-	__u32 drop = l2_admit(eth, s, port, now);
-	int r;
+	__u32 drop = l2_src_check(eth, s);
+	int r, fc = FC_NOT_TAKEN;
 
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
-	r = firewall(ctx, ip6, s, port, mcast, now);
+	if (!mcast) {
+		fc = fast_path(ctx, eth, ip6, s, port, now);
+		if (fc == FC_PASS)
+			return decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+	}
+	drop = l2_learn(eth, port, now);
+	if (drop)
+		return decide(v, XDP_DROP, drop, 0);
+	r = firewall(ctx, s, port, mcast, now, fc == FC_MISSED);
 	if (r < 0)
 		return decide(v, XDP_DROP, -r, 0);
 	if (r == FW_LOCAL_ONLY)

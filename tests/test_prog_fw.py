@@ -65,7 +65,7 @@ TCP_P, UDP_P, ICMP6_P, ESP_P, AH_P = 6, 17, 58, 50, 51
 NSEC = 1000000000
 
 # bpf/flowcache.h: BR_FC_PER_CPU entries per possible CPU of
-# {struct br_flow_key, until_ns, gen, pad}
+# {struct br_flow_key, until_ns, gen, the LAN and WAN stations' MACs}
 FC_ENTRY = struct.Struct("=40sQI12x")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -92,7 +92,7 @@ class FwRig(Rig):
     """The rig, with the firewall's maps read and written."""
 
     MAPS = Rig.MAPS + ("settings", "flows", "lan_addrs", "frags", "pin_dst",
-                       "pin_rules", "prefixes")
+                       "pin_rules", "prefixes", "fdb")
 
     def __init__(self):
         super().__init__(f"brtf{os.getpid()}")
@@ -279,6 +279,17 @@ class FwRig(Rig):
         bs.map_delete(self.fd("flows"), fm.flow_key(*key))
         if flush:
             self.flush_flow_cache()
+
+    def fdb_port(self, mac):
+        """Port the FDB has @mac on (struct br_fdb_key: MAC + 2 pad), or None."""
+        key = bytes.fromhex(mac.replace(":", "")) + bytes(2)
+        try:
+            v = bs.map_lookup(self.fd("fdb"), key, 16)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                return None
+            raise
+        return struct.unpack_from("=I", v)[0]
 
     def lan_addrs(self):
         fd = self.fd("lan_addrs")
@@ -1514,6 +1525,31 @@ def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
         assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
         time.sleep(0.05)
     assert fw.flow(*TCP_KEY)["seen_ns"] - seen >= NSEC
+
+
+@pytest.mark.parametrize("port", [LAN, WAN])
+def test_flow_cache_hit_needs_the_same_stations(one_cpu, port):
+    """
+    A cache hit skips the FDB too, so an entry holds both stations' MACs
+    and only a frame between the same two passes on it. With the flow
+    deleted behind the cache's back, the cached frame still passes, the
+    same flow to another LAN station's MAC takes the slow path (FDB
+    learning, firewall) and is refused there, and another source MAC
+    for the LAN host is learned by the FDB.
+    """
+    fw = one_cpu
+    hot_tcp(fw)
+    for key in fw.flows():
+        fw.delete_flow(key, flush=False)
+    if port == WAN:
+        assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+        assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"), dst=LAN_MAC2)) == \
+            dropped("no_flow")
+    else:
+        assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
+        assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"), src=LAN_MAC2)) == \
+            bridged(new=True)  # the slow path: mid-stream pickup opens it again
+        assert fw.fdb_port(LAN_MAC2) == LAN
 
 
 def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):
