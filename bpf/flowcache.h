@@ -58,17 +58,31 @@ struct fc_entry {
 #define BR_FC_TRUST_NS 1000000000LL
 
 /*
- * BR_FC_PER_CPU entries for each possible CPU, CPU n's from
- * n * BR_FC_PER_CPU (brouterd sets max_entries). A plain array rather
- * than a per-CPU one: a per-CPU value is at most 32 KB, and a per-CPU
- * array of many entries reaches each through a pointer of its own.
+ * Two-way set associative: a flow may sit in either entry of its set,
+ * two adjacent cache lines (which the hardware fetches as a pair). With
+ * as many flows as sets, a direct-mapped cache loses a third of them to
+ * collisions, two ways a tenth (Poisson: a set overflows only with a
+ * third flow).
  */
+struct fc_set {
+	struct fc_entry e[BR_FC_WAYS];
+};
+
+/*
+ * BR_FC_PER_CPU entries for each possible CPU, CPU n's sets from
+ * n * BR_FC_PER_CPU / BR_FC_WAYS (brouterd sets max_entries). A plain
+ * array rather than a per-CPU one: a per-CPU value is at most 32 KB, and
+ * a per-CPU array of many entries reaches each through a pointer of its
+ * own.
+ */
+#define BR_FC_SETS_PER_CPU (BR_FC_PER_CPU / BR_FC_WAYS)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, BR_FC_PER_CPU);
+	__uint(max_entries, BR_FC_SETS_PER_CPU);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct fc_entry);
+	__type(value, struct fc_set);
 } flow_cache SEC(".maps");
 
 /* What the slow path reports for the cache: an open flow passed the packet. */
@@ -173,15 +187,15 @@ static __always_inline int fc_ref_pkt(struct fc_ref *r, struct ipv6hdr *ip6,
 	return 1;
 }
 
-static __always_inline struct fc_entry *fc_slot(const struct fc_ref *r)
+static __always_inline struct fc_set *fc_set_of(const struct fc_ref *r)
 {
 	/* low words of both addresses (interface ids) and the ports */
 	__u32 h = r->lan[3] ^ r->wan[2] ^ r->wan[3] ^ r->t.w;
 	__u32 i;
 
 	/* Fibonacci hashing: the top bits of the product mix all of h */
-	i = bpf_get_smp_processor_id() * BR_FC_PER_CPU +
-	    ((h * 2654435761U) >> (32 - BR_FC_BITS));
+	i = bpf_get_smp_processor_id() * BR_FC_SETS_PER_CPU +
+	    ((h * 2654435761U) >> (32 - BR_FC_BITS + 1));
 	return bpf_map_lookup_elem(&flow_cache, &i);
 }
 
@@ -216,10 +230,8 @@ static __always_inline int fc_macs_eq(const struct fc_entry *e,
 	       mac_eq(e->mac[BR_PORT_WAN], lan ? dst : src);
 }
 
-static __always_inline int fc_hit(const struct fc_entry *e,
-				  const struct fc_ref *r, const __u8 *src,
-				  const __u8 *dst, __u32 port, __u32 gen,
-				  __u64 now)
+static __always_inline int fc_key_eq(const struct fc_entry *e,
+				     const struct fc_ref *r)
 {
 	const __u32 *a = e->k.w, *l = r->lan, *w = r->wan;
 
@@ -227,16 +239,46 @@ static __always_inline int fc_hit(const struct fc_entry *e,
 	if (e->k.q[4] != r->t.q || a[3] != l[3] || a[7] != w[3])
 		return 0;
 	return !((a[0] ^ l[0]) | (a[1] ^ l[1]) | (a[2] ^ l[2]) |
-		 (a[4] ^ w[0]) | (a[5] ^ w[1]) | (a[6] ^ w[2])) &&
-	       fc_macs_eq(e, src, dst, port) && e->gen == gen && ns_since(e->until_ns, now) >= 0;
+		 (a[4] ^ w[0]) | (a[5] ^ w[1]) | (a[6] ^ w[2]));
 }
 
-static __always_inline void fc_fill(struct fc_entry *e, const struct fc_ref *r,
+static __always_inline int fc_hit_one(const struct fc_entry *e,
+				      const struct fc_ref *r, const __u8 *src,
+				      const __u8 *dst, __u32 port, __u32 gen,
+				      __u64 now)
+{
+	return fc_key_eq(e, r) && fc_macs_eq(e, src, dst, port) &&
+	       e->gen == gen && ns_since(e->until_ns, now) >= 0;
+}
+
+/* Does @set confirm the flow of @r, between stations @src and @dst? */
+static __always_inline int fc_hit(const struct fc_set *set,
+				  const struct fc_ref *r, const __u8 *src,
+				  const __u8 *dst, __u32 port, __u32 gen,
+				  __u64 now)
+{
+	return fc_hit_one(&set->e[0], r, src, dst, port, gen, now) ||
+	       fc_hit_one(&set->e[1], r, src, dst, port, gen, now);
+}
+
+/*
+ * Confirm the flow of @r in @set: in the entry that already holds it,
+ * else in the one whose trust ends first (a free or lapsed entry ends
+ * before a live one).
+ */
+static __always_inline void fc_fill(struct fc_set *set, const struct fc_ref *r,
 				    const struct fc_note *n, __u32 gen,
 				    const __u8 *src, const __u8 *dst, __u32 port)
 {
+	struct fc_entry *e = &set->e[0];
 	int lan = port == BR_PORT_LAN;
-	__u32 *a = e->k.w;
+	__u32 *a;
+
+	if (!fc_key_eq(&set->e[0], r) &&
+	    (fc_key_eq(&set->e[1], r) ||
+	     ns_since(set->e[1].until_ns, set->e[0].until_ns) < 0))
+		e = &set->e[1];
+	a = e->k.w;
 
 	a[0] = r->lan[0];
 	a[1] = r->lan[1];

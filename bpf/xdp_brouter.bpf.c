@@ -176,7 +176,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 					__u32 port, __u64 now)
 {
 	struct fc_ref k;
-	struct fc_entry *e = NULL;
+	struct fc_set *e = NULL;
 	struct fc_note n = {};
 	int r;
 
@@ -191,7 +191,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 	}
 	if (fc_eligible(fp, pol)) {
 		fc_ref_set(&k, fp, port);
-		e = fc_slot(&k);
+		e = fc_set_of(&k);
 		if (e && !fp->fc_probed &&
 		    fc_hit(e, &k, fp->smac, fp->dmac, port, gen, now))
 			return FW_PASS;
@@ -248,13 +248,13 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 				     const struct br_settings *s, __u32 port,
 				     __u64 now)
 {
-	struct fc_entry *e;
+	struct fc_set *e;
 	struct fc_ref k;
 
 	if (s->pol[s->gen & 1].mode != BR_FW_STATEFUL ||
 	    !fc_ref_pkt(&k, ip6, (void *)(long)ctx->data_end, port))
 		return FC_NOT_TAKEN;
-	e = fc_slot(&k);
+	e = fc_set_of(&k);
 	if (!e)
 		return FC_NOT_TAKEN;
 	return fc_hit(e, &k, eth->h_source, eth->h_dest, port, s->gen, now) ?

@@ -73,7 +73,7 @@ BR_PFX_RA, BR_PFX_CONFIG = 1, 2
 BR_FK_FLOW, BR_FK_BIND_EI, BR_FK_BIND_AD = 0, 1, 2
 BR_FS_ACTIVE, BR_FS_SYN_SENT, BR_FS_SYN_RECV, BR_FS_ESTABLISHED = 0, 1, 2, 3
 BR_FS_FIN_WAIT, BR_FS_CLOSING, BR_FS_CLOSED = 4, 5, 6
-BR_FC_PER_CPU = 1 << 15
+BR_FC_PER_CPU, BR_FC_WAYS = 1 << 15, 2
 
 CONSTS = {k: v for k, v in globals().items() if k.startswith("BR_")}
 

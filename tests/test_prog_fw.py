@@ -31,7 +31,9 @@ import errno
 import json
 import mmap
 import os
+import socket
 import struct
+import sys
 import time
 
 import pytest
@@ -64,7 +66,8 @@ WAN_MAC = "02:2b:00:00:00:01"
 TCP_P, UDP_P, ICMP6_P, ESP_P, AH_P = 6, 17, 58, 50, 51
 NSEC = 1000000000
 
-# bpf/flowcache.h: BR_FC_PER_CPU entries per possible CPU of
+# bpf/flowcache.h: BR_FC_PER_CPU entries per possible CPU (in sets of
+# BR_FC_WAYS) of
 # {struct br_flow_key, until_ns, gen, the LAN and WAN stations' MACs}
 FC_ENTRY = struct.Struct("=40sQI12x")
 
@@ -109,11 +112,12 @@ class FwRig(Rig):
             info = bs.map_info(fd)
             if info.name == b"flow_cache":
                 self.fc_fd = self._keep(fd)
-                size = fm.BR_FC_PER_CPU * bs.possible_cpus()
-                assert (info.value_size, info.max_entries) == (FC_ENTRY.size, size), \
+                sets = fm.BR_FC_PER_CPU // fm.BR_FC_WAYS * bs.possible_cpus()
+                want = (fm.BR_FC_WAYS * FC_ENTRY.size, sets)
+                assert (info.value_size, info.max_entries) == want, \
                     f"flow_cache: {info.max_entries} x {info.value_size} bytes: " \
                     f"bpf/flowcache.h changed, update FC_ENTRY"
-                self.fc_mem = mmap.mmap(fd, size * FC_ENTRY.size, mmap.MAP_SHARED,
+                self.fc_mem = mmap.mmap(fd, sets * info.value_size, mmap.MAP_SHARED,
                                         mmap.PROT_READ | mmap.PROT_WRITE)
                 return
             os.close(fd)
@@ -1550,6 +1554,37 @@ def test_flow_cache_hit_needs_the_same_stations(one_cpu, port):
         assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"), src=LAN_MAC2)) == \
             bridged(new=True)  # the slow path: mid-stream pickup opens it again
         assert fw.fdb_port(LAN_MAC2) == LAN
+
+
+def fc_set_index(lan, wan, lport, wport):
+    """bpf/flowcache.h fc_set_of() for a TCP/UDP flow, within one CPU."""
+    la, wa = socket.inet_pton(socket.AF_INET6, lan), socket.inet_pton(socket.AF_INET6, wan)
+    words = [la[12:16], wa[8:12], wa[12:16], struct.pack("!HH", lport, wport)]
+    h = 0
+    for w in words:
+        h ^= int.from_bytes(w, sys.byteorder)
+    bits = (fm.BR_FC_PER_CPU // fm.BR_FC_WAYS).bit_length() - 1
+    return ((h * 2654435761) & 0xffffffff) >> (32 - bits)
+
+
+def test_flow_cache_two_flows_share_a_set_a_third_evicts_the_oldest(one_cpu):
+    """
+    Two ways per set: two flows whose keys hash alike are both cached; a
+    third takes the entry whose trust ends first, the one confirmed
+    earliest.
+    """
+    fw = one_cpu
+    want = fc_set_index(H1, R1, 5000, 53)
+    ports = [p for p in range(5000, 65536) if fc_set_index(H1, R1, p, 53) == want][:3]
+    assert len(ports) == 3, ports
+    for p in ports:
+        open_udp(fw, lport=p)
+    for p in ports[:2]:
+        assert fw.send(LAN, out(udp(H1, R1, p, 53))) == bridged()  # confirms it
+        time.sleep(0.01)
+    assert all(cached(fw, (H1, R1, UDP_P, p, 53)) for p in ports[:2])
+    assert fw.send(LAN, out(udp(H1, R1, ports[2], 53))) == bridged()
+    assert [bool(cached(fw, (H1, R1, UDP_P, p, 53))) for p in ports] == [False, True, True]
 
 
 def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):

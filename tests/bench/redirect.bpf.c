@@ -10,7 +10,7 @@
 /* Key: ingress ifindex; value: ifindex of the other port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, 2);
+	__uint(max_entries, 4); /* the device path and the reference path */
 	__type(key, __u32);
 	__type(value, __u32);
 } redir_ports SEC(".maps");

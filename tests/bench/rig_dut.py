@@ -163,16 +163,7 @@ def bridge_stop(rig, h):
 # ---------------------------------------------------------------- bare XDP redirect
 
 def redirect_start(rig):
-    lan, wan = rig.ifindex["lan0"], rig.ifindex["wan0"]
-
-    def fill():
-        for a, b in ((lan, wan), (wan, lan)):
-            rig_bpf.map_update(rig.fds["redir_ports"], struct.pack("<I", a),
-                               struct.pack("<I", b))
-    # the kernel resolves a devmap's ifindex in the updater's netns
-    rig.in_netns("dut", fill)
-    for port in ("lan0", "wan0"):
-        rig.xdp_attach("dut", port, "redirect")
+    rig.redirect_between("lan0", "wan0")
     return {}
 
 

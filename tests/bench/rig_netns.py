@@ -5,8 +5,14 @@ The benchmark's namespaces and veths:
     ns <P>lan                 ns <P>dut                      ns <P>wan
     eth0 ------------------- lan0  [device under test]  wan0 ------------------- eth0
     2001:db8:1::10/64                                        2001:db8:1::1/64
+    eth1 ------------------- lanr0 [bare XDP redirect] wanr0 ------------------- eth1
     cal0 ----------------------------------------------------------------------- cal0
                        (calibration: generator straight into the sink)
+
+eth1-lanr0-wanr0-eth1 is the reference path: the same plumbing with the
+bare XDP redirect attached for the rig's life, so a device's rate can be
+measured in turn with the ceiling's, a fraction of a second apart, as
+often as needed (bench.py's paired ratios), with nothing set up between.
 
 The LAN host generates LAN->WAN traffic and sinks WAN->LAN traffic, the WAN
 host the other way round; both veths carry the sink XDP program, which
@@ -22,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,7 +47,11 @@ PREFIX_RE = re.compile(r"^brb(\d+)-")
 # Fixed, locally administered MACs: tables and tcpdump read the same every run.
 MAC = {"lan": "02:00:00:00:00:10", "wan": "02:00:00:00:00:01",
        "lan0": "02:00:00:00:01:00", "wan0": "02:00:00:00:01:01",
-       "lan_cal": "02:00:00:00:02:10", "wan_cal": "02:00:00:00:02:01"}
+       "lan_cal": "02:00:00:00:02:10", "wan_cal": "02:00:00:00:02:01",
+       "lan_ref": "02:00:00:00:03:10", "wan_ref": "02:00:00:00:03:01",
+       "lanr0": "02:00:00:00:04:00", "wanr0": "02:00:00:00:04:01"}
+# The device ports of each path in the dut namespace, LAN side first.
+PATH_PORTS = {"dut": ("lan0", "wan0"), "ref": ("lanr0", "wanr0")}
 ADDR = {"lan": "2001:db8:1::10", "wan": "2001:db8:1::1"}
 V6_PREFIX = "2001:db8:1::/64"
 
@@ -231,14 +242,17 @@ class Rig:
                         "net.ipv6.conf.default.accept_dad=0",
                         "net.ipv6.conf.default.accept_ra=0")
         dut = self.ns["dut"]
-        for port, host in (("lan0", "lan"), ("wan0", "wan")):
+        for port, dev, host, mac in (("lan0", "eth0", "lan", MAC["lan"]),
+                                     ("wan0", "eth0", "wan", MAC["wan"]),
+                                     ("lanr0", "eth1", "lan", MAC["lan_ref"]),
+                                     ("wanr0", "eth1", "wan", MAC["wan_ref"])):
             run(None, ["ip", "link", "add", port, "netns", dut, "address", MAC[port],
-                       "type", "veth", "peer", "name", "eth0", "netns",
-                       self.ns[host], "address", MAC[host]])
+                       "type", "veth", "peer", "name", dev, "netns",
+                       self.ns[host], "address", mac])
         run(None, ["ip", "link", "add", "cal0", "netns", self.ns["lan"], "address",
                    MAC["lan_cal"], "type", "veth", "peer", "name", "cal0", "netns",
                    self.ns["wan"], "address", MAC["wan_cal"]])
-        for port in ("lan0", "wan0"):
+        for port in ("lan0", "wan0", "lanr0", "wanr0"):
             # A frame redirected into a veth is only delivered if the peer
             # has NAPI: an XDP program or GRO. The Linux bridge devices
             # have no XDP program, so GRO on for every device alike.
@@ -249,13 +263,14 @@ class Rig:
             # an XDP redirect carries across unfinished: tx offload off
             # (iperf3 only; the generator's frames carry full checksums).
             self.run(host, ["ethtool", "-K", "eth0", "tx", "off"])
-            for dev in ("eth0", "cal0"):
+            for dev in ("eth0", "eth1", "cal0"):
                 self.run(host, ["ip", "link", "set", dev, "up"])
             self.run(host, ["ip", "-6", "addr", "add", f"{ADDR[host]}/64", "dev",
                             "eth0", "nodad"])
             self.ifindex[host] = link(self.ns[host], "eth0")["ifindex"]
             self.ifindex[host + "_cal"] = link(self.ns[host], "cal0")["ifindex"]
-        for port in ("lan0", "wan0"):
+            self.ifindex[host + "_ref"] = link(self.ns[host], "eth1")["ifindex"]
+        for port in ("lan0", "wan0", "lanr0", "wanr0"):
             self.ifindex[port] = link(dut, port)["ifindex"]
         # Static neighbours: no device under test needs to pass ND for
         # iperf3, so the firewall recipes stay exactly as documented.
@@ -290,8 +305,23 @@ class Rig:
             self.fds[name] = rig_bpf.obj_get(f"{self.pin_dir}/{path}")
         for host in ("lan", "wan"):
             self.xdp_attach(host, "eth0", "sink")
+            self.xdp_attach(host, "eth1", "sink")
         self.xdp_attach("wan", "cal0", "sink")
         self._park_generator()
+        self.redirect_between(*PATH_PORTS["ref"])
+
+    def redirect_between(self, a, b):
+        """The bare XDP redirect between DUT-namespace ports a and b."""
+        ia, ib = self.ifindex[a], self.ifindex[b]
+
+        def fill():
+            for x, y in ((ia, ib), (ib, ia)):
+                rig_bpf.map_update(self.fds["redir_ports"], struct.pack("<I", x),
+                                   struct.pack("<I", y))
+        # the kernel resolves a devmap's ifindex in the updater's netns
+        self.in_netns("dut", fill)
+        for port in (a, b):
+            self.xdp_attach("dut", port, "redirect")
 
     def _park_generator(self):
         """Attach the generator to an idle veth pair for the rig's life.

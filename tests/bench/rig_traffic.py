@@ -98,7 +98,7 @@ class Flow:
     LAN-side port (and address past 32768 flows, bench.h), the same way
     both ways, so wan2lan frames belong to the flows lan2wan opened."""
 
-    def __init__(self, direction, size, nflows, cal=False):
+    def __init__(self, direction, size, nflows, cal=False, ref=False):
         self.direction, self.size, self.nflows = direction, size, nflows
         if direction == "lan2wan":
             src, dst, vary = "lan", "wan", VARY_SRC
@@ -109,12 +109,15 @@ class Flow:
         else:
             raise ValueError(direction)
         self.where = src
-        self.dev = "cal0" if cal else "eth0"
-        smac, dmac = (MAC[src + "_cal"], MAC[dst + "_cal"]) if cal else (MAC[src], MAC[dst])
-        self.frame = udp6(smac, dmac, ADDR[src], ADDR[dst], sport, dport, size)
+        # path: "cal" straight into the sink, "ref" through the reference
+        # redirect, else through the device under test
+        sfx = "_cal" if cal else "_ref" if ref else ""
+        self.dev = "cal0" if cal else "eth1" if ref else "eth0"
+        self.frame = udp6(MAC[src + sfx], MAC[dst + sfx], ADDR[src], ADDR[dst], sport,
+                          dport, size)
         self.vary = vary if nflows > 1 else VARY_NONE
         self.addr_base = struct.unpack("!I", _a6(ADDR["lan"])[12:])[0]
-        self.ifindex_key = src + ("_cal" if cal else "")
+        self.ifindex_key = src + sfx
 
     def cfg(self, ifindex):
         """struct bench_gen_cfg."""
