@@ -124,7 +124,7 @@ struct br_fdb_val {
  * sets of BR_FC_WAYS 64-byte entries for each possible CPU.
  */
 #ifndef BR_FC_BITS
-#define BR_FC_BITS 15
+#define BR_FC_BITS 16
 #endif
 #define BR_FC_PER_CPU (1U << BR_FC_BITS)
 #define BR_FC_WAYS 2 /* entries per set: 64-byte entries, 128-byte sets */

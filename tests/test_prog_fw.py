@@ -1575,16 +1575,19 @@ def test_flow_cache_two_flows_share_a_set_a_third_evicts_the_oldest(one_cpu):
     """
     fw = one_cpu
     want = fc_set_index(H1, R1, 5000, 53)
-    ports = [p for p in range(5000, 65536) if fc_set_index(H1, R1, p, 53) == want][:3]
-    assert len(ports) == 3, ports
-    for p in ports:
-        open_udp(fw, lport=p)
-    for p in ports[:2]:
-        assert fw.send(LAN, out(udp(H1, R1, p, 53))) == bridged()  # confirms it
+    flows = [(lp, wp) for wp in (53, 123, 443, 4500) for lp in range(1024, 65536)
+             if fc_set_index(H1, R1, lp, wp) == want][:3]
+    assert len(flows) == 3, flows
+    keys = [(H1, R1, UDP_P, lp, wp) for lp, wp in flows]
+    for lp, wp in flows:
+        open_udp(fw, lport=lp, wport=wp)
+    for lp, wp in flows[:2]:
+        assert fw.send(LAN, out(udp(H1, R1, lp, wp))) == bridged()  # confirms it
         time.sleep(0.01)
-    assert all(cached(fw, (H1, R1, UDP_P, p, 53)) for p in ports[:2])
-    assert fw.send(LAN, out(udp(H1, R1, ports[2], 53))) == bridged()
-    assert [bool(cached(fw, (H1, R1, UDP_P, p, 53))) for p in ports] == [False, True, True]
+    assert all(cached(fw, k) for k in keys[:2])
+    lp, wp = flows[2]
+    assert fw.send(LAN, out(udp(H1, R1, lp, wp))) == bridged()
+    assert [bool(cached(fw, k)) for k in keys] == [False, True, True]
 
 
 def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):

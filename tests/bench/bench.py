@@ -163,6 +163,9 @@ def run_traffic(rig, dut, plan, raw):
         log(f"{dut.key} {key}: {r['pps'] / 1e6:.2f} Mpps")
 
 
+PAIR_WARMUP = 0.04
+
+
 def run_paired(rig, dut, plan, raw):
     """Paired ratios: the device's rate and the reference redirect's (the
     rig's second path, set up for its whole life) measured in turn in
@@ -178,10 +181,11 @@ def run_paired(rig, dut, plan, raw):
         if direction == "wan2lan" and dut.before_wan2lan:
             tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime, 2 * flows)
         key = rep.traffic_key(size, flows, direction)
+        # both paths are warm after the first pair: a short warm-up each
         for _ in range(plan.pairs):
-            d = tr.measure(rig, tr.Flow(direction, size, flows), plan.warmup,
+            d = tr.measure(rig, tr.Flow(direction, size, flows), PAIR_WARMUP,
                            plan.pair_window)["pps"]
-            r = tr.measure(rig, tr.Flow(direction, size, flows, ref=True), plan.warmup,
+            r = tr.measure(rig, tr.Flow(direction, size, flows, ref=True), PAIR_WARMUP,
                            plan.pair_window)["pps"]
             raw.setdefault(key, []).append({"dut": d, "ref": r, "ratio": d / r if r else None})
         log(f"{dut.key} {key} paired: " + ", ".join(
