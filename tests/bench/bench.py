@@ -163,9 +163,6 @@ def run_traffic(rig, dut, plan, raw):
         log(f"{dut.key} {key}: {r['pps'] / 1e6:.2f} Mpps")
 
 
-PAIR_WARMUP = 0.04
-
-
 def run_paired(rig, dut, plan, raw):
     """Paired ratios: the device's rate and the reference redirect's (the
     rig's second path, set up for its whole life) measured in turn in
@@ -183,9 +180,9 @@ def run_paired(rig, dut, plan, raw):
         key = rep.traffic_key(size, flows, direction)
         # both paths are warm after the first pair: a short warm-up each
         for _ in range(plan.pairs):
-            d = tr.measure(rig, tr.Flow(direction, size, flows), PAIR_WARMUP,
+            d = tr.measure(rig, tr.Flow(direction, size, flows), tr.PAIR_WARMUP,
                            plan.pair_window)["pps"]
-            r = tr.measure(rig, tr.Flow(direction, size, flows, ref=True), PAIR_WARMUP,
+            r = tr.measure(rig, tr.Flow(direction, size, flows, ref=True), tr.PAIR_WARMUP,
                            plan.pair_window)["pps"]
             raw.setdefault(key, []).append({"dut": d, "ref": r, "ratio": d / r if r else None})
         log(f"{dut.key} {key} paired: " + ", ".join(
@@ -449,14 +446,15 @@ def scaling_text(scaling):
             if p.get("skipped"):
                 lines.append(f"  {p['n']:>9}: skipped ({p['skipped']})")
                 continue
-            dirs = ", ".join(f"{d} {rep.fmt_rate(p[d])}" for d in ("wan2lan", "lan2wan", "wan2lan_active1k")
-                             if d in p)
+            dirs = ", ".join(f"{d} {rep.fmt_rate(p[d])} (best {rep.fmt_num(p[d]['max'])})"
+                             for d in ("wan2lan", "lan2wan", "wan2lan_active1k") if d in p)
             costs = ", ".join(f"{k} {c['median']:.0f} ns"
                               for k, c in p.get("costs", {}).items())
             lines.append(f"  {p['n']:>9}: {dirs}" + (f"; {costs}" if costs else ""))
         for k, v in s.items():
             if k.startswith("slowdown_") and v is not None:
-                lines.append(f"  {k[len('slowdown_'):]}: {100 * v:.1f} % slower")
+                lines.append(f"  {k[len('slowdown_'):]}: {100 * v:.1f} % slower "
+                             "(best window against best window)")
     return "\n".join(lines)
 
 

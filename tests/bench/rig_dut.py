@@ -20,11 +20,9 @@ driver, the ratios and the JSON pick it up.
 """
 import json
 import os
-import struct
 
-import rig_bpf
 import rig_cost
-from rig_netns import (BPFFS, BUILD, V6_PREFIX, RigError, kill_group, log,
+from rig_netns import (BPFFS, BUILD, V6_PREFIX, RigError, kill_group,
                        tc_egress_prog_id, xdp_prog_id)
 
 BROUTERD = os.path.join(BUILD, "brouterd")

@@ -26,6 +26,8 @@ BENCH_PORT = 9          # tests/bench/bench.h
 LAN_PORT_BASE = 10000   # first LAN-side port of a flow
 VARY_NONE, VARY_SRC, VARY_DST = 0, 1, 2
 ETH_HLEN, IP6_HLEN, UDP_HLEN = 14, 40, 8
+# Warm-up of a short window that follows another of the same traffic.
+PAIR_WARMUP = 0.04
 
 
 def _csum(data):
