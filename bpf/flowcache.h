@@ -69,13 +69,12 @@ struct fc_set {
 };
 
 /*
- * BR_FC_PER_CPU entries for each possible CPU, CPU n's sets from
- * n * BR_FC_PER_CPU / BR_FC_WAYS (brouterd sets max_entries). A plain
- * array rather than a per-CPU one: a per-CPU value is at most 32 KB, and
- * a per-CPU array of many entries reaches each through a pointer of its
+ * BR_FC_SETS_PER_CPU sets for each possible CPU, CPU n's from
+ * n * BR_FC_SETS_PER_CPU (brouterd sets max_entries). A plain array
+ * rather than a per-CPU one: a per-CPU value is at most 32 KB, and a
+ * per-CPU array of many entries reaches each through a pointer of its
  * own.
  */
-#define BR_FC_SETS_PER_CPU (BR_FC_PER_CPU / BR_FC_WAYS)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

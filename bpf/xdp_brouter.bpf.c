@@ -248,16 +248,17 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 				     const struct br_settings *s, __u32 port,
 				     __u64 now)
 {
+	__u32 gen = s->gen;
 	struct fc_set *e;
 	struct fc_ref k;
 
-	if (s->pol[s->gen & 1].mode != BR_FW_STATEFUL ||
+	if (s->pol[gen & 1].mode != BR_FW_STATEFUL ||
 	    !fc_ref_pkt(&k, ip6, (void *)(long)ctx->data_end, port))
 		return FC_NOT_TAKEN;
 	e = fc_set_of(&k);
 	if (!e)
 		return FC_NOT_TAKEN;
-	return fc_hit(e, &k, eth->h_source, eth->h_dest, port, s->gen, now) ?
+	return fc_hit(e, &k, eth->h_source, eth->h_dest, port, gen, now) ?
 		       FC_PASS : FC_MISSED;
 }
 

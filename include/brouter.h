@@ -120,14 +120,15 @@ struct br_fdb_val {
 
 /*
  * Flow cache (bpf/flowcache.h): entries per possible CPU, a power of two.
- * The XDP program's "flow_cache" array has BR_FC_PER_CPU / BR_FC_WAYS
- * sets of BR_FC_WAYS 64-byte entries for each possible CPU.
+ * The XDP program's "flow_cache" array has BR_FC_SETS_PER_CPU sets of
+ * BR_FC_WAYS 64-byte entries for each possible CPU.
  */
 #ifndef BR_FC_BITS
 #define BR_FC_BITS 16
 #endif
 #define BR_FC_PER_CPU (1U << BR_FC_BITS)
 #define BR_FC_WAYS 2 /* entries per set: 64-byte entries, 128-byte sets */
+#define BR_FC_SETS_PER_CPU (BR_FC_PER_CPU / BR_FC_WAYS)
 
 
 /* ------------------------------------------------------------------ */

@@ -312,7 +312,7 @@ again:
 		err = ncpus;
 	if (!err)
 		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
-					       BR_FC_PER_CPU / BR_FC_WAYS * ncpus);
+					       BR_FC_SETS_PER_CPU * ncpus);
 	/* XDP first: it creates and pins the maps the tc object reuses. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);

@@ -112,7 +112,7 @@ class FwRig(Rig):
             info = bs.map_info(fd)
             if info.name == b"flow_cache":
                 self.fc_fd = self._keep(fd)
-                sets = fm.BR_FC_PER_CPU // fm.BR_FC_WAYS * bs.possible_cpus()
+                sets = fm.BR_FC_SETS_PER_CPU * bs.possible_cpus()
                 want = (fm.BR_FC_WAYS * FC_ENTRY.size, sets)
                 assert (info.value_size, info.max_entries) == want, \
                     f"flow_cache: {info.max_entries} x {info.value_size} bytes: " \
@@ -247,16 +247,18 @@ class FwRig(Rig):
                  kd["wan_port"], kd["kind"])] = fm.unpack("br_flow", v)
         return out
 
-    def flow(self, lan, wan, proto, lport=0, wport=0, kind=fm.BR_FK_FLOW):
+    def lookup(self, name, key):
+        """Value bytes of @key in pinned map @name, or None when absent."""
         try:
-            v = bs.map_lookup(self.fd("flows"),
-                              fm.flow_key(lan, wan, proto, lport, wport, kind),
-                              fm.S["br_flow"].size)
+            return bs.map_lookup(self.fd(name), key, self.maps[name][1].value_size)
         except OSError as e:
             if e.errno == errno.ENOENT:
                 return None
             raise
-        return fm.unpack("br_flow", v)
+
+    def flow(self, lan, wan, proto, lport=0, wport=0, kind=fm.BR_FK_FLOW):
+        v = self.lookup("flows", fm.flow_key(lan, wan, proto, lport, wport, kind))
+        return v and fm.unpack("br_flow", v)
 
     def age_flows(self, seconds, lan=None):
         """Make flows (of LAN address @lan) idle for @seconds."""
@@ -286,14 +288,8 @@ class FwRig(Rig):
 
     def fdb_port(self, mac):
         """Port the FDB has @mac on (struct br_fdb_key: MAC + 2 pad), or None."""
-        key = bytes.fromhex(mac.replace(":", "")) + bytes(2)
-        try:
-            v = bs.map_lookup(self.fd("fdb"), key, 16)
-        except OSError as e:
-            if e.errno == errno.ENOENT:
-                return None
-            raise
-        return struct.unpack_from("=I", v)[0]
+        v = self.lookup("fdb", bytes.fromhex(mac.replace(":", "")) + bytes(2))
+        return v and struct.unpack_from("=I", v)[0]
 
     def lan_addrs(self):
         fd = self.fd("lan_addrs")
@@ -1563,7 +1559,7 @@ def fc_set_index(lan, wan, lport, wport):
     h = 0
     for w in words:
         h ^= int.from_bytes(w, sys.byteorder)
-    bits = (fm.BR_FC_PER_CPU // fm.BR_FC_WAYS).bit_length() - 1
+    bits = fm.BR_FC_SETS_PER_CPU.bit_length() - 1
     return ((h * 2654435761) & 0xffffffff) >> (32 - bits)
 
 
