@@ -49,7 +49,7 @@ union fc_key {
 /* One cache line: the map is page-aligned (mmapable), so is every entry. */
 struct fc_entry {
 	union fc_key k;
-	__u64 until_ns;	/* trusted until then (see above) */
+	__u64 until_ns; /* trusted until then (see above) */
 	__u32 gen;	/* settings.gen it was confirmed under */
 	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the stations on either side */
 };

@@ -75,13 +75,13 @@ static __always_inline __u32 l2_src_check(struct ethhdr *eth,
  * Learn the source, and keep traffic between stations on the same port
  * local. Returns 0 when the frame may cross, or a drop reason.
  */
-static __always_inline __u32 l2_learn(struct ethhdr *eth, __u32 port,
-				      __u64 now)
+static __always_inline __u32 l2_learn(struct ethhdr *eth, __u32 port, __u64 now)
 {
 	struct fdb_cache *c = fdb_cache();
 
 	fdb_learn(c, eth->h_source, port, now);
-	if (!mac_is_group(eth->h_dest) && fdb_port(c, eth->h_dest, now) == (int)port)
+	if (!mac_is_group(eth->h_dest) &&
+	    fdb_port(c, eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
 	return 0;
 }
