@@ -4,8 +4,8 @@
  * the "flows" LRU hash. Hashing the 40-byte key (jhash), walking the
  * bucket and the calls into the full firewall cost most of an established
  * packet's time; a hit here is a multiply, one cache line and a compare.
- * Its size (BR_FC_PER_CPU entries) holds the working set of a busy
- * network's flows, not just the last few.
+ * Its size (firewall.flow-cache entries per CPU, 64k by default) holds
+ * the working set of a busy network's flows, not just the last few.
  *
  * An entry is trusted until its until_ns: one BR_FC_TRUST_NS after the
  * slow path confirmed the flow, or the flow's own idle expiry if that
@@ -67,18 +67,19 @@ struct fc_entry {
 struct fc_set {
 	struct fc_entry e[BR_FC_WAYS];
 };
+_Static_assert(sizeof(struct fc_entry) == BR_FC_ENTRY_SIZE, "one cache line");
 
 /*
- * BR_FC_SETS_PER_CPU sets for each possible CPU, CPU n's from
- * n * BR_FC_SETS_PER_CPU (brouterd sets max_entries). A plain array
- * rather than a per-CPU one: a per-CPU value is at most 32 KB, and a
- * per-CPU array of many entries reaches each through a pointer of its
+ * 1 << consts.fc_bits sets for each possible CPU, CPU n's from
+ * n << fc_bits; brouterd sets max_entries (1 with the cache off). A plain
+ * array rather than a per-CPU one: a per-CPU value is at most 32 KB, and
+ * a per-CPU array of many entries reaches each through a pointer of its
  * own.
  */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, BR_FC_SETS_PER_CPU);
+	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct fc_set);
@@ -186,15 +187,18 @@ static __always_inline int fc_ref_pkt(struct fc_ref *r, struct ipv6hdr *ip6,
 	return 1;
 }
 
+/* The set of @r on this CPU, or NULL with the cache off. */
 static __always_inline struct fc_set *fc_set_of(const struct fc_ref *r)
 {
 	/* low words of both addresses (interface ids) and the ports */
 	__u32 h = r->lan[3] ^ r->wan[2] ^ r->wan[3] ^ r->t.w;
-	__u32 i;
+	__u32 bits = consts.fc_bits, i;
 
+	if (!bits)
+		return NULL;
 	/* Fibonacci hashing: the top bits of the product mix all of h */
-	i = bpf_get_smp_processor_id() * BR_FC_SETS_PER_CPU +
-	    ((h * 2654435761U) >> (32 - BR_FC_BITS + 1));
+	i = bpf_get_smp_processor_id() << bits |
+	    (h * 2654435761U) >> (32 - bits);
 	return bpf_map_lookup_elem(&flow_cache, &i);
 }
 

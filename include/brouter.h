@@ -119,16 +119,18 @@ struct br_fdb_val {
 #define BR_FDB_REFRESH_NS 1000000000ULL
 
 /*
- * Flow cache (bpf/flowcache.h): entries per possible CPU, a power of two.
- * The XDP program's "flow_cache" array has BR_FC_SETS_PER_CPU sets of
- * BR_FC_WAYS 64-byte entries for each possible CPU.
+ * Flow cache (bpf/flowcache.h): a power of two of entries per possible
+ * CPU (firewall.flow-cache), in sets of BR_FC_WAYS 64-byte entries. The
+ * XDP program's "flow_cache" array has 1 << consts.fc_bits sets for each
+ * possible CPU; fc_bits 0 turns the cache off.
  */
-#ifndef BR_FC_BITS
-#define BR_FC_BITS 16
-#endif
-#define BR_FC_PER_CPU (1U << BR_FC_BITS)
 #define BR_FC_WAYS 2 /* entries per set: 64-byte entries, 128-byte sets */
-#define BR_FC_SETS_PER_CPU (BR_FC_PER_CPU / BR_FC_WAYS)
+#define BR_FC_ENTRY_SIZE 64
+#define BR_FC_DEF_PER_CPU (1U << 16)
+#define BR_FC_MIN_PER_CPU (1U << 10)
+#define BR_FC_MAX_PER_CPU (1U << 20)
+/* The default shrinks, on boxes of many CPUs, to stay within this. */
+#define BR_FC_DEF_BUDGET (256ULL << 20)
 
 
 /* ------------------------------------------------------------------ */
@@ -326,6 +328,7 @@ struct br_settings {
 /* Immutable per load (rodata "consts" in each BPF object). */
 struct br_consts {
 	__u32 ifindex[BR_NPORTS];
+	__u32 fc_bits;	/* log2 of the flow cache's sets per CPU; 0: no cache */
 };
 
 /*

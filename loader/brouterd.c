@@ -286,6 +286,30 @@ static int info_write(struct brouterd *d)
 	return 0;
 }
 
+/*
+ * The flow cache: 1 << fc_bits sets of BR_FC_WAYS entries per possible
+ * CPU, or off (fc_bits 0, and the smallest array a map can be).
+ */
+static int size_flow_cache(struct brouterd *d, int ncpus, int say)
+{
+	__u32 n = config_flow_cache(&d->cfg, ncpus);
+	__u32 sets = n / BR_FC_WAYS;
+
+	if ((__u64)sets * ncpus > UINT32_MAX) {
+		pr_err("flow-cache: %u entries for each of %d CPUs is more than "
+		       "one map holds", n, ncpus);
+		return -E2BIG;
+	}
+	d->xdp->rodata->consts.fc_bits = n ? __builtin_ctz(sets) : 0;
+	if (say && n)
+		pr_info("flow cache: %u entries per CPU, %d CPUs, %llu MB", n,
+			ncpus, ((unsigned long long)n * BR_FC_ENTRY_SIZE * ncpus) >> 20);
+	else if (say)
+		pr_info("flow cache: off");
+	return bpf_map__set_max_entries(d->xdp->maps.flow_cache,
+					n ? sets * ncpus : 1);
+}
+
 static int load_programs(struct brouterd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
@@ -311,8 +335,7 @@ again:
 	if (!err && ncpus < 0)
 		err = ncpus;
 	if (!err)
-		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
-					       BR_FC_SETS_PER_CPU * ncpus);
+		err = size_flow_cache(d, ncpus, !retried);
 	/* XDP first: it creates and pins the maps the tc object reuses. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);

@@ -32,8 +32,29 @@ void config_defaults(struct br_config *c)
 	c->pol.timeout[BR_TO_OTHER] = 600;
 	c->pol.log_rate = 10;
 	c->max_flows = BR_CFG_DEF_FLOWS;
+	c->flow_cache = BR_CFG_FC_AUTO;
 	c->log_level = BR_LOG_INFO;
 	tunnel_cfg_defaults(&c->tunnel);
+}
+
+static const char *fc_size_name(__u32 v, char *buf, size_t len)
+{
+	if (v == BR_CFG_FC_AUTO)
+		return "the default";
+	snprintf(buf, len, "%u", v);
+	return buf;
+}
+
+__u32 config_flow_cache(const struct br_config *c, int ncpus)
+{
+	__u32 n = BR_FC_DEF_PER_CPU;
+
+	if (c->flow_cache != BR_CFG_FC_AUTO)
+		return c->flow_cache;
+	while (n > BR_FC_MIN_PER_CPU &&
+	       (__u64)n * BR_FC_ENTRY_SIZE * ncpus > BR_FC_DEF_BUDGET)
+		n /= 2;
+	return n;
 }
 
 void config_free(struct br_config *c)
@@ -452,6 +473,15 @@ int config_reload(struct br_config *cfg)
 			"running; restart brouterd to change it", n.max_flows,
 			cfg->max_flows);
 		n.max_flows = cfg->max_flows;
+	}
+	if (n.flow_cache != cfg->flow_cache) {
+		char want[16], have[16];
+
+		pr_warn("reload: flow-cache is %s in the new configuration but %s "
+			"is running; restart brouterd to change it",
+			fc_size_name(n.flow_cache, want, sizeof(want)),
+			fc_size_name(cfg->flow_cache, have, sizeof(have)));
+		n.flow_cache = cfg->flow_cache;
 	}
 	config_free(cfg);
 	*cfg = n;

@@ -29,6 +29,7 @@ struct br_config {
 	int n_lan_prefixes;
 	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */
+	__u32 flow_cache;	/* entries per CPU, 0 = off, or BR_CFG_FC_AUTO (ditto) */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
 	int file_found;		/* 0: default file absent, built-in defaults used */
 	char **files;		/* file names the pinholes' ->file point to */
@@ -48,6 +49,16 @@ void config_defaults(struct br_config *c);
 int config_load(const char *path, int must_exist, struct br_config *out);
 
 void config_free(struct br_config *c);
+
+/* firewall.flow-cache absent: BR_FC_DEF_PER_CPU within BR_FC_DEF_BUDGET. */
+#define BR_CFG_FC_AUTO 0xffffffffU
+
+/*
+ * Flow cache entries per CPU on a machine of @ncpus possible CPUs: the
+ * configured number, or for BR_CFG_FC_AUTO the default, halved until
+ * every CPU's share fits the budget (not below BR_FC_MIN_PER_CPU).
+ */
+__u32 config_flow_cache(const struct br_config *c, int ncpus);
 
 /*
  * brouterd's whole configuration: argv, then the file (-c, or the default

@@ -136,6 +136,23 @@ static int parse_max_flows(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+static int parse_flow_cache(struct cfg_ctx *x, const config_setting_t *s,
+			    void *obj)
+{
+	long long v;
+
+	(void)obj;
+	if (cfg_int(x, s, 0, BR_FC_MAX_PER_CPU, &v))
+		return -EINVAL;
+	if (v && (v < BR_FC_MIN_PER_CPU || (v & (v - 1)))) {
+		cfg_err(x, s, "%lld: 0 (off) or a power of two from %u to %u", v,
+			BR_FC_MIN_PER_CPU, BR_FC_MAX_PER_CPU);
+		return -EINVAL;
+	}
+	x->c->flow_cache = v;
+	return 0;
+}
+
 /* ---- lan-prefixes ----------------------------------------------------- */
 
 static int parse_lan_prefixes(struct cfg_ctx *x, const config_setting_t *s,
@@ -192,6 +209,7 @@ static const struct cfg_key fw_keys[] = {
 	{ "lan-prefixes", parse_lan_prefixes },
 	{ "timeouts", parse_timeouts },
 	{ "max-flows", parse_max_flows },
+	{ "flow-cache", parse_flow_cache },
 	{ "pinholes", cfg_parse_pinholes },
 	{ NULL },
 };

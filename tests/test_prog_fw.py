@@ -34,6 +34,7 @@ import os
 import socket
 import struct
 import sys
+import tempfile
 import time
 
 import pytest
@@ -66,13 +67,23 @@ WAN_MAC = "02:2b:00:00:00:01"
 TCP_P, UDP_P, ICMP6_P, ESP_P, AH_P = 6, 17, 58, 50, 51
 NSEC = 1000000000
 
-# bpf/flowcache.h: BR_FC_PER_CPU entries per possible CPU (in sets of
-# BR_FC_WAYS) of
+# bpf/flowcache.h: firewall.flow-cache entries per possible CPU (in sets
+# of BR_FC_WAYS) of
 # {struct br_flow_key, until_ns, gen, the LAN and WAN stations' MACs}
 FC_ENTRY = struct.Struct("=40sQI12x")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
+
+
+def default_flow_cache():
+    """Entries per CPU brouterd picks without firewall.flow-cache: the
+    default, halved while all CPUs' shares exceed the budget."""
+    n = fm.BR_FC_DEF_PER_CPU
+    while n > fm.BR_FC_MIN_PER_CPU and \
+            n * fm.BR_FC_ENTRY_SIZE * bs.possible_cpus() > fm.BR_FC_DEF_BUDGET:
+        n //= 2
+    return n
 
 
 def mono_ns():
@@ -97,8 +108,22 @@ class FwRig(Rig):
     MAPS = Rig.MAPS + ("settings", "flows", "lan_addrs", "frags", "pin_dst",
                        "pin_rules", "prefixes", "fdb")
 
-    def __init__(self):
-        super().__init__(f"brtf{os.getpid()}")
+    def __init__(self, flow_cache=None):
+        """@flow_cache: firewall.flow-cache for brouterd, else its default."""
+        self.conf = None
+        args = ()
+        if flow_cache is not None:
+            self.conf = tempfile.NamedTemporaryFile(
+                mode="w", prefix="brtf-", suffix=".conf")
+            self.conf.write(f"firewall = {{ flow-cache = {flow_cache}; }};\n")
+            self.conf.flush()
+            args = ("-c", self.conf.name)
+        # a rig of its own size runs beside the module's: a name of its own
+        super().__init__(f"brtf{os.getpid()}" +
+                         ("" if flow_cache is None else f"c{flow_cache}"),
+                         extra_args=args)
+        self.fc_per_cpu = default_flow_cache() if flow_cache is None \
+            else flow_cache
 
     def start(self):
         fm.check_layout()
@@ -112,11 +137,12 @@ class FwRig(Rig):
             info = bs.map_info(fd)
             if info.name == b"flow_cache":
                 self.fc_fd = self._keep(fd)
-                sets = fm.BR_FC_SETS_PER_CPU * bs.possible_cpus()
+                self.fc_sets = self.fc_per_cpu // fm.BR_FC_WAYS
+                sets = max(1, self.fc_sets * bs.possible_cpus())
                 want = (fm.BR_FC_WAYS * FC_ENTRY.size, sets)
                 assert (info.value_size, info.max_entries) == want, \
-                    f"flow_cache: {info.max_entries} x {info.value_size} bytes: " \
-                    f"bpf/flowcache.h changed, update FC_ENTRY"
+                    f"flow_cache: {info.max_entries} x {info.value_size} bytes, " \
+                    f"want {want[1]} x {want[0]}"
                 self.fc_mem = mmap.mmap(fd, sets * info.value_size, mmap.MAP_SHARED,
                                         mmap.PROT_READ | mmap.PROT_WRITE)
                 return
@@ -134,7 +160,7 @@ class FwRig(Rig):
         for off in range(0, len(mem), esz):
             if mem[off:off + 40] != none:
                 k, until, gen = FC_ENTRY.unpack_from(mem, off)
-                out.append((off // esz // fm.BR_FC_PER_CPU, k, until, gen))
+                out.append((off // esz // max(1, self.fc_per_cpu), k, until, gen))
         return out
 
     def check_maps(self):
@@ -1552,14 +1578,14 @@ def test_flow_cache_hit_needs_the_same_stations(one_cpu, port):
         assert fw.fdb_port(LAN_MAC2) == LAN
 
 
-def fc_set_index(lan, wan, lport, wport):
+def fc_set_index(fw, lan, wan, lport, wport):
     """bpf/flowcache.h fc_set_of() for a TCP/UDP flow, within one CPU."""
     la, wa = socket.inet_pton(socket.AF_INET6, lan), socket.inet_pton(socket.AF_INET6, wan)
     words = [la[12:16], wa[8:12], wa[12:16], struct.pack("!HH", lport, wport)]
     h = 0
     for w in words:
         h ^= int.from_bytes(w, sys.byteorder)
-    bits = fm.BR_FC_SETS_PER_CPU.bit_length() - 1
+    bits = fw.fc_sets.bit_length() - 1
     return ((h * 2654435761) & 0xffffffff) >> (32 - bits)
 
 
@@ -1570,9 +1596,9 @@ def test_flow_cache_two_flows_share_a_set_a_third_evicts_the_oldest(one_cpu):
     earliest.
     """
     fw = one_cpu
-    want = fc_set_index(H1, R1, 5000, 53)
+    want = fc_set_index(fw, H1, R1, 5000, 53)
     flows = [(lp, wp) for wp in (53, 123, 443, 4500) for lp in range(1024, 65536)
-             if fc_set_index(H1, R1, lp, wp) == want][:3]
+             if fc_set_index(fw, H1, R1, lp, wp) == want][:3]
     assert len(flows) == 3, flows
     keys = [(H1, R1, UDP_P, lp, wp) for lp, wp in flows]
     for lp, wp in flows:
@@ -1584,6 +1610,60 @@ def test_flow_cache_two_flows_share_a_set_a_third_evicts_the_oldest(one_cpu):
     lp, wp = flows[2]
     assert fw.send(LAN, out(udp(H1, R1, lp, wp))) == bridged()
     assert [bool(cached(fw, k)) for k in keys] == [False, True, True]
+
+
+def fc_set_held(fw, key):
+    """Sets of this CPU's cache (index within the CPU) holding flow @key."""
+    k, cpu = fm.flow_key(*key), min(os.sched_getaffinity(0))
+    esz, mem = FC_ENTRY.size, fw.fc_mem[:]
+    return [off // esz // fm.BR_FC_WAYS - cpu * fw.fc_sets
+            for off in range(0, len(mem), esz)
+            if off // esz // fw.fc_per_cpu == cpu and mem[off:off + 40] == k]
+
+
+def test_flow_cache_entry_sits_in_its_set(one_cpu):
+    fw = one_cpu
+    hot_udp(fw)
+    assert fc_set_held(fw, UDP_KEY) == [fc_set_index(fw, H1, R1, 5000, 53)]
+
+
+@pytest.fixture(params=[0, fm.BR_FC_MIN_PER_CPU], ids=["off", "1024"])
+def sized(request):
+    """A brouterd started with firewall.flow-cache = the param, one CPU."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        for rig in running(FwRig(flow_cache=request.param)):
+            rig.reset()
+            yield rig
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def test_flow_cache_size_from_the_config(sized):
+    """
+    firewall.flow-cache sizes the map (FwRig.start() checks max_entries)
+    and the program indexes within it; 0 turns the cache off, and then
+    the flows table alone decides: a deleted flow's replies drop at once.
+    """
+    fw = sized
+    log = fw.log_text()
+    if fw.fc_per_cpu:
+        assert f"flow cache: {fw.fc_per_cpu} entries per CPU" in log, log
+    else:
+        assert "flow cache: off" in log, log
+    open_udp(fw)
+    for _ in range(3):
+        assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    if fw.fc_per_cpu:
+        assert fc_set_held(fw, UDP_KEY) == \
+            [fc_set_index(fw, H1, R1, 5000, 53)], fw.flow_cache()
+    else:
+        assert fw.fc_mem[:] == bytes(len(fw.fc_mem))  # never written
+    for key in fw.flows():
+        fw.delete_flow(key, flush=False)
+    want = bridged() if fw.fc_per_cpu else dropped("no_flow")
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == want
 
 
 def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):

@@ -121,6 +121,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.pol.timeout[BR_TO_ICMP], 60);
 	assert_int_equal(c.pol.timeout[BR_TO_OTHER], 600);
 	assert_int_equal(c.max_flows, 131072);
+	assert_int_equal(c.flow_cache, BR_CFG_FC_AUTO);
 	assert_int_equal(c.n_lan_prefixes, 1);
 	assert_prefix(&c.lan_prefixes[0], "2001:db8:1::", 64);
 
@@ -129,7 +130,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 103); /* where the example has it */
+	assert_int_equal(ph->line, 110); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
@@ -207,6 +208,32 @@ static void defaults_when_keys_are_absent(void **state)
 	config_free(&c);
 }
 
+static void flow_cache_size(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_flow_cache(&c, 1), BR_FC_DEF_PER_CPU);
+	assert_int_equal(config_flow_cache(&c, 64), BR_FC_DEF_PER_CPU);
+	/* 4 MB a CPU up to 64 CPUs, then halved to stay within 256 MB */
+	assert_int_equal(config_flow_cache(&c, 65), BR_FC_DEF_PER_CPU / 2);
+	assert_int_equal(config_flow_cache(&c, 256), BR_FC_DEF_PER_CPU / 4);
+	assert_int_equal(config_flow_cache(&c, 1 << 20), BR_FC_MIN_PER_CPU);
+	config_free(&c);
+
+	/* given: taken as it is, whatever the CPUs */
+	assert_int_equal(load_text("firewall = { flow-cache = 0; };", &c), 0);
+	assert_int_equal(config_flow_cache(&c, 2), 0);
+	config_free(&c);
+	assert_int_equal(load_text("firewall = { flow-cache = 1048576; };", &c), 0);
+	assert_int_equal(config_flow_cache(&c, 256), 1048576);
+	config_free(&c);
+	assert_int_equal(load_text("firewall = { flow-cache = 1024; };", &c), 0);
+	assert_int_equal(config_flow_cache(&c, 2), 1024);
+	config_free(&c);
+}
+
 static void missing_file(void **state)
 {
 	struct br_config c;
@@ -248,6 +275,11 @@ static void rejects_mistakes_naming_the_line(void **state)
 		{ "firewall = { pinholes = ( 1 ); };", 1, "must be a group" },
 		{ "firewall = { lan-prefixes = 5; };", 1, "must be a string" },
 		{ "bridge = { ethertypes = 0x88cc; };", 1, "must be an array" },
+		{ "firewall = { flow-cache = 1000; };", 1, "a power of two" },
+		{ "firewall = {\n flow-cache = 512; };", 2, "a power of two" },
+		{ "firewall = { flow-cache = 2097152; };", 1, "out of range" },
+		{ "firewall = { flow-cache = -1; };", 1, "out of range" },
+		{ "firewall = { flow-cache = \"64k\"; };", 1, "must be an integer" },
 		/* libconfig's own syntax errors */
 		{ "lan = \"a\";\nwan = ;", 2, "syntax error" },
 		{ "lan = \"a\";\nlan = \"b\";", 2, "duplicate setting" },
@@ -517,7 +549,7 @@ static void reload_keeps_running_config_on_error(void **state)
 	write_file("brouter.conf",
 		   "lan = \"other\"; wan = \"wan0\";\n"
 		   "marks = { outbound = 9; inbound = 10; };\n"
-		   "firewall = { mode = \"stateless-tcp\"; pinholes = (\n"
+		   "firewall = { mode = \"stateless-tcp\"; flow-cache = 4096; pinholes = (\n"
 		   " { dst = \"::1\"; proto = \"tcp\"; }, { dst = \"::2\"; proto = \"udp\"; } ); };\n");
 	br_log_level = BR_LOG_WARN;
 	assert_int_equal(CAPTURE(config_reload(&c)), 0);
@@ -529,6 +561,10 @@ static void reload_keeps_running_config_on_error(void **state)
 	assert_int_equal(c.opt.mark[BR_PORT_WAN], 10);
 	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "lan0");
 	assert_non_null(strstr(errors, "restart brouterd"));
+	/* the running flow cache stays: its map was sized at start */
+	assert_int_equal(c.flow_cache, BR_CFG_FC_AUTO);
+	assert_non_null(strstr(errors, "flow-cache is 4096 in the new "
+				       "configuration but the default is running"));
 	config_free(&c);
 }
 
@@ -608,6 +644,7 @@ int main(void)
 		cmocka_unit_test(example_parses_to_its_values),
 		cmocka_unit_test(example_passes_check_config),
 		cmocka_unit_test(defaults_when_keys_are_absent),
+		cmocka_unit_test(flow_cache_size),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(rejects_mistakes_naming_the_line),
 		cmocka_unit_test(values_normalised),
