@@ -287,34 +287,46 @@ static int info_write(struct brouterd *d)
 }
 
 /*
- * The flow cache: 1 << fc_bits sets of BR_FC_WAYS entries per possible
- * CPU, or off (fc_bits 0, and the smallest array a map can be).
+ * The flow cache's size, before anything is loaded: sets per CPU (0 for
+ * off) and how many CPUs, or -errno after saying why.
  */
-static int size_flow_cache(struct brouterd *d, int ncpus, int say)
+static int flow_cache_sets(const struct brouterd *d, __u32 *sets, int *ncpus)
 {
-	__u32 n = config_flow_cache(&d->cfg, ncpus);
-	__u32 sets = n / BR_FC_WAYS;
+	__u32 n;
+	__u64 bytes;
 
-	if ((__u64)sets * ncpus > UINT32_MAX) {
+	*ncpus = libbpf_num_possible_cpus();
+	if (*ncpus < 0) {
+		pr_err("possible CPUs: %s", strerror(-*ncpus));
+		return *ncpus;
+	}
+	n = config_flow_cache(&d->cfg, *ncpus);
+	*sets = n / BR_FC_WAYS;
+	if ((__u64)*sets * *ncpus > UINT32_MAX) {
 		pr_err("flow-cache: %u entries for each of %d CPUs is more than "
-		       "one map holds", n, ncpus);
+		       "one map holds", n, *ncpus);
 		return -E2BIG;
 	}
-	d->xdp->rodata->consts.fc_bits = n ? __builtin_ctz(sets) : 0;
-	if (say && n)
-		pr_info("flow cache: %u entries per CPU, %d CPUs, %llu MB", n,
-			ncpus, ((unsigned long long)n * BR_FC_ENTRY_SIZE * ncpus) >> 20);
-	else if (say)
+	bytes = (__u64)n * BR_FC_ENTRY_SIZE * *ncpus;
+	if (!n)
 		pr_info("flow cache: off");
-	return bpf_map__set_max_entries(d->xdp->maps.flow_cache,
-					n ? sets * ncpus : 1);
+	else
+		pr_info("flow cache: %u entries per CPU, %d CPUs, %llu %s", n,
+			*ncpus, bytes >> (bytes < (1 << 20) ? 10 : 20),
+			bytes < (1 << 20) ? "KB" : "MB");
+	return 0;
 }
 
 static int load_programs(struct brouterd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
 	int p, err, ncpus, retried = 0;
+	__u32 fc_sets;
 
+	/* a bad size is the configuration's fault: no retry below */
+	err = flow_cache_sets(d, &fc_sets, &ncpus);
+	if (err)
+		return err;
 again:
 	d->xdp = xdp_brouter__open_opts(&oo);
 	d->tc = tc_ingress__open_opts(&oo);
@@ -331,11 +343,11 @@ again:
 	 * and the retry below starts with fresh maps.
 	 */
 	err = bpf_map__set_max_entries(d->xdp->maps.flows, d->cfg.max_flows);
-	ncpus = libbpf_num_possible_cpus();
-	if (!err && ncpus < 0)
-		err = ncpus;
+	/* 1 << fc_bits sets per CPU; off: fc_bits 0 and the smallest array */
+	d->xdp->rodata->consts.fc_bits = fc_sets ? __builtin_ctz(fc_sets) : 0;
 	if (!err)
-		err = size_flow_cache(d, ncpus, !retried);
+		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
+					       fc_sets ? fc_sets * ncpus : 1);
 	/* XDP first: it creates and pins the maps the tc object reuses. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);
