@@ -328,7 +328,7 @@ struct br_settings {
 /* Immutable per load (rodata "consts" in each BPF object). */
 struct br_consts {
 	__u32 ifindex[BR_NPORTS];
-	__u32 fc_bits;	/* log2 of the flow cache's sets per CPU; 0: no cache */
+	__u32 fc_bits;	/* log2 of the flow cache's sets a CPU; 0: off */
 };
 
 /*

@@ -303,8 +303,8 @@ static int flow_cache_sets(const struct brouterd *d, __u32 *sets, int *ncpus)
 	n = config_flow_cache(&d->cfg, *ncpus);
 	*sets = n / BR_FC_WAYS;
 	if ((__u64)*sets * *ncpus > UINT32_MAX) {
-		pr_err("flow-cache: %u entries for each of %d CPUs is more than "
-		       "one map holds", n, *ncpus);
+		pr_err("flow-cache: %u entries for each of %d CPUs: more "
+		       "than one map holds", n, *ncpus);
 		return -E2BIG;
 	}
 	bytes = (__u64)n * BR_FC_ENTRY_SIZE * *ncpus;

@@ -477,8 +477,8 @@ int config_reload(struct br_config *cfg)
 	if (n.flow_cache != cfg->flow_cache) {
 		char want[16], have[16];
 
-		pr_warn("reload: flow-cache is %s in the new configuration but %s "
-			"is running; restart brouterd to change it",
+		pr_warn("reload: flow-cache is %s in the new configuration "
+			"but %s is running; restart brouterd to change it",
 			fc_size_name(n.flow_cache, want, sizeof(want)),
 			fc_size_name(cfg->flow_cache, have, sizeof(have)));
 		n.flow_cache = cfg->flow_cache;

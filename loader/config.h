@@ -29,7 +29,7 @@ struct br_config {
 	int n_lan_prefixes;
 	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */
-	__u32 flow_cache;	/* entries per CPU, 0 = off, or BR_CFG_FC_AUTO (ditto) */
+	__u32 flow_cache;	/* a CPU's entries, 0: off, or BR_CFG_FC_AUTO */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
 	int file_found;		/* 0: default file absent, built-in defaults used */
 	char **files;		/* file names the pinholes' ->file point to */

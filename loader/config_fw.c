@@ -145,8 +145,8 @@ static int parse_flow_cache(struct cfg_ctx *x, const config_setting_t *s,
 	if (cfg_int(x, s, 0, BR_FC_MAX_PER_CPU, &v))
 		return -EINVAL;
 	if (v && (v < BR_FC_MIN_PER_CPU || (v & (v - 1)))) {
-		cfg_err(x, s, "%lld: 0 (off) or a power of two from %u to %u", v,
-			BR_FC_MIN_PER_CPU, BR_FC_MAX_PER_CPU);
+		cfg_err(x, s, "%lld: 0 (off) or a power of two from %u to %u",
+			v, BR_FC_MIN_PER_CPU, BR_FC_MAX_PER_CPU);
 		return -EINVAL;
 	}
 	x->c->flow_cache = v;

@@ -226,10 +226,12 @@ static void flow_cache_size(void **state)
 	assert_int_equal(load_text("firewall = { flow-cache = 0; };", &c), 0);
 	assert_int_equal(config_flow_cache(&c, 2), 0);
 	config_free(&c);
-	assert_int_equal(load_text("firewall = { flow-cache = 1048576; };", &c), 0);
+	assert_int_equal(load_text("firewall = { flow-cache = 1048576; };", &c),
+			 0);
 	assert_int_equal(config_flow_cache(&c, 256), 1048576);
 	config_free(&c);
-	assert_int_equal(load_text("firewall = { flow-cache = 1024; };", &c), 0);
+	assert_int_equal(load_text("firewall = { flow-cache = 1024; };", &c),
+			 0);
 	assert_int_equal(config_flow_cache(&c, 2), 1024);
 	config_free(&c);
 }
@@ -279,7 +281,8 @@ static void rejects_mistakes_naming_the_line(void **state)
 		{ "firewall = {\n flow-cache = 512; };", 2, "a power of two" },
 		{ "firewall = { flow-cache = 2097152; };", 1, "out of range" },
 		{ "firewall = { flow-cache = -1; };", 1, "out of range" },
-		{ "firewall = { flow-cache = \"64k\"; };", 1, "must be an integer" },
+		{ "firewall = { flow-cache = \"64k\"; };", 1,
+		  "must be an integer" },
 		/* libconfig's own syntax errors */
 		{ "lan = \"a\";\nwan = ;", 2, "syntax error" },
 		{ "lan = \"a\";\nlan = \"b\";", 2, "duplicate setting" },
@@ -549,7 +552,8 @@ static void reload_keeps_running_config_on_error(void **state)
 	write_file("brouter.conf",
 		   "lan = \"other\"; wan = \"wan0\";\n"
 		   "marks = { outbound = 9; inbound = 10; };\n"
-		   "firewall = { mode = \"stateless-tcp\"; flow-cache = 4096; pinholes = (\n"
+		   "firewall = { mode = \"stateless-tcp\"; flow-cache = 4096;\n"
+		   " pinholes = (\n"
 		   " { dst = \"::1\"; proto = \"tcp\"; }, { dst = \"::2\"; proto = \"udp\"; } ); };\n");
 	br_log_level = BR_LOG_WARN;
 	assert_int_equal(CAPTURE(config_reload(&c)), 0);
@@ -564,7 +568,8 @@ static void reload_keeps_running_config_on_error(void **state)
 	/* the running flow cache stays: its map was sized at start */
 	assert_int_equal(c.flow_cache, BR_CFG_FC_AUTO);
 	assert_non_null(strstr(errors, "flow-cache is 4096 in the new "
-				       "configuration but the default is running"));
+				       "configuration but the default is "
+				       "running"));
 	config_free(&c);
 }
 
