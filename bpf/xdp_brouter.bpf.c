@@ -235,9 +235,13 @@ static __always_inline int firewall(struct xdp_md *ctx,
 
 /*
  * The fast path: established TCP and UDP unicast, decided by the flow
- * cache alone. Its entry holds both stations' MACs as the slow path saw
- * them cross, so it stands in for the FDB as well (flowcache.h). Only
- * stateful policies fill the cache: others skip the probe. Returns
+ * cache alone, first thing for an IPv6 frame. Its entry holds both
+ * stations' MACs as the slow path saw them cross, so it stands in for
+ * the FDB as well (flowcache.h), and for the MAC checks the slow path
+ * makes: an entry is only filled after the source passed l2_src_check()
+ * and the destination was no own MAC, under the same settings.gen, which
+ * brouterd increments when a port's MAC changes. Only stateful policies
+ * fill the cache: others skip the probe. Returns
  * FC_PASS, FC_MISSED (probed, no hit) or FC_NOT_TAKEN. A function of its
  * own so that its key's stack slot is free again for the slow path.
  */
@@ -262,24 +266,16 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 		       FC_PASS : FC_MISSED;
 }
 
+/* IPv6 to bridge that the fast path did not pass; @fc: what it said. */
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
-				       struct ethhdr *eth, struct ipv6hdr *ip6,
-				       const struct br_settings *s, __u32 port)
+				       struct ethhdr *eth,
+				       const struct br_settings *s, __u32 port,
+				       __u64 now, int fc)
 {
 	int mcast = mac_is_group(eth->h_dest);
-	/* one clock read per packet, for the FDB and the firewall alike */
-	__u64 now = now_ns();
-	__u32 drop = l2_src_check(eth, s);
-	int r, fc = FC_NOT_TAKEN;
+	__u32 drop = l2_admit(eth, s, port, now);
+	int r;
 
-	if (drop)
-		return decide(v, XDP_DROP, drop, 0);
-	if (!mcast) {
-		fc = fast_path(ctx, eth, ip6, s, port, now);
-		if (fc == FC_PASS)
-			return decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
-	}
-	drop = l2_learn(eth, port, now);
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
 	r = firewall(ctx, s, port, mcast, now, fc == FC_MISSED);
@@ -322,7 +318,8 @@ int xdp_brouter(struct xdp_md *ctx)
 	struct ethhdr *eth;
 	struct cursor c;
 	__u32 zero = 0;
-	int port;
+	int port, fc;
+	__u64 now;
 
 	port = port_of(ctx->ingress_ifindex);
 	if (port < 0)
@@ -340,12 +337,16 @@ int xdp_brouter(struct xdp_md *ctx)
 		decide(&v, XDP_DROP, BR_STAT_DROP_RUNT, 0);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		ip6 = parse_ip6(&c);
+		/* one clock read per packet, for the FDB and the firewall alike */
+		now = now_ns();
 		if (!ip6)
 			decide(&v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
+		else if ((fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
+			decide(&v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
 		else if (mac_is_own(s, eth->h_dest))
 			local_ip6(&v, &c, ip6, port);
 		else
-			bridge_ip6(ctx, &v, eth, ip6, s, port);
+			bridge_ip6(ctx, &v, eth, s, port, now, fc);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
 		bridge_other(&v, eth, s, port);

@@ -514,10 +514,21 @@ static void solicit_ra(struct brouterd *d)
 static void housekeeping(struct brouterd *d)
 {
 	struct br_settings s;
+	int err;
 
-	if (!settings_build(d, &s) && memcmp(&s, &d->settings, sizeof(s)) &&
-	    !settings_push(d, &s))
-		pr_info("port MAC address changed; settings updated");
+	/*
+	 * Installed as a new generation, as a reload does: the XDP fast path
+	 * trusts that a flow cache entry's stations were no own MAC under
+	 * its generation. On failure the next tick tries again.
+	 */
+	if (settings_build(d, &s) || !memcmp(&s, &d->settings, sizeof(s)))
+		;
+	else if ((err = policy_install(d)))
+		pr_warn("port MAC address changed; installing it failed (%s), "
+			"trying again", strerror(-err));
+	else
+		pr_info("port MAC address changed; settings updated (generation %u)",
+			d->settings.gen);
 	prefixes_expire(bpf_map__fd(d->xdp->maps.prefixes));
 	tunnel_run_tick(&d->tun);
 	solicit_ra(d);

@@ -108,8 +108,9 @@ class FwRig(Rig):
     MAPS = Rig.MAPS + ("settings", "flows", "lan_addrs", "frags", "pin_dst",
                        "pin_rules", "prefixes", "fdb")
 
-    def __init__(self, flow_cache=None):
-        """@flow_cache: firewall.flow-cache for brouterd, else its default."""
+    def __init__(self, flow_cache=None, tag=""):
+        """@flow_cache: firewall.flow-cache for brouterd, else its default;
+        @tag: a name apart, for a rig that runs beside the module's."""
         self.conf = None
         args = ()
         if flow_cache is not None:
@@ -118,10 +119,7 @@ class FwRig(Rig):
             self.conf.write(f"firewall = {{ flow-cache = {flow_cache}; }};\n")
             self.conf.flush()
             args = ("-c", self.conf.name)
-        # a rig of its own size runs beside the module's: a name of its own
-        super().__init__(f"brtf{os.getpid()}" +
-                         ("" if flow_cache is None else f"c{flow_cache}"),
-                         extra_args=args)
+        super().__init__(f"brtf{os.getpid()}{tag}", extra_args=args)
         self.fc_per_cpu = default_flow_cache() if flow_cache is None \
             else flow_cache
 
@@ -1633,7 +1631,8 @@ def sized(request):
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})
     try:
-        for rig in running(FwRig(flow_cache=request.param)):
+        for rig in running(FwRig(flow_cache=request.param,
+                                 tag=f"c{request.param}")):
             rig.reset()
             yield rig
     finally:
@@ -1664,6 +1663,45 @@ def test_flow_cache_size_from_the_config(sized):
         fw.delete_flow(key, flush=False)
     want = bridged() if fw.fc_per_cpu else dropped("no_flow")
     assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == want
+
+
+@pytest.fixture
+def own_rig():
+    """A brouterd of its own (its port MACs are changed), one CPU."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        for rig in running(FwRig(tag="m")):
+            rig.reset()
+            yield rig
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@pytest.mark.parametrize("dev,mac,want", [
+    ("wan0", WAN_MAC, passed("local")),          # the frame's destination
+    ("lan0", LAN_MAC, dropped("own_src_mac")),   # the frame's source
+])
+def test_flow_cache_port_mac_change_is_a_new_generation(own_rig, dev, mac,
+                                                        want):
+    """
+    The fast path runs before the own-MAC checks: a hit stands for them
+    because brouterd starts a new generation when a port's MAC changes.
+    A port taking the MAC of a cached flow's station: its frames are then
+    the brouter's own (to it: local; from it: impossible), not bridged.
+    """
+    fw = own_rig
+    hot_tcp(fw)
+    frame = out(tcp(H1, R1, 40000, 443, "A"))
+    assert fw.send(LAN, frame) == bridged()
+    gen = fw.settings()["gen"]
+    fw.ns("ip", "link", "set", dev, "address", mac)
+    deadline = time.monotonic() + 5  # brouterd looks once a second
+    while "port MAC address changed" not in fw.log_text():
+        assert time.monotonic() < deadline, fw.log_text()
+        time.sleep(0.05)
+    assert fw.send(LAN, frame) == want
+    assert fw.settings()["gen"] == gen + 1
 
 
 def test_flow_cache_one_way_inbound_stream_stays_cached(one_cpu):
