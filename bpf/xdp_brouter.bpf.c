@@ -60,40 +60,27 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
 	v->meta = meta;
 }
 
-/* Sources no station can have. Returns 0 or a drop reason. */
-static __always_inline __u32 l2_src_check(struct ethhdr *eth,
-					  const struct br_settings *s)
+/*
+ * Layer-2 part of bridging, shared by IPv6 and bridged ethertypes: refuse
+ * impossible sources, learn, and keep traffic between stations on the same
+ * port local. Returns 0 when the frame may cross, or a drop reason.
+ */
+static __always_inline __u32 l2_admit(struct ethhdr *eth,
+				      const struct br_settings *s, __u32 port,
+				      __u64 now)
 {
+	struct fdb_cache *c;
+
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
 		return BR_STAT_DROP_OWN_SRC;
-	return 0;
-}
-
-/*
- * Learn the source, and keep traffic between stations on the same port
- * local. Returns 0 when the frame may cross, or a drop reason.
- */
-static __always_inline __u32 l2_learn(struct ethhdr *eth, __u32 port, __u64 now)
-{
-	struct fdb_cache *c = fdb_cache();
-
+	c = fdb_cache(); /* once for both MACs */
 	fdb_learn(c, eth->h_source, port, now);
 	if (!mac_is_group(eth->h_dest) &&
 	    fdb_port(c, eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
 	return 0;
-}
-
-/* Layer-2 part of bridging, shared by IPv6 and bridged ethertypes. */
-static __always_inline __u32 l2_admit(struct ethhdr *eth,
-				      const struct br_settings *s, __u32 port,
-				      __u64 now)
-{
-	__u32 drop = l2_src_check(eth, s);
-
-	return drop ? drop : l2_learn(eth, port, now);
 }
 
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
@@ -238,12 +225,12 @@ static __always_inline int firewall(struct xdp_md *ctx,
  * cache alone, first thing for an IPv6 frame. Its entry holds both
  * stations' MACs as the slow path saw them cross, so it stands in for
  * the FDB as well (flowcache.h), and for the MAC checks the slow path
- * makes: an entry is only filled after the source passed l2_src_check()
- * and the destination was no own MAC, under the same settings.gen, which
+ * makes: an entry is only filled after the source passed l2_admit() and
+ * the destination was no own MAC, under the same settings.gen, which
  * brouterd increments when a port's MAC changes. Only stateful policies
- * fill the cache: others skip the probe. Returns
- * FC_PASS, FC_MISSED (probed, no hit) or FC_NOT_TAKEN. A function of its
- * own so that its key's stack slot is free again for the slow path.
+ * fill the cache: others skip the probe. Returns FC_PASS, FC_MISSED
+ * (probed, no hit) or FC_NOT_TAKEN. A function of its own so that its
+ * key's stack slot is free again for the slow path.
  */
 enum { FC_NOT_TAKEN, FC_MISSED, FC_PASS };
 
