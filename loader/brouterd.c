@@ -508,27 +508,34 @@ static void solicit_ra(struct brouterd *d)
 }
 
 /*
- * Once a second: keep the own-MAC test right if someone changes a port's
- * address, forget expired prefixes, ask for an RA while none is known.
+ * A port's MAC changed: install the settings as a new generation, as a
+ * reload does, since the XDP fast path trusts that a flow cache entry's
+ * stations were no own MAC under its generation. On failure the next
+ * tick tries again.
  */
-static void housekeeping(struct brouterd *d)
+static void follow_port_macs(struct brouterd *d)
 {
 	struct br_settings s;
 	int err;
 
-	/*
-	 * Installed as a new generation, as a reload does: the XDP fast path
-	 * trusts that a flow cache entry's stations were no own MAC under
-	 * its generation. On failure the next tick tries again.
-	 */
 	if (settings_build(d, &s) || !memcmp(&s, &d->settings, sizeof(s)))
-		;
-	else if ((err = policy_install(d)))
+		return;
+	err = policy_install(d);
+	if (err)
 		pr_warn("port MAC address changed; installing it failed (%s), "
 			"trying again", strerror(-err));
 	else
 		pr_info("port MAC address changed; settings updated (generation %u)",
 			d->settings.gen);
+}
+
+/*
+ * Once a second: keep the own-MAC test right if someone changes a port's
+ * address, forget expired prefixes, ask for an RA while none is known.
+ */
+static void housekeeping(struct brouterd *d)
+{
+	follow_port_macs(d);
 	prefixes_expire(bpf_map__fd(d->xdp->maps.prefixes));
 	tunnel_run_tick(&d->tun);
 	solicit_ra(d);
