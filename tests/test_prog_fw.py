@@ -27,6 +27,7 @@ flows or rewrites the settings also zeroes the cache: tests see what the
 program would see once that time had passed. The flow cache tests below
 show what the cache itself does.
 """
+import contextlib
 import errno
 import json
 import mmap
@@ -1396,12 +1397,21 @@ def test_drop_log_is_rate_limited(fw):
 # on the CPU of the calling thread.
 
 
-@pytest.fixture
-def one_cpu(fw):
+@contextlib.contextmanager
+def on_one_cpu():
+    """This thread on one CPU: the flow cache is per CPU."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})
-    yield fw
-    os.sched_setaffinity(0, before)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@pytest.fixture
+def one_cpu(fw):
+    with on_one_cpu():
+        yield fw
 
 
 def cached(fw, key):
@@ -1625,18 +1635,20 @@ def test_flow_cache_entry_sits_in_its_set(one_cpu):
     assert fc_set_held(fw, UDP_KEY) == [fc_set_index(fw, H1, R1, 5000, 53)]
 
 
+def own_brouterd(rig):
+    """Body of a fixture: a rig beside the module's, started and reset,
+    with this thread on one CPU."""
+    with on_one_cpu():
+        for r in running(rig):
+            r.reset()
+            yield r
+
+
 @pytest.fixture(params=[0, fm.BR_FC_MIN_PER_CPU], ids=["off", "1024"])
 def sized(request):
-    """A brouterd started with firewall.flow-cache = the param, one CPU."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
-    try:
-        for rig in running(FwRig(flow_cache=request.param,
-                                 tag=f"c{request.param}")):
-            rig.reset()
-            yield rig
-    finally:
-        os.sched_setaffinity(0, before)
+    """A brouterd started with firewall.flow-cache = the param."""
+    yield from own_brouterd(FwRig(flow_cache=request.param,
+                                  tag=f"c{request.param}"))
 
 
 def test_flow_cache_size_from_the_config(sized):
@@ -1667,15 +1679,8 @@ def test_flow_cache_size_from_the_config(sized):
 
 @pytest.fixture
 def own_rig():
-    """A brouterd of its own (its port MACs are changed), one CPU."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(before)})
-    try:
-        for rig in running(FwRig(tag="m")):
-            rig.reset()
-            yield rig
-    finally:
-        os.sched_setaffinity(0, before)
+    """A brouterd of its own: its port MACs are changed."""
+    yield from own_brouterd(FwRig(tag="m"))
 
 
 @pytest.mark.parametrize("dev,mac,want", [
