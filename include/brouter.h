@@ -112,7 +112,7 @@ struct br_fdb_key {
 struct br_fdb_val {
 	__u32 port;	 /* enum br_port */
 	__u32 pad;
-	__u64 seen_ns;	 /* bpf_ktime_get_ns() of the last refresh */
+	__u64 seen_ns;	 /* now_ns() (bpf/clock.h) of the last refresh */
 };
 
 /* Learning refreshes an entry at most this often (saves a map write). */

@@ -130,23 +130,27 @@ class FwRig(Rig):
         self.settings0 = self.settings_raw()
         self._open_flow_cache()
 
-    def _open_flow_cache(self):
+    def prog_map(self, name):
+        """(fd, info) of the XDP program's map @name, pinned or not."""
         for map_id in bs.prog_map_ids(self.xdp_fd):
             fd = bs.map_get_fd_by_id(map_id)
             info = bs.map_info(fd)
-            if info.name == b"flow_cache":
-                self.fc_fd = self._keep(fd)
-                self.fc_sets = self.fc_per_cpu // fm.BR_FC_WAYS
-                sets = max(1, self.fc_sets * bs.possible_cpus())
-                want = (fm.BR_FC_WAYS * FC_ENTRY.size, sets)
-                assert (info.value_size, info.max_entries) == want, \
-                    f"flow_cache: {info.max_entries} x {info.value_size} bytes, " \
-                    f"want {want[1]} x {want[0]}"
-                self.fc_mem = mmap.mmap(fd, sets * info.value_size, mmap.MAP_SHARED,
-                                        mmap.PROT_READ | mmap.PROT_WRITE)
-                return
+            if info.name == name.encode():
+                return self._keep(fd), info
             os.close(fd)
-        raise AssertionError("the XDP program has no flow_cache map")
+        raise AssertionError(f"the XDP program has no {name} map")
+
+    def _open_flow_cache(self):
+        fd, info = self.prog_map("flow_cache")
+        self.fc_fd = fd
+        self.fc_sets = self.fc_per_cpu // fm.BR_FC_WAYS
+        sets = max(1, self.fc_sets * bs.possible_cpus())
+        want = (fm.BR_FC_WAYS * FC_ENTRY.size, sets)
+        assert (info.value_size, info.max_entries) == want, \
+            f"flow_cache: {info.max_entries} x {info.value_size} bytes, " \
+            f"want {want[1]} x {want[0]}"
+        self.fc_mem = mmap.mmap(fd, sets * info.value_size, mmap.MAP_SHARED,
+                                mmap.PROT_READ | mmap.PROT_WRITE)
 
     def flush_flow_cache(self):
         """Zero every CPU's flow cache, as a second passing does."""
@@ -1559,6 +1563,57 @@ def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
         assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
         time.sleep(0.05)
     assert fw.flow(*TCP_KEY)["seen_ns"] - seen >= NSEC
+
+
+# struct br_clock (bpf/clock.h): jiffies, ns
+CLOCK = struct.Struct("=QQ")
+# how far a coarse reading kept for a jiffy may lag CLOCK_MONOTONIC: two
+# ticks, at HZ 100 or more
+CLOCK_LAG_NS = 20 * 1000000
+
+
+def test_clock_read_once_per_tick(one_cpu):
+    """
+    now_ns() reads the coarse clock once per jiffy on each CPU and keeps
+    the reading: a CPU whose reading is from another jiffy reads the
+    clock afresh, and within the jiffy a new flow is stamped with the
+    reading kept (here one set 30 s back, so it shows).
+    """
+    fw = one_cpu
+    cpu = min(os.sched_getaffinity(0))
+    fd, info = fw.prog_map("clock")
+    zero, ncpus = struct.pack("=I", 0), bs.possible_cpus()
+    assert info.value_size == CLOCK.size
+
+    def reading():
+        return CLOCK.unpack(bs.percpu_lookup(fd, zero, CLOCK.size, ncpus)[cpu])
+
+    def keep(jiffies, ns):
+        vals = bs.percpu_lookup(fd, zero, CLOCK.size, ncpus)
+        vals[cpu] = CLOCK.pack(jiffies, ns)
+        bs.map_update(fd, zero, b"".join(vals))
+
+    keep(0, 0)
+    t0 = mono_ns()
+    assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == bridged(new=True)
+    t1 = mono_ns()
+    jiffies, ns = reading()
+    assert jiffies and t0 - CLOCK_LAG_NS <= ns <= t1, (t0, ns, t1)
+    try:
+        for _ in range(50):
+            fw.clear("flows")
+            assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == bridged(new=True)
+            jiffies, ns = reading()
+            keep(jiffies, ns - 30 * NSEC)
+            fw.clear("flows")
+            assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == bridged(new=True)
+            if reading()[0] != jiffies:
+                continue  # a tick came between: read afresh, try again
+            assert fw.flow(*UDP_KEY)["seen_ns"] == ns - 30 * NSEC
+            return
+        raise AssertionError("no two packets within one jiffy in 50 tries")
+    finally:
+        keep(0, 0)
 
 
 @pytest.mark.parametrize("port", [LAN, WAN])
