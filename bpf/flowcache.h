@@ -111,9 +111,9 @@ static __always_inline void fc_note_flow(struct fc_note *n,
  * here. Compared 8 bytes at a time and stored 4 at a time; a materialized
  * key costs more (flow_key_set()'s byte-aligned copies become byte loads,
  * and a 40-byte key held across the slow path is spilled): ~5 ns a hit,
- * measured. In struct fw_pkt the addresses lie 8-aligned, as the
- * verifier wants stack loads; in the packet they sit at 22 and 38 bytes
- * in, which a CPU with efficient unaligned access loads at full speed.
+ * measured. In struct fw_pkt the addresses lie 8-aligned; in the packet
+ * they sit 22 and 38 bytes in, which a CPU with efficient unaligned
+ * access loads at full speed.
  */
 struct fc_ref {
 	const __u32 *lan;

@@ -95,7 +95,7 @@ struct fw_pkt {
 	__u8 mcast;	/* destination MAC is a group address */
 	__u8 fc_probed; /* the fast path missed the flow cache already */
 	__u8 pad[4];
-} __attribute__((aligned(8))); /* the flow cache reads addresses 8 at a time */
+} __attribute__((aligned(8))); /* flowcache.h reads the addresses 8 at a time */
 
 #define TCPF_FIN 0x01
 #define TCPF_SYN 0x02
