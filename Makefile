@@ -14,7 +14,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude
 CFLAGS     ?= -O2 -g
-CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -I$(BUILD) -D_GNU_SOURCE
+CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iloader -I$(BUILD) -D_GNU_SOURCE
 LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables
 
 ifeq ($(V),1)
@@ -28,19 +28,19 @@ endif
 BPF_PROGS  := xdp_brouter tc_ingress tc_egress
 BPF_OBJS   := $(BPF_PROGS:%=$(BUILD)/%.bpf.o)
 SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
-BPF_HDRS   := $(wildcard bpf/*.h) include/brouter.h
 
-CONFIG_SRCS := loader/config.c loader/config_val.c loader/config_fw.c \
-               loader/config_pin.c loader/policy.c loader/policy_map.c \
-               loader/config_tunnel.c loader/mape_rule.c
-DAEMON_SRCS := loader/brouterd.c loader/options.c loader/log.c loader/sys.c \
-               loader/netdev.c loader/attach.c loader/ra.c loader/prefixes.c \
-               loader/droplog.c loader/stats.c $(CONFIG_SRCS) \
-               loader/tunnel.c loader/tunnel_run.c loader/rtnl.c loader/nft.c \
-               loader/ct.c
-CTL_SRCS    := loader/brouterctl.c loader/log.c loader/sys.c loader/stats.c loader/flows.c \
-               loader/mape_rule.c loader/ctl_mape.c loader/ctl_tunnel.c
-LOADER_HDRS := $(wildcard loader/*.h) include/brouter.h
+# User space, by folder (see README "Source tree"): the shared code is one
+# static library that both programs and the unit tests link; a new .c file
+# in a folder is built without editing a list.
+LIB_SRCS    := $(wildcard $(addprefix loader/,$(addsuffix /*.c,common config fw tunnel)))
+DAEMON_SRCS := $(wildcard loader/daemon/*.c)
+CTL_SRCS    := $(wildcard loader/ctl/*.c)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB         := $(BUILD)/libbrouter.a
+CTL_LIB     := $(BUILD)/libbrouterctl.a
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+DEPFILES     = $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
@@ -49,54 +49,42 @@ DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
 
 all: $(BUILD)/brouterd $(BUILD)/brouterctl
 
-$(BUILD):
-	$(Q)mkdir -p $@
-
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/brouterd: $(DAEMON_SRCS) $(LOADER_HDRS) $(SKELS)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DAEMON_SRCS) -o $@ $(LDLIBS)
+# brouterd's objects include the skeletons: build those first.
+$(call obj,$(DAEMON_SRCS)): | $(SKELS)
 
-$(BUILD)/brouterctl: $(CTL_SRCS) $(LOADER_HDRS)
+$(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(CTL_SRCS) -o $@ $(LDLIBS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-UNIT_TESTS := $(BUILD)/test_options $(BUILD)/test_mape $(BUILD)/test_config \
-              $(BUILD)/test_policy \
-              $(BUILD)/test_tunnel_cfg $(BUILD)/test_tunnel_nft
+$(LIB): $(call obj,$(LIB_SRCS))
+$(CTL_LIB): $(filter-out %/brouterctl.o,$(call obj,$(CTL_SRCS)))
+$(LIB) $(CTL_LIB):
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/test_options: tests/unit/test_options.c loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< loader/options.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+$(BUILD)/brouterd: $(call obj,$(DAEMON_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/test_mape: tests/unit/test_mape.c loader/mape_rule.c loader/ctl_mape.c loader/log.c $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< loader/mape_rule.c loader/ctl_mape.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+$(BUILD)/brouterctl: $(call obj,$(CTL_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/test_config: tests/unit/test_config.c $(CONFIG_SRCS) loader/options.c loader/log.c $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(CONFIG_SRCS) loader/options.c loader/log.c -o $@ $(LDLIBS) -lcmocka
-
-$(BUILD)/test_policy: tests/unit/test_policy.c loader/policy.c loader/policy_map.c loader/log.c $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< loader/policy.c loader/policy_map.c loader/log.c -o $@ $(LDLIBS) -lcmocka
-
-TUNNEL_CFG_SRCS := loader/config_tunnel.c loader/config_val.c loader/mape_rule.c \
-                   loader/options.c loader/policy.c loader/log.c
-$(BUILD)/test_tunnel_cfg: tests/unit/test_tunnel_cfg.c $(TUNNEL_CFG_SRCS) $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(TUNNEL_CFG_SRCS) -o $@ $(LDLIBS) -lcmocka
-
-$(BUILD)/test_tunnel_nft: tests/unit/test_tunnel_nft.c loader/nft.c loader/mape_rule.c loader/log.c $(LOADER_HDRS) | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< loader/nft.c loader/mape_rule.c loader/log.c -o $@ $(LDLIBS) -lcmocka
+# One cmocka program per tests/unit/test_*.c, linked against the libraries.
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CTL_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done
@@ -111,9 +99,9 @@ DEPS        += iptables procps
 $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h tests/bench/flow.h | $(BUILD)/bench
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)/bench
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 # `make bench` (< 10 min), `make bench QUICK=1` (< 1 min: checks the rig works)
 bench: all $(BENCH_OBJS)
@@ -145,3 +133,5 @@ format-check:
 	*) printf '%s\n' "$$out"; exit 1 ;; esac
 
 .PHONY: all deps demo check unit clean format-check
+
+-include $(DEPFILES)

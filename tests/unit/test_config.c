@@ -18,10 +18,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "../../loader/config.h"
-#include "../../loader/log.h"
+#include "config/config.h"
+#include "common/log.h"
 
-#define EXAMPLE "loader/brouter.conf.example"
+#define EXAMPLE "loader/config/brouter.conf.example"
 #define ARGV(...) ((char *[]){ "brouterd", __VA_ARGS__, NULL })
 
 static char dir[] = "/tmp/brouter-test-config-XXXXXX";

@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "../../loader/ctl_mape.h"
-#include "../../loader/log.h"
-#include "../../loader/mape_rule.h"
+#include "ctl/map_e.h"
+#include "common/log.h"
+#include "tunnel/mape_rule.h"
 
 static struct mape_rule rule(const char *r6, const char *r4, unsigned int ea,
 			     unsigned int a)

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <linux/if_ether.h>
 
-#include "../../loader/log.h"
-#include "../../loader/options.h"
+#include "common/log.h"
+#include "config/options.h"
 
 #define ARGV(...) ((char *[]){ "brouterd", __VA_ARGS__, NULL })
 

@@ -19,8 +19,8 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "../../loader/log.h"
-#include "../../loader/policy.h"
+#include "common/log.h"
+#include "fw/policy.h"
 
 static struct br_prefix6 pfx(const char *addr, int plen)
 {

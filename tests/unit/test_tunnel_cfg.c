@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "../../loader/config_priv.h"
-#include "../../loader/log.h"
+#include "config/parse.h"
+#include "common/log.h"
 
 static char errors[16384]; /* what the last parse logged */
 

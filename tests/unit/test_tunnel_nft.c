@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "../../loader/log.h"
-#include "../../loader/nft.h"
+#include "common/log.h"
+#include "tunnel/nft.h"
 
 /* RFC 7597 Appendix A example 1: 192.0.2.18, PSID 0x34/8, offset 6. */
 static struct mape_ce rfc_ce(void)

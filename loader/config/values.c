@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Config file values: typed getters that say file:line and what is wrong,
+ * unknown and missing key checks, addresses, IPv6 prefixes, and a scan for
+ * integer literals that libconfig would silently wrap.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "config/parse.h"
+#include "common/log.h"
+
+/* Where libconfig says @s was read, relative names made relative to dir. */
+static const char *source_file(struct cfg_ctx *x, const config_setting_t *s,
+			       char *buf, size_t len)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+
+	if (!f || !strcmp(f, x->path) || f[0] == '/' || !x->dir)
+		return f ?: x->path;
+	snprintf(buf, len, "%s/%s", x->dir, f);
+	return buf;
+}
+
+const char *cfg_file(struct cfg_ctx *x, const config_setting_t *s)
+{
+	struct br_config *c = x->c;
+	char buf[PATH_MAX + 64];
+	const char *f = source_file(x, s, buf, sizeof(buf));
+	char **files, *dup;
+	int i;
+
+	for (i = 0; i < c->n_files; i++)
+		if (!strcmp(c->files[i], f))
+			return c->files[i];
+	dup = strdup(f);
+	files = realloc(c->files, (c->n_files + 1) * sizeof(*files));
+	if (!dup || !files) {
+		free(dup);
+		if (files)
+			c->files = files;
+		return NULL;
+	}
+	c->files = files;
+	c->files[c->n_files++] = dup;
+	return dup;
+}
+
+/* "firewall.pinholes[2].ports[0]" */
+static void setting_path(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *chain[16];
+	size_t off = 0;
+	int n = 0, i;
+
+	for (; s && !config_setting_is_root(s) && n < 16; s = config_setting_parent(s))
+		chain[n++] = s;
+	buf[0] = '\0';
+	for (i = n - 1; i >= 0 && off < len; i--) {
+		if (config_setting_name(chain[i]))
+			off += snprintf(buf + off, len - off, "%s%s", off ? "." : "",
+					config_setting_name(chain[i]));
+		else
+			off += snprintf(buf + off, len - off, "[%d]",
+					config_setting_index(chain[i]));
+	}
+}
+
+static void report_at(struct cfg_ctx *x, int level, const char *file,
+		      unsigned int line, const char *where, const char *msg)
+{
+	if (level == BR_LOG_ERR && ++x->errors > BR_CFG_MAX_ERRORS) {
+		if (x->errors == BR_CFG_MAX_ERRORS + 1)
+			pr_err("%s: too many errors; not showing the rest", x->path);
+		return;
+	}
+	if (line)
+		br_log(level, "%s:%u: %s%s%s", file, line, where, *where ? ": " : "",
+		       msg);
+	else
+		br_log(level, "%s: %s%s%s", file, where, *where ? ": " : "", msg);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+err_at(struct cfg_ctx *x, const char *file, unsigned int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	report_at(x, BR_LOG_ERR, file, line, "", msg);
+}
+
+static void report(struct cfg_ctx *x, int level, const config_setting_t *s,
+		   const char *fmt, va_list ap)
+{
+	char msg[512], where[160], buf[PATH_MAX + 64];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	where[0] = '\0';
+	if (s)
+		setting_path(s, where, sizeof(where));
+	report_at(x, level, source_file(x, s, buf, sizeof(buf)),
+		  s ? config_setting_source_line(s) : 0, where, msg);
+}
+
+void cfg_err(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(x, BR_LOG_ERR, s, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_warn(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(x, BR_LOG_WARN, s, fmt, ap);
+	va_end(ap);
+}
+
+static const char *type_name(const config_setting_t *s)
+{
+	static const char *const names[] = {
+		[CONFIG_TYPE_NONE] = "nothing", [CONFIG_TYPE_GROUP] = "a group",
+		[CONFIG_TYPE_INT] = "an integer", [CONFIG_TYPE_INT64] = "an integer",
+		[CONFIG_TYPE_FLOAT] = "a float", [CONFIG_TYPE_STRING] = "a string",
+		[CONFIG_TYPE_BOOL] = "a boolean", [CONFIG_TYPE_ARRAY] = "an array",
+		[CONFIG_TYPE_LIST] = "a list",
+	};
+	int t = config_setting_type(s);
+
+	return t >= 0 && t <= CONFIG_TYPE_LIST ? names[t] : "unknown";
+}
+
+int cfg_group(struct cfg_ctx *x, const config_setting_t *g,
+	      const struct cfg_key *keys, void *obj)
+{
+	int i, k, before = x->errors;
+	const config_setting_t *s;
+	char known[256];
+	size_t off = 0;
+
+	if (!config_setting_is_group(g)) {
+		cfg_err(x, g, "must be a group { key = value; ... }, not %s",
+			type_name(g));
+		return -EINVAL;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, i);
+		for (k = 0; keys[k].name; k++)
+			if (!strcmp(keys[k].name, config_setting_name(s)))
+				break;
+		if (keys[k].name) {
+			if (keys[k].parse)
+				keys[k].parse(x, s, obj);
+			continue;
+		}
+		for (k = 0, off = 0; keys[k].name && off < sizeof(known); k++)
+			off += snprintf(known + off, sizeof(known) - off, "%s%s",
+					k ? ", " : "", keys[k].name);
+		cfg_err(x, s, "unknown key (known here: %s)", known);
+	}
+	return x->errors > before ? -EINVAL : 0;
+}
+
+int cfg_need(struct cfg_ctx *x, const config_setting_t *g, ...)
+{
+	int before = x->errors;
+	const char *key;
+	va_list ap;
+
+	va_start(ap, g);
+	while ((key = va_arg(ap, const char *)))
+		if (!config_setting_get_member(g, key))
+			cfg_err(x, g, "%s missing", key);
+	va_end(ap);
+	return x->errors > before ? -EINVAL : 0;
+}
+
+int cfg_bool(struct cfg_ctx *x, const config_setting_t *s, int *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		return -EINVAL;
+	}
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+int cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long min,
+	    long long max, long long *out)
+{
+	long long v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		/* libconfig 1.5 reads 0x80000000..0xffffffff as negative ints. */
+		if (config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+			v = (__u32)v;
+		break;
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		cfg_err(x, s, "must be an integer, not %s", type_name(s));
+		return -EINVAL;
+	}
+	if (v < min || v > max) {
+		cfg_err(x, s, "%lld is out of range (%lld..%lld)", v, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int cfg_string(struct cfg_ctx *x, const config_setting_t *s, const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg_err(x, s, "must be a string \"...\", not %s", type_name(s));
+		return -EINVAL;
+	}
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+int cfg_enum(struct cfg_ctx *x, const config_setting_t *s,
+	     const char *const *names, int *out)
+{
+	char known[256];
+	const char *v;
+	size_t off = 0;
+	int i;
+
+	if (cfg_string(x, s, &v))
+		return -EINVAL;
+	for (i = 0; names[i]; i++) {
+		if (!strcmp(names[i], v)) {
+			*out = i;
+			return 0;
+		}
+	}
+	for (i = 0; names[i] && off < sizeof(known); i++)
+		off += snprintf(known + off, sizeof(known) - off, "%s\"%s\"",
+				i ? ", " : "", names[i]);
+	cfg_err(x, s, "\"%s\" is not one of %s", v, known);
+	return -EINVAL;
+}
+
+int cfg_addr(struct cfg_ctx *x, const config_setting_t *s, int af, void *out)
+{
+	const char *v;
+
+	if (cfg_string(x, s, &v))
+		return -EINVAL;
+	if (inet_pton(af, v, out) != 1) {
+		cfg_err(x, s, "\"%s\" is not an IPv%c address", v,
+			af == AF_INET ? '4' : '6');
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
+	       struct br_prefix6 *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], ntop[INET6_ADDRSTRLEN];
+	struct br_prefix6 p = { .plen = 128 };
+	const char *v;
+	char *slash;
+	__u32 plen;
+
+	if (cfg_string(x, s, &v))
+		return -EINVAL;
+	if (strlen(v) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, v);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (!isdigit((unsigned char)slash[1]) || parse_u32(slash + 1, 0, 128, &plen)) {
+			cfg_err(x, s, "\"%s\": prefix length must be 0..128", v);
+			return -EINVAL;
+		}
+		p.plen = plen;
+	}
+	if (inet_pton(AF_INET6, buf, p.addr) != 1)
+		goto bad;
+	memcpy(out->addr, p.addr, 16);
+	prefix_mask(p.addr, p.plen);
+	if (memcmp(p.addr, out->addr, 16)) {
+		inet_ntop(AF_INET6, p.addr, ntop, sizeof(ntop));
+		cfg_err(x, s, "\"%s\" has bits set past the /%u prefix length; "
+			"did you mean \"%s/%u\"?", v, p.plen, ntop, p.plen);
+		return -EINVAL;
+	}
+	*out = p;
+	return 0;
+bad:
+	cfg_err(x, s, "\"%s\" is not an IPv6 address or ADDRESS/LENGTH prefix", v);
+	return -EINVAL;
+}
+
+int cfg_count(const config_setting_t *s)
+{
+	return config_setting_is_array(s) || config_setting_is_list(s) ?
+		       config_setting_length(s) : 1;
+}
+
+const config_setting_t *cfg_item(const config_setting_t *s, int i)
+{
+	return config_setting_is_array(s) || config_setting_is_list(s) ?
+		       config_setting_get_elem(s, i) : s;
+}
+
+int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int flags)
+{
+	if (config_setting_is_array(s) || config_setting_is_list(s)) {
+		if (config_setting_length(s) || (flags & CFG_SEQ_EMPTY))
+			return 0;
+		cfg_err(x, s, "empty; leave the key out instead");
+		return -EINVAL;
+	}
+	if ((flags & CFG_SEQ_SCALAR) && config_setting_is_scalar(s))
+		return 0;
+	/* libconfig arrays hold scalars only: groups go in a list */
+	if (flags & CFG_SEQ_GROUPS)
+		cfg_err(x, s, "must be a list ( ... ), not %s", type_name(s));
+	else
+		cfg_err(x, s, "must be an array [ ... ]%s, not %s",
+			flags & CFG_SEQ_SCALAR ? " or a single value" : "",
+			type_name(s));
+	return -EINVAL;
+}
+
+/* ---- integer literals libconfig 1.5 would wrap ----------------------- */
+
+struct scan {
+	struct cfg_ctx *x;
+	const char *file;
+	unsigned int line;
+	int depth;
+};
+
+static int scan_file(struct scan *sc, const char *path);
+
+static const char *scan_number(struct scan *sc, const char *p)
+{
+	const char *start = p, *d;
+	unsigned long long v;
+	int neg = 0, wide = 0, too_big;
+	size_t sig;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		for (p += 2; *p == '0'; p++)
+			;
+		for (d = p; isxdigit((unsigned char)*p); p++)
+			;
+		sig = p - d;
+		wide = *p == 'L';
+		too_big = sig > (wide ? 16U : 8U);
+	} else {
+		for (d = p; isdigit((unsigned char)*p); p++)
+			;
+		if (*p == '.' || *p == 'e' || *p == 'E') {
+			/* a float: let libconfig judge it */
+			while (isdigit((unsigned char)*p) || *p == '.' || *p == 'e' ||
+			       *p == 'E' || ((*p == '-' || *p == '+') &&
+					     (p[-1] == 'e' || p[-1] == 'E')))
+				p++;
+			return p;
+		}
+		wide = *p == 'L';
+		errno = 0;
+		v = strtoull(d, NULL, 10);
+		too_big = errno || v > (wide ? 0x7fffffffffffffffULL : 0x7fffffffULL) + neg;
+	}
+	if (too_big)
+		err_at(sc->x, sc->file, sc->line, "integer %.*s is out of range",
+		       (int)(p + wide - start), start);
+	return p + wide;
+}
+
+static const char *scan_include(struct scan *sc, const char *p)
+{
+	char name[PATH_MAX], path[2 * PATH_MAX];
+	size_t n = 0;
+
+	for (p += 8; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p != '"')
+		return p;
+	for (p++; *p && *p != '"' && *p != '\n'; p++)
+		if (n < sizeof(name) - 1)
+			name[n++] = *p;
+	name[n] = '\0';
+	/* libconfig 1.5 puts its include directory before every name */
+	snprintf(path, sizeof(path), "%s/%s", sc->x->dir ?: ".", name);
+	if (sc->depth < 10)
+		scan_file(&(struct scan){ .x = sc->x, .depth = sc->depth + 1 }, path);
+	return *p == '"' ? p + 1 : p;
+}
+
+static int is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '*';
+}
+
+static void scan_text(struct scan *sc, const char *p)
+{
+	while (*p) {
+		if (*p == '\n') {
+			sc->line++;
+			p++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+				sc->line += *p == '\n';
+			p += *p ? 2 : 0;
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				sc->line += *p == '\n';
+			}
+			p += !!*p;
+		} else if (!strncmp(p, "@include", 8)) {
+			p = scan_include(sc, p);
+		} else if (isalpha((unsigned char)*p) || *p == '*') {
+			while (is_name_char(*p))
+				p++;
+		} else if (isdigit((unsigned char)*p) ||
+			   ((*p == '-' || *p == '+') && isdigit((unsigned char)p[1]))) {
+			p = scan_number(sc, p);
+		} else {
+			p++;
+		}
+	}
+}
+
+static int scan_file(struct scan *sc, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return 0; /* libconfig says what is wrong with it */
+	if (getdelim(&text, &len, '\0', f) >= 0) {
+		sc->file = path;
+		sc->line = 1;
+		scan_text(sc, text);
+	}
+	free(text);
+	fclose(f);
+	return 0;
+}
+
+int cfg_scan_ints(struct cfg_ctx *x, const char *path, int depth)
+{
+	struct scan sc = { .x = x, .depth = depth };
+	int before = x->errors;
+
+	scan_file(&sc, path);
+	return x->errors > before ? -EINVAL : 0;
+}

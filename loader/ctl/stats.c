@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* brouterctl stats: the counters as a table or one JSON object. */
+#include <stdio.h>
+
+#include "common/counters.h"
+#include "ctl/stats.h"
+
+static const char *const port_key[BR_NPORTS] = { "lan", "wan" };
+
+void stats_print_text(FILE *f, const struct br_stat *st)
+{
+	int id;
+
+	fprintf(f, "%-16s %14s %16s %14s %16s\n", "", "LAN->  packets", "bytes",
+		"WAN->  packets", "bytes");
+	for (id = 0; id < BR_STAT_MAX; id++) {
+		if (id == BR_DROP_FIRST)
+			fprintf(f, "drop reasons:\n");
+		if (id == BR_STAT_TC_MARKED)
+			fprintf(f, "tc ingress:\n");
+		if (id == BR_STAT_DECAP)
+			fprintf(f, "IPv4 over IPv6:\n");
+		fprintf(f, "%s%-*s %14llu %16llu %14llu %16llu  %s\n",
+			stats_is_drop_reason(id) || id > BR_DROP_LAST ? "  " : "",
+			stats_is_drop_reason(id) || id > BR_DROP_LAST ? 14 : 16,
+			stats_name(id), (unsigned long long)st[id].lan.packets,
+			(unsigned long long)st[id].lan.bytes,
+			(unsigned long long)st[id].wan.packets,
+			(unsigned long long)st[id].wan.bytes, stats_help(id));
+	}
+}
+
+void stats_print_json(FILE *f, const struct br_stat *st)
+{
+	const struct br_ctr *c;
+	int p, id;
+
+	fputc('{', f);
+	for (p = 0; p < BR_NPORTS; p++) {
+		fprintf(f, "%s\"%s\": {", p ? ", " : "", port_key[p]);
+		for (id = 0; id < BR_STAT_MAX; id++) {
+			c = p == BR_PORT_LAN ? &st[id].lan : &st[id].wan;
+			fprintf(f, "%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}",
+				id ? ", " : "", stats_name(id),
+				(unsigned long long)c->packets,
+				(unsigned long long)c->bytes);
+		}
+		fputc('}', f);
+	}
+	fputs("}\n", f);
+}

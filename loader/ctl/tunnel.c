@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* brouterctl tunnel: print the pinned "tun_out" and "tun_in" maps. */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "brouter.h"
+#include "ctl/map_e.h"
+#include "ctl/tunnel.h"
+#include "tunnel/mape_rule.h"
+
+#define TUN_MAX 64 /* BR_TUN_MAX of bpf/tun4in6.h */
+
+static const char *mode_name(__u32 mode)
+{
+	switch (mode) {
+	case BR_TUN_MAPE:
+		return "map-e";
+	case BR_TUN_DSLITE:
+		return "ds-lite";
+	case BR_TUN_IPIP6:
+		return "ipip6";
+	}
+	return "refuse"; /* {::, local} marker: 4in6 from anyone else is dropped */
+}
+
+static struct mape_ce ce_of(const struct br_tun *t)
+{
+	struct mape_ce ce = { .ipv4_len = 32 };
+
+	ce.ipv4.s_addr = t->ce_ipv4;
+	ce.psid = t->psid;
+	ce.psid_len = t->psid_len;
+	ce.psid_offset = t->psid_offset;
+	return ce;
+}
+
+/* "1232-1235 2256-2259 ... (252 ports in 63 ranges)" */
+static void print_ports_text(FILE *f, const struct br_tun *t)
+{
+	struct mape_ce ce = ce_of(t);
+	unsigned int n = mape_port_range_count(&ce), i;
+	struct mape_port_range r;
+
+	for (i = 0; i < n; i++) {
+		if (i == 2 && n > 4) {
+			fprintf(f, " ...");
+			i = n - 2;
+		}
+		if (!mape_port_range(&ce, i, &r))
+			fprintf(f, " %u-%u", r.first, r.last);
+	}
+	fprintf(f, " (%u ports in %u ranges)", mape_port_count(&ce), n);
+}
+
+static void print_ports_json(FILE *f, const struct br_tun *t)
+{
+	struct mape_ce ce = ce_of(t);
+
+	fprintf(f, ", ");
+	mape_ports_json(f, &ce);
+}
+
+static void print_tun(FILE *f, const struct br_tun *t, int json)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], c[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, t->local6, l, sizeof(l));
+	inet_ntop(AF_INET6, t->remote6, r, sizeof(r));
+	inet_ntop(AF_INET, &t->ce_ipv4, c, sizeof(c));
+	if (json) {
+		fprintf(f, "\"mode\": \"%s\", \"local\": \"%s\", \"remote\": \"%s\", "
+			   "\"mtu\": %u", mode_name(t->mode), l, r, t->mtu);
+		if (t->mode == BR_TUN_MAPE) {
+			fprintf(f, ", \"ce_ipv4\": \"%s\", \"psid\": %u, \"psid_len\": %u, "
+				   "\"psid_offset\": %u", c, t->psid, t->psid_len,
+				t->psid_offset);
+			print_ports_json(f, t);
+		}
+		return;
+	}
+	if (!t->mode) {
+		fprintf(f, "%-8s anyone else -> %s\n", mode_name(t->mode), l);
+		return;
+	}
+	fprintf(f, "%-8s %s -> %s mtu %u\n", mode_name(t->mode), l, r, t->mtu);
+	if (t->mode == BR_TUN_MAPE) {
+		fprintf(f, "           CE %s PSID %u (%u bits, offset %u), ports", c,
+			t->psid, t->psid_len, t->psid_offset);
+		print_ports_text(f, t);
+		fputc('\n', f);
+	}
+}
+
+static int print_out(FILE *f, int fd, int json)
+{
+	struct br_tun_out_key k, *prev = NULL;
+	char a[INET_ADDRSTRLEN];
+	struct br_tun t;
+	int n = 0;
+
+	if (!json)
+		fprintf(f, "IPv4 into tunnels (tun_out):\n");
+	while (!bpf_map_get_next_key(fd, prev, &k) && n < TUN_MAX) {
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &t))
+			continue;
+		inet_ntop(AF_INET, &k.addr, a, sizeof(a));
+		if (json) {
+			fprintf(f, "%s{\"prefix\": \"%s/%u\", ", n ? ", " : "", a, k.prefixlen);
+			print_tun(f, &t, 1);
+			fputc('}', f);
+		} else {
+			fprintf(f, "  %s/%u via ", a, k.prefixlen);
+			print_tun(f, &t, 0);
+		}
+		n++;
+	}
+	if (!n && !json)
+		fprintf(f, "  none (no tunnel configured, or MAP-E waiting for a prefix)\n");
+	return 0;
+}
+
+static int print_in(FILE *f, int fd, int json)
+{
+	struct br_tun_in_key k, *prev = NULL;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct br_tun t;
+	int n = 0;
+
+	if (!json)
+		fprintf(f, "4in6 accepted (tun_in):\n");
+	while (!bpf_map_get_next_key(fd, prev, &k) && n < TUN_MAX) {
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &t))
+			continue;
+		inet_ntop(AF_INET6, k.remote6, a, sizeof(a));
+		inet_ntop(AF_INET6, k.local6, b, sizeof(b));
+		if (json) {
+			fprintf(f, "%s{\"src\": \"%s\", \"dst\": \"%s\", ", n ? ", " : "",
+				t.mode ? a : "any", b);
+			print_tun(f, &t, 1);
+			fputc('}', f);
+		} else {
+			fprintf(f, "  ");
+			print_tun(f, &t, 0);
+		}
+		n++;
+	}
+	if (!n && !json)
+		fprintf(f, "  none\n");
+	return 0;
+}
+
+int tunnel_print(FILE *f, int out_fd, int in_fd, int json)
+{
+	if (json)
+		fprintf(f, "{\"tun_out\": [");
+	print_out(f, out_fd, json);
+	if (json)
+		fprintf(f, "], \"tun_in\": [");
+	print_in(f, in_fd, json);
+	if (json)
+		fprintf(f, "]}\n");
+	return 0;
+}

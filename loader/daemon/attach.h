@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef BR_ATTACH_H
+#define BR_ATTACH_H
+
+#include "config/options.h"
+
+/* What brouterd attached to one port, to undo it exactly. */
+struct br_port_attach {
+	const char *ifname;
+	int ifindex;
+	int xdp_link;	 /* bpf_link fd, -1 when not attached */
+	int xdp_generic; /* attached in generic (skb) mode */
+	int tc_attached;
+	int tc_created_hook; /* clsact created by us: removed on detach */
+	int tc_egress_attached;
+};
+
+/* Attach an XDP program through a bpf_link, native first per @mode. */
+int attach_xdp(struct br_port_attach *pa, int prog_fd, enum br_xdp_mode mode);
+void detach_xdp(struct br_port_attach *pa);
+
+/* cls_bpf filter on the clsact ingress hook (created when missing). */
+int attach_tc_ingress(struct br_port_attach *pa, int prog_fd);
+void detach_tc_ingress(struct br_port_attach *pa);
+
+/*
+ * cls_bpf filter on the clsact egress hook, which attach_tc_ingress()
+ * created or found: call it after that, and detach before it.
+ */
+int attach_tc_egress(struct br_port_attach *pa, int prog_fd);
+void detach_tc_egress(struct br_port_attach *pa);
+
+/*
+ * Remove an egress filter of ours that a killed brouterd left behind
+ * (brouterd attaches none when no tunnel is configured).
+ */
+void detach_tc_egress_stale(struct br_port_attach *pa);
+
+#endif /* BR_ATTACH_H */

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The tunnel's lifetime inside brouterd: egress program plus tunnel.c. */
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "brouter.h"
+#include "common/log.h"
+#include "daemon/tunnel_run.h"
+#include "tc_egress.skel.h"
+
+/*
+ * tc_egress shares "tun_out", "tun_in", "stats" and "settings" with the
+ * XDP object through their pins (LIBBPF_PIN_BY_NAME): XDP is loaded
+ * first and created them, so this load only reuses them.
+ */
+static int egress_up(struct tunnel_run *r)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = r->pin_dir);
+	int err;
+
+	r->skel = tc_egress__open_opts(&oo);
+	if (!r->skel) {
+		err = -errno;
+		pr_err("tunnel: open tc egress object: %s", strerror(-err));
+		return err;
+	}
+	r->skel->rodata->consts.ifindex[BR_PORT_WAN] = r->wan->ifindex;
+	err = tc_egress__load(r->skel);
+	if (err) {
+		pr_err("tunnel: load tc egress program: %s (run with -vvv for the "
+		       "verifier log)", strerror(-err));
+		goto fail;
+	}
+	err = attach_tc_egress(r->wan, bpf_program__fd(r->skel->progs.tc_brouter_out));
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	tc_egress__destroy(r->skel);
+	r->skel = NULL;
+	return err;
+}
+
+static void egress_down(struct tunnel_run *r)
+{
+	detach_tc_egress(r->wan);
+	tc_egress__destroy(r->skel);
+	r->skel = NULL;
+}
+
+static int run_up(struct tunnel_run *r, const struct tunnel_cfg *cfg)
+{
+	int err;
+
+	err = egress_up(r);
+	if (err)
+		return err;
+	err = tunnel_start(&r->t, cfg, r->wan->ifname, r->wan->ifindex,
+			   bpf_map__fd(r->skel->maps.tun_out),
+			   bpf_map__fd(r->skel->maps.tun_in));
+	if (err) {
+		/* tunnel_start() undid its part already */
+		egress_down(r);
+		return err;
+	}
+	r->on = true;
+	pr_info("tunnel: %s%s set up on %s", tunnel_mode_name(cfg->mode),
+		cfg->n_peers ? " + ipip6" : "", r->wan->ifname);
+	return 0;
+}
+
+int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+		     struct br_port_attach *wan, const char *pin_dir)
+{
+	int err;
+
+	r->wan = wan;
+	r->pin_dir = pin_dir;
+	if (!tunnel_cfg_active(cfg)) {
+		detach_tc_egress_stale(wan);
+		return 0;
+	}
+	err = run_up(r, cfg);
+	if (err)
+		pr_err("tunnel: IPv4 over IPv6 could not be set up; nothing of it is left");
+	return err;
+}
+
+void tunnel_run_stop(struct tunnel_run *r)
+{
+	if (r->on)
+		tunnel_stop(&r->t);
+	r->on = false;
+	if (r->skel)
+		egress_down(r);
+}
+
+void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
+{
+	struct tunnel_cfg old;
+	bool had = r->on;
+
+	if (had)
+		old = r->t.cfg;
+	if (!tunnel_cfg_active(cfg)) {
+		if (had) {
+			tunnel_run_stop(r);
+			pr_info("reload: no tunnel in the configuration any more: "
+				"tunnel and tc egress program removed");
+		}
+		return;
+	}
+	if (!had) {
+		pr_info("reload: tunnel %s%s added", tunnel_mode_name(cfg->mode),
+			cfg->n_peers ? " + ipip6" : "");
+		if (run_up(r, cfg))
+			pr_err("reload: the tunnel could not be set up; running without it");
+		return;
+	}
+	if (!tunnel_reload(&r->t, cfg))
+		return;
+	/* tunnel_reload() left it down: the old settings worked, use them */
+	pr_err("reload: the new tunnel configuration could not be set up; "
+	       "going back to the previous one");
+	if (tunnel_reload(&r->t, &old)) {
+		pr_err("reload: the previous tunnel could not be set up again either; "
+		       "IPv4 over IPv6 is down");
+		tunnel_run_stop(r);
+	}
+}
+
+void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n)
+{
+	int i;
+
+	if (!r->on)
+		return;
+	for (i = 0; i < n; i++) {
+		if (p[i].valid)
+			tunnel_prefix_update(&r->t, &p[i].prefix, p[i].len);
+		else
+			tunnel_prefix_withdraw(&r->t, &p[i].prefix, p[i].len);
+	}
+}
+
+void tunnel_run_tick(struct tunnel_run *r)
+{
+	if (r->on)
+		tunnel_tick(&r->t);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * brouterd's side of IPv4 over IPv6: the tc egress program on the WAN
+ * and loader/tunnel.c's system state, both present exactly while the
+ * config has a tunnel (no egress program at all otherwise).
+ */
+#ifndef BR_TUNNEL_RUN_H
+#define BR_TUNNEL_RUN_H
+
+#include <stdbool.h>
+
+#include "daemon/attach.h"
+#include "config/tunnel.h"
+#include "fw/ra.h"
+#include "tunnel/tunnel.h"
+
+struct tc_egress;
+
+struct tunnel_run {
+	struct br_port_attach *wan;
+	const char *pin_dir;
+	struct tc_egress *skel;	/* loaded and attached, or NULL */
+	struct tunnel t;
+	bool on;		/* tunnel_start() succeeded and tunnel_stop() is due */
+};
+
+/*
+ * Start @cfg on @wan (whose clsact hook attach_tc_ingress() made): load
+ * tc_egress reusing the maps pinned in @pin_dir, attach it, then
+ * tunnel_start(). Nothing to do for a config without a tunnel, except
+ * removing an egress filter a killed brouterd left. Returns 0, or -errno
+ * with everything undone.
+ */
+int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+		     struct br_port_attach *wan, const char *pin_dir);
+
+/*
+ * SIGHUP with a valid config: switch to @cfg (start, stop or change).
+ * If the new tunnel cannot be set up, the previous one is put back.
+ */
+void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
+
+/* Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source). */
+void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n);
+
+void tunnel_run_tick(struct tunnel_run *r);
+
+/* tunnel_stop(), then detach and unload the egress program. Idempotent. */
+void tunnel_run_stop(struct tunnel_run *r);
+
+#endif /* BR_TUNNEL_RUN_H */

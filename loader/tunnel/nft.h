@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The nftables table brouterd owns while a tunnel runs, "table ip brouter":
+ * MAP-E's NAPT into the CE's port set (every range of it, by the kernel's
+ * conntrack NAT), static port forwards kept out of that NAPT, TCP MSS
+ * clamping to the tunnel MTU. Written as nft text, replaced atomically
+ * (one transaction), deleted on exit.
+ */
+#ifndef BR_NFT_H
+#define BR_NFT_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+
+#include "config/tunnel.h"
+#include "tunnel/mape_rule.h"
+
+#define NFT_TABLE "brouter"
+
+/* What the table must do; a pure description nft_table_text() renders. */
+struct nft_spec {
+	const char *wan;		/* interface name */
+	unsigned int mss;		/* clamp SYNs to this MSS both ways; 0: no */
+	const struct mape_ce *ce;	/* MAP-E NAPT into ce's address and set; NULL: no NAT */
+	const struct tunnel_reserved *reserved; /* forwarded ports: DNAT, not NAPT */
+	int n_reserved;
+	const struct mape_prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */
+	int n_no_nat;
+};
+
+/*
+ * The port set of @ce minus the reserved ports of @spec, as ascending
+ * ranges in a malloc()ed array (*@out). Returns the count or -errno. A
+ * CE with the whole address (PSID length 0) gets 1..65535.
+ */
+int nft_nat_ranges(const struct nft_spec *spec, struct mape_port_range **out);
+
+/* The whole table as nft input, malloc()ed (free it), or NULL (errno). */
+char *nft_table_text(const struct nft_spec *spec);
+
+/*
+ * Create or replace the table in one transaction (libnftables). 0, or
+ * -errno after logging nft's own message.
+ */
+int nft_table_apply(const char *text);
+
+/* Let nft parse and check @text against the kernel without applying it. */
+int nft_table_check(const char *text);
+
+/* Delete the table if it exists. */
+int nft_table_delete(void);
+
+#endif /* BR_NFT_H */
