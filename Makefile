@@ -12,7 +12,7 @@ BPFTOOL  ?= bpftool
 PYTHON   ?= /usr/bin/python3
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude -Ibpf
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iloader -I$(BUILD) -D_GNU_SOURCE
 LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables

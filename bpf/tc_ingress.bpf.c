@@ -12,9 +12,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "port.h"
-#include "stats.h"
-#include "meta.h"
+#include "lib/port.h"
+#include "lib/stats.h"
+#include "lib/meta.h"
 
 SEC("tc")
 int tc_brouter_in(struct __sk_buff *skb)

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """
-brouter's firewall maps seen from Python: the structs of include/brouter.h
+brouter's firewall maps seen from Python: the structs of include/brouter/abi.h
 as struct.Struct layouts, encode/decode helpers, and a check that both
 agree with what the C compiler makes of the header.
 
-check_layout() compiles a tiny C program against include/brouter.h that
+check_layout() compiles a tiny C program against include/brouter/abi.h that
 prints sizeof/offsetof of every field declared here and the enum and flag
 values used, and raises if any differs: a layout change in the header then
 fails the tests loudly instead of making them read garbage.
@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER = os.path.join(REPO, "include", "brouter.h")
+HEADER = os.path.join(REPO, "include", "brouter", "counters.h")
 
 # ------------------------------------------------------------- layouts
 
@@ -61,7 +61,7 @@ LAYOUT = {
 S = {name: struct.Struct("=" + "".join(f for _, f in fields))
      for name, fields in LAYOUT.items()}
 
-# Constants of include/brouter.h the tests use (checked by check_layout()).
+# Constants of include/brouter/abi.h the tests use (checked by check_layout()).
 BR_PORT_LAN, BR_PORT_WAN = 0, 1
 BR_FW_STATEFUL, BR_FW_STATELESS_TCP, BR_FW_OPEN = 0, 1, 2
 BR_FILT_EI, BR_FILT_AD, BR_FILT_APD = 0, 1, 2
@@ -89,7 +89,7 @@ def _field_size(fmt):
 
 def _c_program():
     lines = ["#include <stdio.h>", "#include <stddef.h>",
-             '#include "brouter.h"', "int main(void) {"]
+             '#include "brouter/abi.h"', "int main(void) {"]
     for name, fields in LAYOUT.items():
         lines.append(f'printf("size {name} %zu\\n", sizeof(struct {name}));')
         for field, _ in fields:
@@ -140,7 +140,7 @@ def check_layout():
     for k, v in CONSTS.items():
         if c[f"const {k}"] != (v,):
             bad.append(f"{k} = {c[f'const {k}'][0]}, tests/fwmaps.py {v}")
-    assert not bad, ("include/brouter.h layout changed; update "
+    assert not bad, ("include/brouter/abi.h layout changed; update "
                      "tests/fwmaps.py:\n  " + "\n  ".join(bad))
 
 

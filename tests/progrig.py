@@ -161,7 +161,7 @@ class Rig:
         info = self.maps["stats"][1]
         assert info.value_size == fm.S["br_stat"].size
         assert info.max_entries == len(STAT_NAMES), (
-            f"stats map has {info.max_entries} counters, include/brouter.h "
+            f"stats map has {info.max_entries} counters, include/brouter/counters.h "
             f"lists {len(STAT_NAMES)}: build/ is stale, run make")
 
     def _keep(self, fd):

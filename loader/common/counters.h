@@ -4,7 +4,7 @@
 #define BR_COUNTERS_H
 
 #include <stdbool.h>
-#include "brouter.h"
+#include "brouter/abi.h"
 
 /* Name of a counter id ("rx", "no_flow", ...), "?" when out of range. */
 const char *stats_name(unsigned int id);

@@ -8,7 +8,7 @@
 #ifndef BR_CONFIG_H
 #define BR_CONFIG_H
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "config/tunnel.h"
 #include "config/options.h"
 #include "fw/policy.h"

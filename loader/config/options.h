@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <linux/types.h>
 #include <net/if.h>
-#include "brouter.h"
+#include "brouter/abi.h"
 
 #define BR_CONFIG_DEFAULT "/etc/brouter/brouter.conf"
 

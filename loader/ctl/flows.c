@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "ctl/flows.h"
 #include "common/mono.h"
 

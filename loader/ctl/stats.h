@@ -4,7 +4,7 @@
 #define BR_STATS_USER_H
 
 #include <stdio.h>
-#include "brouter.h"
+#include "brouter/abi.h"
 
 /* Print counters: a table for people, or one JSON object. */
 void stats_print_text(FILE *f, const struct br_stat *st);

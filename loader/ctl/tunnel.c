@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "ctl/map_e.h"
 #include "ctl/tunnel.h"
 #include "tunnel/mape_rule.h"

@@ -4,29 +4,25 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "common/log.h"
+#include "daemon/brouterd.h"
 #include "daemon/tunnel_run.h"
 #include "tc_egress.skel.h"
 
-/*
- * tc_egress shares "tun_out", "tun_in", "stats" and "settings" with the
- * XDP object through their pins (LIBBPF_PIN_BY_NAME): XDP is loaded
- * first and created them, so this load only reuses them.
- */
+/* tc_egress uses the maps the XDP object created ("tun_out", "stats", ...). */
 static int egress_up(struct tunnel_run *r)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = r->pin_dir);
 	int err;
 
-	r->skel = tc_egress__open_opts(&oo);
+	r->skel = tc_egress__open();
 	if (!r->skel) {
 		err = -errno;
 		pr_err("tunnel: open tc egress object: %s", strerror(-err));
 		return err;
 	}
 	r->skel->rodata->consts.ifindex[BR_PORT_WAN] = r->wan->ifindex;
-	err = tc_egress__load(r->skel);
+	err = objects_share_maps(r->maps, r->skel->obj) ?: tc_egress__load(r->skel);
 	if (err) {
 		pr_err("tunnel: load tc egress program: %s (run with -vvv for the "
 		       "verifier log)", strerror(-err));
@@ -71,12 +67,12 @@ static int run_up(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 }
 
 int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
-		     struct br_port_attach *wan, const char *pin_dir)
+		     struct br_port_attach *wan, struct bpf_object *maps)
 {
 	int err;
 
 	r->wan = wan;
-	r->pin_dir = pin_dir;
+	r->maps = maps;
 	if (!tunnel_cfg_active(cfg)) {
 		detach_tc_egress_stale(wan);
 		return 0;

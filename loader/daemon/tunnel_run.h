@@ -15,10 +15,11 @@
 #include "tunnel/tunnel.h"
 
 struct tc_egress;
+struct bpf_object;
 
 struct tunnel_run {
 	struct br_port_attach *wan;
-	const char *pin_dir;
+	struct bpf_object *maps; /* the XDP object, whose maps tc_egress uses */
 	struct tc_egress *skel;	/* loaded and attached, or NULL */
 	struct tunnel t;
 	bool on;		/* tunnel_start() succeeded and tunnel_stop() is due */
@@ -26,13 +27,13 @@ struct tunnel_run {
 
 /*
  * Start @cfg on @wan (whose clsact hook attach_tc_ingress() made): load
- * tc_egress reusing the maps pinned in @pin_dir, attach it, then
+ * tc_egress with the maps of @maps (the XDP object), attach it, then
  * tunnel_start(). Nothing to do for a config without a tunnel, except
  * removing an egress filter a killed brouterd left. Returns 0, or -errno
  * with everything undone.
  */
 int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
-		     struct br_port_attach *wan, const char *pin_dir);
+		     struct br_port_attach *wan, struct bpf_object *maps);
 
 /*
  * SIGHUP with a valid config: switch to @cfg (start, stop or change).

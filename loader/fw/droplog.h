@@ -3,7 +3,7 @@
 #define BR_DROPLOG_USER_H
 
 #include <stddef.h>
-#include "brouter.h"
+#include "brouter/abi.h"
 
 /* One line for a dropped packet: reason, protocol, addresses and ports. */
 int droplog_format(const struct br_drop_event *e, char *buf, size_t len);

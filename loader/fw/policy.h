@@ -8,7 +8,7 @@
 #define BR_POLICY_H
 
 #include <linux/types.h>
-#include "brouter.h"
+#include "brouter/abi.h"
 
 /* An IPv6 prefix; bits past plen are zero. */
 struct br_prefix6 {

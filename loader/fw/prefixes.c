@@ -6,7 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "common/log.h"
 #include "common/mono.h"
 #include "fw/prefixes.h"

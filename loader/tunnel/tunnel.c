@@ -23,7 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 
-#include "brouter.h"
+#include "brouter/abi.h"
 #include "tunnel/ct.h"
 #include "common/log.h"
 #include "tunnel/nft.h"

@@ -91,6 +91,14 @@ from topo import _delete_netns, _netns_list, _pid_alive, run_cleanup  # noqa: E4
 from topo import _kill_group as kill_group  # noqa: E402,F401
 
 
+def ensure_bpffs():
+    """Mount bpffs where a fresh boot has none, as brouterd itself does."""
+    if os.path.ismount(BPFFS):
+        return
+    os.makedirs(BPFFS, exist_ok=True)
+    subprocess.run(["mount", "-t", "bpf", "bpf", BPFFS], check=True)
+
+
 def cleanup_prefix(prefix):
     for name in _netns_list():
         if name.startswith(prefix):
@@ -163,6 +171,7 @@ class Rig:
         if os.geteuid() != 0:
             raise RigError("needs root (network namespaces, BPF)")
         self._started = True
+        ensure_bpffs()
         cleanup_stale()
         cleanup_prefix(self.prefix)
         self.tmp = tempfile.mkdtemp(prefix=self.prefix)

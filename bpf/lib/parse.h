@@ -15,7 +15,7 @@
 #include <linux/icmpv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "../include/brouter.h"
+#include "brouter/abi.h"
 
 /*
  * Extension headers walked before giving up (RFC 7045 leaves the bound

@@ -5,19 +5,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-
-/* Immutable settings, written by brouterd before load. */
-const volatile struct br_consts consts = {};
-
-/* Live settings (one entry): own MACs, marks, bridged ethertypes. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct br_settings);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} settings SEC(".maps");
+#include "maps.h"
 
 /* Returns enum br_port, or -1 for an interface brouter does not own. */
 static __always_inline int port_of(__u32 ifindex)

@@ -5,28 +5,9 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-#include "clock.h"
-#include "parse.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} drop_log SEC(".maps");
-
-/* One-second window shared by all CPUs; the count is approximate by design. */
-struct log_window {
-	__u64 start_ns;
-	__u32 count;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct log_window);
-} log_rate SEC(".maps");
+#include "maps.h"
+#include "lib/clock.h"
+#include "lib/parse.h"
 
 static __always_inline int log_allowed(__u32 rate, __u64 now)
 {

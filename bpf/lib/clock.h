@@ -5,6 +5,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "maps.h"
 
 /*
  * CLOCK_MONOTONIC at jiffy resolution. Every timeout and refresh interval
@@ -22,19 +23,6 @@
  * CLOCK_MONOTONIC by at most two ticks (8 ms at HZ=250), never lead it,
  * and never go back on one CPU.
  */
-struct br_clock {
-	__u64 jiffies; /* when ns was read */
-	__u64 ns;      /* bpf_ktime_get_coarse_ns() */
-};
-
-/* Not pinned: each CPU refills it on its next packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct br_clock);
-} clock SEC(".maps");
-
 static __always_inline __u64 now_ns(void)
 {
 	__u32 zero = 0;

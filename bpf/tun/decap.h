@@ -12,10 +12,8 @@
 #include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "../include/brouter.h"
-#include "parse.h"
-
-#define BR_TUN_MAX 64
+#include "maps.h"
+#include "lib/parse.h"
 
 /* ICMPv4, declared here: <linux/icmp.h> drags in libc socket headers. */
 struct icmp4hdr {
@@ -31,25 +29,6 @@ struct icmp4hdr {
 #define ICMP4_ECHO 8
 #define ICMP4_TIME_EXCEEDED 11
 #define ICMP4_PARAMETERPROB 12
-
-/* IPv4 destination prefix -> tunnel, for encapsulation. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, BR_TUN_MAX);
-	__type(key, struct br_tun_out_key);
-	__type(value, struct br_tun);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tun_out SEC(".maps");
-
-/* Outer {source, destination} -> tunnel, for decapsulation. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BR_TUN_MAX);
-	__type(key, struct br_tun_in_key);
-	__type(value, struct br_tun);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tun_in SEC(".maps");
 
 /* RFC 7597 5.1: port = A | PSID | j, with A != 0 when the offset a > 0. */
 static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)

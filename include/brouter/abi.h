@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Everything that crosses the kernel/user boundary: map keys and values,
- * settings, XDP metadata and counter ids. Included by the BPF programs and
- * by brouterd/brouterctl, so both sides agree on one definition.
+ * settings, XDP metadata (counter ids: brouter/counters.h). Included by
+ * the BPF programs and by brouterd/brouterctl, so both sides agree on one
+ * definition; the maps themselves are listed in bpf/maps.h.
  *
  * Rules for these structs: fixed-width fields, explicit padding, no
  * pointers/bool/long, so the layout is the same for clang -target bpf and
  * for the host compiler, and bpftool prints them with field names.
  */
-#ifndef BROUTER_H
-#define BROUTER_H
+#ifndef BR_ABI_H
+#define BR_ABI_H
 
 #include <linux/types.h>
+#include "brouter/counters.h"
 
 #define BR_VERSION "0.1.0"
 
@@ -30,78 +32,6 @@ enum br_port {
 #define BR_MAX_ETHERTYPES 8
 
 #define ETH_ALEN_BR 6
-
-/*
- * Counter ids: key of the "stats" map. One X-macro list gives the enum and
- * the names brouterctl prints, so a new reason cannot be half-added.
- * Verdicts first, then drop reasons (BR_DROP_*), then tc ingress events.
- */
-#define BR_STAT_LIST(X)                                                        \
-	X(RX, "rx", "frames seen by XDP")                                     \
-	X(PASS, "pass", "passed to the local stack (not bridged)")            \
-	X(LOCAL, "local", "IPv6 to the brouter's own MAC, to the stack")       \
-	X(BRIDGED, "bridged", "unicast redirected to the other port")          \
-	X(FLOOD, "flood", "multicast: to the stack and copied to other port")  \
-	X(FLOOD_LOCAL, "flood_local", "multicast the firewall keeps to the stack") \
-	X(FLOW_NEW, "flow_new", "flows opened (LAN: outbound, WAN: pinhole)")   \
-	X(NO_SETTINGS, "no_settings", "settings map empty: passed to stack")  \
-	X(DROP, "drop", "dropped (sum of the reasons below)")                 \
-	X(DROP_RUNT, "runt", "shorter than an Ethernet header")               \
-	X(DROP_BAD_IP6, "bad_ipv6", "truncated IPv6 header or version != 6")  \
-	X(DROP_SRC_MCAST, "src_multicast", "group bit set in source MAC")     \
-	X(DROP_OWN_SRC, "own_src_mac", "source MAC is the brouter's (loop)")  \
-	X(DROP_SAME_PORT, "same_port", "destination MAC learned on the ingress port") \
-	X(DROP_NO_TX_PORT, "no_tx_port", "other port missing from tx_ports")  \
-	X(DROP_BAD_EXTHDR, "bad_exthdr", "extension headers malformed or too many") \
-	X(DROP_BAD_L4, "bad_l4", "upper-layer header truncated")              \
-	X(DROP_RH0, "rh0", "routing header type 0 with segments left (RFC 5095)") \
-	X(DROP_FRAG_SHORT, "frag_short", "first fragment without the whole header chain (RFC 7112)") \
-	X(DROP_FRAG_ORPHAN, "frag_orphan", "non-first fragment whose first was not let in") \
-	X(DROP_BAD_SRC, "bad_src", "forbidden source: multicast, ::, ::1, v4-mapped") \
-	X(DROP_BAD_DST, "bad_dst", "forbidden destination: ::, ::1, v4-mapped") \
-	X(DROP_ULA, "ula", "unique local address across the brouter (RFC 6092 REC-7)") \
-	X(DROP_SPOOF_IN, "spoof_lan_src", "inbound source is an address seen on the LAN") \
-	X(DROP_SPOOF_OUT, "spoof_src_out", "outbound source neither link-local nor an advertised prefix") \
-	X(DROP_NO_FLOW, "no_flow", "inbound: no flow, no pinhole")            \
-	X(DROP_SYN_IN, "syn_in", "inbound TCP SYN without a pinhole")         \
-	X(DROP_ICMP_UNRELATED, "icmp_unrelated", "ICMPv6 error quoting no open flow") \
-	X(DROP_ICMP_TYPE, "icmp_type", "inbound ICMPv6 type not allowed (RFC 4890)") \
-	X(DROP_ND_HOPLIMIT, "nd_hoplimit", "ND/RA/RS with hop limit != 255")  \
-	X(DROP_ECHO_IN, "echo_in", "inbound echo request, not allowed by policy") \
-	X(DROP_LAN_IPV6_OFF, "lan_ipv6_off", "IPv6 kept off the LAN (lan-ipv6 = false)") \
-	X(DROP_TUN_SRC, "tun_bad_src", "4in6 from a source that is not the BR/AFTR/peer") \
-	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E: inner destination is not the CE address") \
-	X(DROP_TUN_PORT, "tun_bad_port", "MAP-E: inner port outside the CE's port set") \
-	X(DROP_TUN_BAD, "tun_bad_inner", "4in6: inner IPv4 header truncated or malformed") \
-	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
-	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
-	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
-	X(TC_NO_META, "tc_no_meta", "tc ingress: IPv6 without XDP metadata") \
-	X(DECAP, "decap", "4in6 decapsulated to the stack (WAN)")           \
-	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
-	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped")
-
-#define BR_STAT_ENUM(id, name, help) BR_STAT_##id,
-enum br_stat_id {
-	BR_STAT_LIST(BR_STAT_ENUM)
-	BR_STAT_MAX,
-};
-#undef BR_STAT_ENUM
-
-/* Drop reasons are the ids from DROP_RUNT up to the tc events. */
-#define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_TUN_BAD
-
-/* Value of "stats" (per-CPU array, key = enum br_stat_id). */
-struct br_ctr {
-	__u64 packets;
-	__u64 bytes;
-};
-
-struct br_stat {
-	struct br_ctr lan; /* frames that arrived on the LAN port */
-	struct br_ctr wan; /* frames that arrived on the WAN port */
-};
 
 /* Key/value of "fdb" (LRU hash): where a MAC address was last seen. */
 struct br_fdb_key {
@@ -408,4 +338,4 @@ struct br_info {
 /* Names of the pinned objects under the pin directory. */
 #define BR_PIN_DIR_DEFAULT "/sys/fs/bpf/brouter"
 
-#endif /* BROUTER_H */
+#endif /* BR_ABI_H */

@@ -14,11 +14,12 @@
 #include <linux/in6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "../include/brouter.h"
-#include "parse.h"
-#include "flows.h"
-#include "flowcache.h"
-#include "pinhole.h"
+#include "maps.h"
+#include "lib/addr6.h"
+#include "lib/parse.h"
+#include "fw/flows.h"
+#include "fw/flowcache.h"
+#include "fw/pinhole.h"
 
 enum {
 	FW_PASS = 0,
@@ -34,57 +35,6 @@ enum {
 /* Router/Neighbor Solicitation/Advertisement and Redirect (RFC 4861) */
 #define BR_ND_FIRST 133
 #define BR_ND_LAST 137
-
-/* Sources seen on the LAN: an inbound packet from one of them is spoofed. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct br_addr_key);
-	__type(value, struct br_addr_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lan_addrs SEC(".maps");
-
-static __always_inline int a6_eq(const struct in6_addr *a,
-				 const struct in6_addr *b)
-{
-	return !((a->s6_addr32[0] ^ b->s6_addr32[0]) |
-		 (a->s6_addr32[1] ^ b->s6_addr32[1]) |
-		 (a->s6_addr32[2] ^ b->s6_addr32[2]) |
-		 (a->s6_addr32[3] ^ b->s6_addr32[3]));
-}
-
-static __always_inline int a6_mcast(const struct in6_addr *a)
-{
-	return a->s6_addr[0] == 0xff;
-}
-
-static __always_inline int a6_unspec(const struct in6_addr *a)
-{
-	return !(a->s6_addr32[0] | a->s6_addr32[1] | a->s6_addr32[2] |
-		 a->s6_addr32[3]);
-}
-
-static __always_inline int a6_loopback(const struct in6_addr *a)
-{
-	return !(a->s6_addr32[0] | a->s6_addr32[1] | a->s6_addr32[2]) &&
-	       a->s6_addr32[3] == bpf_htonl(1);
-}
-
-static __always_inline int a6_v4mapped(const struct in6_addr *a)
-{
-	return !(a->s6_addr32[0] | a->s6_addr32[1]) &&
-	       a->s6_addr32[2] == bpf_htonl(0xffff);
-}
-
-static __always_inline int a6_linklocal(const struct in6_addr *a)
-{
-	return (a->s6_addr16[0] & bpf_htons(0xffc0)) == bpf_htons(0xfe80);
-}
-
-static __always_inline int a6_ula(const struct in6_addr *a)
-{
-	return (a->s6_addr[0] & 0xfe) == 0xfc;
-}
 
 /* RFC 6092 REC-1/REC-3 (forbidden addresses) and REC-7 (ULA), both ways. */
 static __always_inline int fw_addr_check(const struct fw_pkt *fp,

@@ -5,7 +5,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
+#include "maps.h"
 
 /*
  * Prepend struct br_meta to the frame. Invalidates every packet pointer

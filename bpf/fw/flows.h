@@ -9,39 +9,15 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-#include "clock.h"
-#include "parse.h"
-
-/* Default size; brouterd sets max_entries from firewall.max-flows. */
-#define BR_FLOWS_SIZE 131072
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BR_FLOWS_SIZE);
-	__type(key, struct br_flow_key);
-	__type(value, struct br_flow);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} flows SEC(".maps");
-
-/* Non-first fragments follow the verdict of their first fragment. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct br_frag_key);
-	__type(value, struct br_frag_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} frags SEC(".maps");
+#include "maps.h"
+#include "lib/clock.h"
+#include "lib/addr6.h"
+#include "lib/parse.h"
 
 /* A flow's seen_ns is rewritten at most this often (saves a map write). */
 #define BR_FLOW_REFRESH_NS 1000000000LL
 /* Fragments of one datagram arrive within this (RFC 8200 reassembly: 60 s). */
 #define BR_FRAG_TIMEOUT_NS (60 * 1000000000LL)
-
-static __always_inline void addr_copy(__u8 *dst, const void *src)
-{
-	__builtin_memcpy(dst, src, 16);
-}
 
 /*
  * Key of the flow a packet belongs to, LAN side first. @lan/@wan are the

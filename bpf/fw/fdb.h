@@ -5,19 +5,8 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-#include "clock.h"
-
-#define BR_FDB_SIZE 4096
-
-/* Learning FDB: MAC -> port it was last seen on. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BR_FDB_SIZE);
-	__type(key, struct br_fdb_key);
-	__type(value, struct br_fdb_val);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fdb SEC(".maps");
+#include "maps.h"
+#include "lib/clock.h"
 
 /*
  * A per-CPU, direct-mapped cache in front of the FDB. A home or office LAN
@@ -27,25 +16,6 @@ struct {
  * Entries are trusted for BR_FDB_REFRESH_NS, so a station that moves is
  * seen at its new port within a second on every CPU.
  */
-#define BR_FDB_CACHE 16
-
-struct fdb_cache_entry {
-	__u8 mac[ETH_ALEN_BR];
-	__u8 port;
-	__u8 valid;
-	__u64 seen_ns;
-};
-
-struct fdb_cache {
-	struct fdb_cache_entry e[BR_FDB_CACHE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fdb_cache);
-} fdb_cpu SEC(".maps");
 
 /* This CPU's cache, looked up once per frame for both of its MACs. */
 static __always_inline struct fdb_cache *fdb_cache(void)

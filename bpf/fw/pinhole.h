@@ -8,36 +8,8 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-#include "flows.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 65536);
-	__type(key, struct br_pin_dst_key);
-	__type(value, struct br_pin_dst_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pin_dst SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct br_pin_key);
-	__type(value, struct br_pin_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pin_rules SEC(".maps");
-
-/* Prefixes valid as outbound sources: RA-learned and configured. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 256);
-	__type(key, struct br_prefix_key);
-	__type(value, struct br_prefix_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} prefixes SEC(".maps");
+#include "maps.h"
+#include "fw/flows.h"
 
 /* Does @addr fall in @pfx/@plen? Compared 32 bits at a time. */
 static __always_inline int prefix_match(const __u32 *addr, const __u32 *pfx,

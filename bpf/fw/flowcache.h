@@ -24,66 +24,21 @@
  * path of an open flow is the same whichever port they arrive on (the key
  * is LAN side first), and a reply must not evict its request's entry.
  *
- * Not pinned: it holds nothing worth keeping, and a restarted brouterd
- * numbers its generations afresh. Tests reach it through the program's
- * map ids and zero it whenever they edit flows or move time.
+ * The entries and the "flow_cache" map are in maps.h.
  */
 #ifndef BR_FLOWCACHE_H
 #define BR_FLOWCACHE_H
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-#include "clock.h"
-#include "parse.h"
-#include "flows.h"
-#include "port.h"
-
-/* struct br_flow_key, a word at a time. */
-union fc_key {
-	struct br_flow_key k;
-	__u32 w[10];
-	__u64 q[5];
-};
-
-/* One cache line: the map is page-aligned (mmapable), so is every entry. */
-struct fc_entry {
-	union fc_key k;
-	__u64 until_ns; /* trusted until then (see above) */
-	__u32 gen;	/* settings.gen it was confirmed under */
-	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the stations on either side */
-};
+#include "maps.h"
+#include "lib/clock.h"
+#include "lib/parse.h"
+#include "fw/flows.h"
+#include "lib/port.h"
 
 /* How long a confirmation is trusted at most. */
 #define BR_FC_TRUST_NS 1000000000LL
-
-/*
- * Two-way set associative: a flow may sit in either entry of its set,
- * two adjacent cache lines (which the hardware fetches as a pair). With
- * as many flows as sets, a direct-mapped cache loses a third of them to
- * collisions, two ways a tenth (Poisson: a set overflows only with a
- * third flow).
- */
-struct fc_set {
-	struct fc_entry e[BR_FC_WAYS];
-};
-_Static_assert(sizeof(struct fc_entry) == BR_FC_ENTRY_SIZE, "one cache line");
-
-/*
- * 1 << consts.fc_bits sets for each possible CPU, CPU n's from
- * n << fc_bits; brouterd sets max_entries (1 with the cache off). A plain
- * array rather than a per-CPU one: a per-CPU value is at most 32 KB, and
- * a per-CPU array of many entries reaches each through a pointer of its
- * own.
- */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct fc_set);
-} flow_cache SEC(".maps");
 
 /* What the slow path reports for the cache: an open flow passed the packet. */
 struct fc_note {

@@ -5,16 +5,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "../include/brouter.h"
-
-/* Per-CPU counters, key enum br_stat_id (see include/brouter.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BR_STAT_MAX);
-	__type(key, __u32);
-	__type(value, struct br_stat);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} stats SEC(".maps");
+#include "maps.h"
 
 static __always_inline void stat_add(__u32 id, __u32 port, __u64 bytes)
 {

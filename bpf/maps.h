@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Every table brouter's programs keep, in one place: what it holds, who
+ * writes it, whether it outlives brouterd (pinned by name under the pin
+ * directory) — and the settings brouterd writes before load. Keys and
+ * values crossing to user space are in include/brouter/abi.h; the layouts
+ * below are the data path's own (caches, clock, rate window).
+ *
+ * All three objects include this file. brouterd loads the XDP object
+ * first and hands its maps to the tc objects (bpf_map__reuse_fd()), so
+ * each table exists once however many objects name it.
+ */
+#ifndef BR_MAPS_H
+#define BR_MAPS_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include "brouter/abi.h"
+
+/* Immutable per load (rodata), written by brouterd before the load. */
+const volatile struct br_consts consts = {};
+
+/* ---- ports and settings ------------------------------------------------ */
+
+/* Live settings (one entry): own MACs, marks, bridged ethertypes, policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct br_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
+/*
+ * Redirect targets: key enum br_port, value ifindex. Not pinned by name:
+ * the kernel adds BPF_F_RDONLY_PROG to every devmap, which libbpf 1.1
+ * then sees as a mismatch and refuses to reuse. It holds no state, so
+ * brouterd creates it afresh and pins it itself for inspection.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, BR_NPORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+/* Who pinned the maps, for brouterd and brouterctl only (see struct br_info). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct br_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} info SEC(".maps");
+
+/* Per-CPU counters, key enum br_stat_id (include/brouter/counters.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BR_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct br_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/* ---- clock (lib/clock.h) -------------------------------------------------- */
+
+struct br_clock {
+	__u64 jiffies; /* when ns was read */
+	__u64 ns;      /* bpf_ktime_get_coarse_ns() */
+};
+
+/* Not pinned: each CPU refills it on its next packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct br_clock);
+} clock SEC(".maps");
+
+/* ---- layer 2 (fw/fdb.h) -------------------------------------------------- */
+
+#define BR_FDB_SIZE 4096
+
+/* Learning FDB: MAC -> port it was last seen on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BR_FDB_SIZE);
+	__type(key, struct br_fdb_key);
+	__type(value, struct br_fdb_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fdb SEC(".maps");
+
+/* Each CPU's direct-mapped cache in front of "fdb" (see fw/fdb.h). */
+#define BR_FDB_CACHE 16
+
+struct fdb_cache_entry {
+	__u8 mac[ETH_ALEN_BR];
+	__u8 port;
+	__u8 valid;
+	__u64 seen_ns;
+};
+
+struct fdb_cache {
+	struct fdb_cache_entry e[BR_FDB_CACHE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fdb_cache);
+} fdb_cpu SEC(".maps");
+
+/* ---- stateful firewall (fw/) --------------------------------------------- */
+
+/* Default size; brouterd sets max_entries from firewall.max-flows. */
+#define BR_FLOWS_SIZE 131072
+
+/* Connections and EI/AD bindings, keyed LAN side first (fw/flows.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BR_FLOWS_SIZE);
+	__type(key, struct br_flow_key);
+	__type(value, struct br_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* Non-first fragments follow the verdict of their first fragment. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct br_frag_key);
+	__type(value, struct br_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frags SEC(".maps");
+
+/* Sources seen on the LAN: an inbound packet from one of them is spoofed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct br_addr_key);
+	__type(value, struct br_addr_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lan_addrs SEC(".maps");
+
+/* Pinholes: destination prefix -> set, then {set, proto, port} -> rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__type(key, struct br_pin_dst_key);
+	__type(value, struct br_pin_dst_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pin_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct br_pin_key);
+	__type(value, struct br_pin_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pin_rules SEC(".maps");
+
+/* Prefixes valid as outbound sources: RA-learned and configured. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__type(key, struct br_prefix_key);
+	__type(value, struct br_prefix_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} prefixes SEC(".maps");
+
+/* ---- flow cache (fw/flowcache.h, which says what an entry stands for) ---- */
+
+/* struct br_flow_key, a word at a time. */
+union fc_key {
+	struct br_flow_key k;
+	__u32 w[10];
+	__u64 q[5];
+};
+
+/* One cache line: the map is page-aligned (mmapable), so is every entry. */
+struct fc_entry {
+	union fc_key k;
+	__u64 until_ns; /* trusted until then */
+	__u32 gen;	/* settings.gen it was confirmed under */
+	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the stations on either side */
+};
+
+/*
+ * Two-way set associative: a flow may sit in either entry of its set,
+ * two adjacent cache lines (which the hardware fetches as a pair). With
+ * as many flows as sets, a direct-mapped cache loses a third of them to
+ * collisions, two ways a tenth (Poisson: a set overflows only with a
+ * third flow).
+ */
+struct fc_set {
+	struct fc_entry e[BR_FC_WAYS];
+};
+_Static_assert(sizeof(struct fc_entry) == BR_FC_ENTRY_SIZE, "one cache line");
+
+/*
+ * 1 << consts.fc_bits sets for each possible CPU, CPU n's from
+ * n << fc_bits; brouterd sets max_entries (1 with the cache off). A plain
+ * array rather than a per-CPU one: a per-CPU value is at most 32 KB, and
+ * a per-CPU array of many entries reaches each through a pointer of its
+ * own. Not pinned: it holds nothing worth keeping, and a restarted
+ * brouterd numbers its generations afresh.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct fc_set);
+} flow_cache SEC(".maps");
+
+/* ---- drop log (lib/droplog.h) -------------------------------------------- */
+
+/* Rate-limited events, read by brouterd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} drop_log SEC(".maps");
+
+/* One-second window shared by all CPUs; the count is approximate by design. */
+struct log_window {
+	__u64 start_ns;
+	__u32 count;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct log_window);
+} log_rate SEC(".maps");
+
+/* ---- IPv4 over IPv6 (tun/) ----------------------------------------------- */
+
+#define BR_TUN_MAX 64
+
+/* IPv4 destination prefix -> tunnel, for encapsulation (tc egress). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, struct br_tun_out_key);
+	__type(value, struct br_tun);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tun_out SEC(".maps");
+
+/* Outer {source, destination} -> tunnel, for decapsulation (XDP). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, struct br_tun_in_key);
+	__type(value, struct br_tun);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tun_in SEC(".maps");
+
+#endif /* BR_MAPS_H */

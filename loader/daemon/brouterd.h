@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* brouterd's state and the steps its main loop calls, one file per concern. */
+#ifndef BR_BROUTERD_H
+#define BR_BROUTERD_H
+
+#include <time.h>
+#include <bpf/libbpf.h>
+
+#include "brouter/abi.h"
+#include "config/config.h"
+#include "daemon/attach.h"
+#include "daemon/tunnel_run.h"
+
+struct brouterd {
+	struct br_config cfg;
+	struct br_port_attach port[BR_NPORTS];
+	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
+	struct xdp_brouter *xdp;
+	struct tc_ingress *tc;
+	struct br_settings settings;
+	int lock_fd;
+	int ra_fd;		/* router advertisements on the WAN, -1 if none */
+	time_t last_rs;		/* when we last solicited one */
+	int wan_prefixes;	/* prefixes learned from RAs so far */
+	struct ring_buffer *drops;
+	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
+	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
+};
+
+/* load.c: programs, maps and pins */
+int load_programs(struct brouterd *d);
+int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj);
+void drop_incompatible_state(const char *pin_dir, struct br_info *prev);
+int info_write(struct brouterd *d);
+void keep_state(struct brouterd *d);
+void unpin_all(struct bpf_object *obj);
+
+/* ports.c: the two ports, their promiscuous mode and attachments */
+int resolve_ports(struct brouterd *d);
+int enable_promisc(struct brouterd *d);
+void restore_promisc(struct brouterd *d);
+int attach_all(struct brouterd *d);
+
+/* settings.c: live settings and policy generations */
+int settings_build(struct brouterd *d, struct br_settings *out);
+int settings_push(struct brouterd *d, const struct br_settings *s);
+int tx_ports_fill(struct brouterd *d);
+int policy_install(struct brouterd *d);
+void log_policy(struct brouterd *d, const char *what);
+void reload(struct brouterd *d);
+void follow_port_macs(struct brouterd *d);
+
+#endif /* BR_BROUTERD_H */

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Loading brouter's BPF objects, sharing their maps, and the pins they leave. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "common/mono.h"
+#include "daemon/brouterd.h"
+#include "xdp_brouter.skel.h"
+#include "tc_ingress.skel.h"
+
+/*
+ * Maps pinned by an earlier brouter whose layout no longer matches make
+ * the load fail; they hold nothing worth keeping then, so start afresh.
+ */
+void unpin_all(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+		if (bpf_map__pin_path(map))
+			bpf_map__unpin(map, NULL);
+}
+
+/*
+ * State pinned by a brouterd with another map layout would be misread:
+ * remove it so libbpf creates fresh maps. Same layout: reuse it, which
+ * is what keeps connections alive across a restart.
+ */
+void drop_incompatible_state(const char *pin_dir, struct br_info *prev)
+{
+	char path[PATH_MAX];
+	struct br_info info;
+	struct dirent *de;
+	__u32 zero = 0;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/info", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &zero, &info) && info.layout == BR_LAYOUT_VERSION) {
+		close(fd);
+		pr_info("reusing state pinned in %s", pin_dir);
+		/* a dead owner's undo duties become ours (see struct br_info) */
+		if (!info.pid || kill(info.pid, 0))
+			*prev = info;
+		return;
+	}
+	close(fd);
+	pr_warn("state pinned in %s has another layout; starting with empty tables",
+		pin_dir);
+	dir = opendir(pin_dir);
+	if (!dir)
+		return;
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(dir), de->d_name, 0);
+	closedir(dir);
+}
+
+int info_write(struct brouterd *d)
+{
+	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() };
+	__u32 zero = 0;
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		info.ifindex[p] = d->port[p].ifindex;
+		info.promisc_set[p] = d->promisc_before[p] == 0;
+		info.clsact_created[p] = d->port[p].tc_created_hook;
+	}
+	info.started_ns = mono_ns();
+	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
+				 sizeof(info), BPF_ANY)) {
+		pr_err("update info map: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The flow cache's size, before anything is loaded: sets per CPU (0 for
+ * off) and how many CPUs, or -errno after saying why.
+ */
+static int flow_cache_sets(const struct brouterd *d, __u32 *sets, int *ncpus)
+{
+	__u32 n;
+	__u64 bytes;
+
+	*ncpus = libbpf_num_possible_cpus();
+	if (*ncpus < 0) {
+		pr_err("possible CPUs: %s", strerror(-*ncpus));
+		return *ncpus;
+	}
+	n = config_flow_cache(&d->cfg, *ncpus);
+	*sets = n / BR_FC_WAYS;
+	if ((__u64)*sets * *ncpus > UINT32_MAX) {
+		pr_err("flow-cache: %u entries for each of %d CPUs: more "
+		       "than one map holds", n, *ncpus);
+		return -E2BIG;
+	}
+	bytes = (__u64)n * BR_FC_ENTRY_SIZE * *ncpus;
+	if (!n)
+		pr_info("flow cache: off");
+	else
+		pr_info("flow cache: %u entries per CPU, %d CPUs, %llu %s", n,
+			*ncpus, bytes >> (bytes < (1 << 20) ? 10 : 20),
+			bytes < (1 << 20) ? "KB" : "MB");
+	return 0;
+}
+
+/*
+ * Give @obj the maps of @owner that share their names (bpf/maps.h lists
+ * every map in every object): each table then exists once, created and
+ * pinned by @owner's load, whatever size brouterd gave it there.
+ */
+int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj)
+{
+	struct bpf_map *map, *own;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .rodata: each object's own consts */
+		own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
+		if (!own)
+			continue;
+		err = bpf_map__set_pin_path(map, NULL) ?:
+		      bpf_map__reuse_fd(map, bpf_map__fd(own));
+		if (err) {
+			pr_err("share map %s: %s", bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int load_programs(struct brouterd *d)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
+	int p, err, ncpus, retried = 0;
+	__u32 fc_sets;
+
+	/* a bad size is the configuration's fault: no retry below */
+	err = flow_cache_sets(d, &fc_sets, &ncpus);
+	if (err)
+		return err;
+again:
+	d->xdp = xdp_brouter__open_opts(&oo);
+	d->tc = tc_ingress__open_opts(NULL);
+	if (!d->xdp || !d->tc) {
+		pr_err("open BPF objects: %s", strerror(errno));
+		return -errno;
+	}
+	for (p = 0; p < BR_NPORTS; p++) {
+		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
+	}
+	/*
+	 * A pinned flows map of another size is not reused: the load fails
+	 * and the retry below starts with fresh maps.
+	 */
+	err = bpf_map__set_max_entries(d->xdp->maps.flows, d->cfg.max_flows);
+	/* 1 << fc_bits sets per CPU; off: fc_bits 0 and the smallest array */
+	d->xdp->rodata->consts.fc_bits = fc_sets ? __builtin_ctz(fc_sets) : 0;
+	if (!err)
+		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
+					       fc_sets ? fc_sets * ncpus : 1);
+	/* XDP first: it creates and pins the maps the tc object shares. */
+	if (!err)
+		err = xdp_brouter__load(d->xdp);
+	if (!err)
+		err = objects_share_maps(d->xdp->obj, d->tc->obj);
+	if (!err)
+		err = tc_ingress__load(d->tc);
+	if (err && !retried) {
+		pr_warn("load failed (%s); removing maps pinned in %s by an older "
+			"brouter and retrying", strerror(-err), d->cfg.opt.pin_dir);
+		unpin_all(d->xdp->obj);
+		tc_ingress__destroy(d->tc);
+		xdp_brouter__destroy(d->xdp);
+		retried = 1;
+		goto again;
+	}
+	if (err) {
+		pr_err("load BPF programs: %s (run with -vvv for the verifier log)",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * --keep-state: leave every pinned map except the devmap (which holds
+ * ifindexes, not state) for the next brouterd, and mark the pins as
+ * having no running owner.
+ */
+void keep_state(struct brouterd *d)
+{
+	struct br_info info = { .layout = BR_LAYOUT_VERSION };
+	__u32 zero = 0;
+
+	bpf_map__unpin(d->xdp->maps.tx_ports, NULL);
+	bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
+			     sizeof(info), BPF_ANY);
+	pr_info("state kept in %s for the next brouterd", d->cfg.opt.pin_dir);
+}

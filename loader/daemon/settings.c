@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The live settings map: own MACs, marks, ethertypes, and the firewall
+ * policy in two generations, switched with one store on reload.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "common/netdev.h"
+#include "daemon/brouterd.h"
+#include "fw/policy.h"
+#include "xdp_brouter.skel.h"
+
+/* Fill the live settings from options and the ports' current MACs. */
+int settings_build(struct brouterd *d, struct br_settings *out)
+{
+	struct br_settings tmp, *s = &tmp;
+	int p, i, err;
+
+	memset(s, 0, sizeof(*s));
+	for (p = 0; p < BR_NPORTS; p++) {
+		err = netdev_mac(d->port[p].ifname, s->mac[p]);
+		if (err) {
+			pr_err("%s: read MAC: %s", d->port[p].ifname, strerror(-err));
+			return err;
+		}
+		s->mark[p] = d->cfg.opt.mark[p];
+	}
+	for (i = 0; i < d->cfg.opt.n_ethertypes; i++)
+		s->ethertypes[i] = htons(d->cfg.opt.ethertypes[i]);
+	s->flags = d->cfg.opt.mark_enabled ? BR_F_MARK : 0;
+	/* policy and its generation are owned by the reload path */
+	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
+	s->gen = d->settings.gen;
+	*out = tmp;
+	return 0;
+}
+
+int settings_push(struct brouterd *d, const struct br_settings *s)
+{
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(d->xdp->maps.settings, &zero, sizeof(zero), s,
+				 sizeof(*s), BPF_ANY)) {
+		pr_err("update settings map: %s", strerror(errno));
+		return -errno;
+	}
+	d->settings = *s;
+	return 0;
+}
+
+int tx_ports_fill(struct brouterd *d)
+{
+	char path[sizeof(d->cfg.opt.pin_dir) + 16];
+	__u32 p, ifindex;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		ifindex = d->port[p].ifindex;
+		if (bpf_map__update_elem(d->xdp->maps.tx_ports, &p, sizeof(p),
+					 &ifindex, sizeof(ifindex), BPF_ANY)) {
+			pr_err("add %s to tx_ports: %s", d->port[p].ifname,
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/tx_ports", d->cfg.opt.pin_dir);
+	unlink(path); /* left by a brouterd that was killed */
+	if (bpf_map__pin(d->xdp->maps.tx_ports, path)) {
+		pr_err("pin %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Install the configured firewall as the inactive generation, then switch
+ * to it with one settings update in which only gen changes: no packet is
+ * ever judged by a half-written policy, and flows are untouched. On any
+ * error the running generation stays as it was.
+ *
+ * gen counts reloads; its low bit picks pol[] and the pinhole maps' gen.
+ * The XDP flow cache compares the whole value, so a decision cached under
+ * one policy never passes a packet under a later one, however fast two
+ * reloads follow each other.
+ */
+int policy_install(struct brouterd *d)
+{
+	int dst = bpf_map__fd(d->xdp->maps.pin_dst);
+	int rules = bpf_map__fd(d->xdp->maps.pin_rules);
+	__u32 next = d->settings.gen + 1;
+	__u8 old = d->settings.gen & 1, slot = next & 1;
+	struct br_compiled c = { 0 };
+	struct br_settings s;
+	int err;
+
+	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, slot, &c);
+	if (err)
+		return err;
+	err = policy_clear_gen(dst, rules, slot) ?: policy_write(dst, rules, &c) ?:
+	      settings_build(d, &s);
+	policy_compiled_free(&c);
+	if (err)
+		return err;
+	s.pol[slot] = d->cfg.pol;
+	s.pol[slot].n_pinholes = d->cfg.n_pinholes;
+	err = settings_push(d, &s);
+	if (err)
+		return err;
+	s.gen = next;
+	err = settings_push(d, &s);
+	if (err)
+		return err;
+	policy_clear_gen(dst, rules, old);
+	err = policy_prefixes_sync(bpf_map__fd(d->xdp->maps.prefixes),
+				   d->cfg.lan_prefixes, d->cfg.n_lan_prefixes);
+	if (err)
+		pr_warn("configured lan-prefixes: %s", strerror(-err));
+	return 0;
+}
+
+static const char *const fw_mode_name[] = {
+	[BR_FW_STATEFUL] = "stateful",
+	[BR_FW_STATELESS_TCP] = "stateless-tcp",
+	[BR_FW_OPEN] = "open",
+};
+
+void log_policy(struct brouterd *d, const char *what)
+{
+	const struct br_policy *pol = &d->settings.pol[d->settings.gen & 1];
+
+	pr_info("%s: firewall %s%s, %d pinholes, %d configured prefixes", what,
+		pol->mode <= BR_FW_OPEN ? fw_mode_name[pol->mode] : "?",
+		pol->lan_ipv6 ? "" : " (IPv6 kept off the LAN)", d->cfg.n_pinholes,
+		d->cfg.n_lan_prefixes);
+}
+
+/* SIGHUP: all or nothing. A config with any error changes nothing. */
+void reload(struct brouterd *d)
+{
+	int err;
+
+	if (config_reload(&d->cfg))
+		return; /* config_reload said what is wrong and that nothing changed */
+	br_log_level = d->cfg.log_level;
+	err = policy_install(d);
+	if (err) {
+		pr_err("reload: installing the policy failed (%s); the running policy "
+		       "stays", strerror(-err));
+		return;
+	}
+	log_policy(d, "reloaded");
+	tunnel_run_reload(&d->tun, &d->cfg.tunnel);
+}
+
+/*
+ * A port's MAC changed: install the settings as a new generation, as a
+ * reload does, since the XDP fast path trusts that a flow cache entry's
+ * stations were no own MAC under its generation. On failure the next
+ * tick tries again.
+ */
+void follow_port_macs(struct brouterd *d)
+{
+	struct br_settings s;
+	int err;
+
+	if (settings_build(d, &s) || !memcmp(&s, &d->settings, sizeof(s)))
+		return;
+	err = policy_install(d);
+	if (err)
+		pr_warn("port MAC address changed; installing it failed (%s), "
+			"trying again", strerror(-err));
+	else
+		pr_info("port MAC address changed; settings updated (generation %u)",
+			d->settings.gen);
+}
