@@ -9,25 +9,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "maps.h"
+#include "brouter/prefix.h"
 #include "fw/flows.h"
-
-/* Does @addr fall in @pfx/@plen? Compared 32 bits at a time. */
-static __always_inline int prefix_match(const __u32 *addr, const __u32 *pfx,
-					__u32 plen)
-{
-	__u32 w, bits, mask;
-
-#pragma unroll
-	for (w = 0; w < 4; w++) {
-		bits = plen > w * 32 ? plen - w * 32 : 0;
-		if (!bits)
-			return 1;
-		mask = bits >= 32 ? 0xffffffff : bpf_htonl(~(0xffffffffU >> bits));
-		if ((addr[w] ^ pfx[w]) & mask)
-			return 0;
-	}
-	return 1;
-}
 
 static __always_inline int pin_src_ok(const struct br_pin_val *v,
 				      const struct in6_addr *src)
@@ -39,8 +22,8 @@ static __always_inline int pin_src_ok(const struct br_pin_val *v,
 	for (i = 0; i < BR_PIN_MAX_SRC; i++) {
 		if (i >= v->n_src)
 			return 0;
-		if (prefix_match(src->s6_addr32, (const __u32 *)v->src[i],
-				 v->src_plen[i]))
+		if (br_prefix_match(src->s6_addr32, (const __u32 *)v->src[i],
+				    v->src_plen[i]))
 			return 1;
 	}
 	return 0;

@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
+#include "brouter/portset.h"
 #include "lib/parse.h"
 
 /* ICMPv4, declared here: <linux/icmp.h> drags in libc socket headers. */
@@ -30,20 +31,11 @@ struct icmp4hdr {
 #define ICMP4_TIME_EXCEEDED 11
 #define ICMP4_PARAMETERPROB 12
 
-/* RFC 7597 5.1: port = A | PSID | j, with A != 0 when the offset a > 0. */
+/* RFC 7597 5.1, with brouterd's own arithmetic (include/brouter/portset.h). */
 static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)
 {
-	__u32 port = bpf_ntohs(port_be);
-	__u32 a = t->psid_offset & 15, k = t->psid_len & 31, m;
-
-	if (!k)
-		return 1; /* the whole address is ours */
-	if (a + k > 16)
-		return 0;
-	m = 16 - a - k;
-	if (a && !(port >> (16 - a)))
-		return 0;
-	return ((port >> m) & ((1U << k) - 1)) == t->psid;
+	return br_port_in_set(bpf_ntohs(port_be), t->psid, t->psid_len,
+			      t->psid_offset);
 }
 
 /*

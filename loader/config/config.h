@@ -25,7 +25,7 @@ struct br_config {
 	struct br_policy pol;	/* firewall settings; pol.n_pinholes is set */
 	struct br_pinhole *pinholes;
 	int n_pinholes;
-	struct br_prefix6 *lan_prefixes; /* outbound sources besides RA-learned */
+	struct prefix6 *lan_prefixes; /* outbound sources besides RA-learned */
 	int n_lan_prefixes;
 	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */

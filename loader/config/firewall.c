@@ -160,7 +160,7 @@ static int parse_lan_prefixes(struct cfg_ctx *x, const config_setting_t *s,
 {
 	struct br_config *c = x->c;
 	const config_setting_t *e;
-	struct br_prefix6 p;
+	struct prefix6 p;
 	int i, k, n, before = x->errors;
 
 	(void)obj;
@@ -180,15 +180,15 @@ static int parse_lan_prefixes(struct cfg_ctx *x, const config_setting_t *s,
 		e = cfg_item(s, i);
 		if (cfg_prefix(x, e, &p))
 			continue;
-		if (p.plen >= 8 && p.addr[0] == 0xff) {
+		if (p.len >= 8 && p.addr.s6_addr[0] == 0xff) {
 			cfg_err(x, e, "a multicast prefix is never a valid source");
 			continue;
 		}
-		if (!p.plen)
+		if (!p.len)
 			cfg_warn(x, e, "::/0 makes every outbound source valid "
 				 "(no anti-spoofing)");
 		for (k = 0; k < c->n_lan_prefixes; k++)
-			if (!prefix_cmp(&c->lan_prefixes[k], &p))
+			if (!prefix6_cmp(&c->lan_prefixes[k], &p))
 				break;
 		if (k < c->n_lan_prefixes) {
 			cfg_err(x, e, "listed twice");

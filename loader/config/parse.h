@@ -63,7 +63,7 @@ int cfg_enum(struct cfg_ctx *x, const config_setting_t *s,
 /* @af AF_INET into a struct in_addr, AF_INET6 into a struct in6_addr. */
 int cfg_addr(struct cfg_ctx *x, const config_setting_t *s, int af, void *out);
 int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
-	       struct br_prefix6 *out);
+	       struct prefix6 *out);
 
 /* A scalar, or an array/list of them: how many items, and item @i. */
 int cfg_count(const config_setting_t *s);

@@ -69,7 +69,7 @@ static int parse_dst(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	pp->dst = s;
 	if (cfg_prefix(x, s, &pp->r->dst))
 		return -EINVAL;
-	if (pp->r->dst.plen >= 8 && pp->r->dst.addr[0] == 0xff) {
+	if (pp->r->dst.len >= 8 && pp->r->dst.addr.s6_addr[0] == 0xff) {
 		cfg_err(x, s, "multicast is not forwarded by pinholes");
 		return -EINVAL;
 	}
@@ -114,7 +114,7 @@ static int parse_src(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 {
 	struct pin_parse *pp = obj;
 	const config_setting_t *e;
-	struct br_prefix6 p;
+	struct prefix6 p;
 	int i;
 
 	if (cfg_seq(x, s, CFG_SEQ_SCALAR))
@@ -123,7 +123,7 @@ static int parse_src(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 		e = cfg_item(s, i);
 		if (cfg_prefix(x, e, &p))
 			return -EINVAL;
-		if (p.plen >= 8 && p.addr[0] == 0xff) {
+		if (p.len >= 8 && p.addr.s6_addr[0] == 0xff) {
 			cfg_err(x, e, "a multicast prefix is never a source");
 			return -EINVAL;
 		}
@@ -257,7 +257,7 @@ out:
 
 static int src_cmp(const void *a, const void *b)
 {
-	return prefix_cmp(a, b);
+	return prefix6_cmp(a, b);
 }
 
 /* What needs several keys: required ones, ports vs proto. */
@@ -292,13 +292,13 @@ static int same_cmp(const struct br_pinhole *x, const struct br_pinhole *y)
 {
 	int d, i;
 
-	d = prefix_cmp(&x->dst, &y->dst) ?: (int)x->proto - (int)y->proto ?:
+	d = prefix6_cmp(&x->dst, &y->dst) ?: (int)x->proto - (int)y->proto ?:
 	    x->n_ranges - y->n_ranges ?: x->n_src - y->n_src;
 	if (d)
 		return d;
 	d = memcmp(x->range, y->range, x->n_ranges * sizeof(x->range[0]));
 	for (i = 0; !d && i < x->n_src; i++)
-		d = prefix_cmp(&x->src[i], &y->src[i]);
+		d = prefix6_cmp(&x->src[i], &y->src[i]);
 	return d;
 }
 

@@ -40,14 +40,14 @@ static int parse_end(struct cfg_ctx *x, const config_setting_t *s,
 
 /* MAP-E prefixes are read by mape_rule.c, which also computes with them. */
 static int parse_prefix4(struct cfg_ctx *x, const config_setting_t *s,
-			 struct mape_prefix4 *out)
+			 struct prefix4 *out)
 {
 	char err[MAPE_ERR_LEN];
 	const char *v;
 
 	if (cfg_string(x, s, &v))
 		return -EINVAL;
-	if (mape_parse_prefix4(v, out, "", err, sizeof(err))) {
+	if (prefix4_parse(v, out, "", err, sizeof(err))) {
 		cfg_err(x, s, "%s", mape_msg(err));
 		return -EINVAL;
 	}
@@ -55,14 +55,14 @@ static int parse_prefix4(struct cfg_ctx *x, const config_setting_t *s,
 }
 
 static int parse_prefix6(struct cfg_ctx *x, const config_setting_t *s,
-			 struct mape_prefix6 *out)
+			 struct prefix6 *out)
 {
 	char err[MAPE_ERR_LEN];
 	const char *v;
 
 	if (cfg_string(x, s, &v))
 		return -EINVAL;
-	if (mape_parse_prefix6(v, out, "", err, sizeof(err))) {
+	if (prefix6_parse(v, out, "", err, sizeof(err))) {
 		cfg_err(x, s, "%s", mape_msg(err));
 		return -EINVAL;
 	}
@@ -357,7 +357,7 @@ static int parse_dslite(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 static void check_prefix_unique(struct cfg_ctx *x, const config_setting_t *s,
 				const struct tunnel_cfg *c, int peer, int idx)
 {
-	const struct mape_prefix4 *p = &c->peers[peer].prefixes[idx], *q;
+	const struct prefix4 *p = &c->peers[peer].prefixes[idx], *q;
 	char buf[INET_ADDRSTRLEN];
 	int i, j;
 

@@ -41,7 +41,7 @@ struct tunnel_peer {
 	struct in6_addr local;	/* our end, put on the WAN if missing */
 	struct in6_addr remote;
 	int n_prefixes;
-	struct mape_prefix4 prefixes[TUNNEL_MAX_PEER_PREFIXES];
+	struct prefix4 prefixes[TUNNEL_MAX_PEER_PREFIXES];
 };
 
 /*
@@ -55,7 +55,7 @@ struct tunnel_cfg {
 	bool has_mape;			/* the map-e group was given */
 	struct mape_rule rule;		/* rule.has_br is true */
 	bool has_prefix;		/* end-user prefix set; else learned on the WAN */
-	struct mape_prefix6 prefix;
+	struct prefix6 prefix;
 	int n_reserved;
 	struct tunnel_reserved reserved[TUNNEL_MAX_RESERVED];
 

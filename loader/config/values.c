@@ -272,44 +272,41 @@ int cfg_addr(struct cfg_ctx *x, const config_setting_t *s, int af, void *out)
 	return 0;
 }
 
-int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
-	       struct br_prefix6 *out)
+/* "ADDR/LEN" whose LEN is not a number: a length error, not an address one. */
+static int bad_length(const char *v)
 {
-	char buf[INET6_ADDRSTRLEN + 8], ntop[INET6_ADDRSTRLEN];
-	struct br_prefix6 p = { .plen = 128 };
+	const char *slash = strchr(v, '/');
+
+	return slash && (!slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1));
+}
+
+int cfg_prefix(struct cfg_ctx *x, const config_setting_t *s,
+	       struct prefix6 *out)
+{
+	char ntop[PREFIX6_STRLEN];
+	struct prefix6 p;
 	const char *v;
-	char *slash;
-	__u32 plen;
+	int ret;
 
 	if (cfg_string(x, s, &v))
 		return -EINVAL;
-	if (strlen(v) >= sizeof(buf))
-		goto bad;
-	strcpy(buf, v);
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		if (!isdigit((unsigned char)slash[1]) || parse_u32(slash + 1, 0, 128, &plen)) {
-			cfg_err(x, s, "\"%s\": prefix length must be 0..128", v);
-			return -EINVAL;
-		}
-		p.plen = plen;
+	ret = prefix6_read(v, 128, &p);
+	if (ret == -ERANGE || (ret == -EINVAL && bad_length(v))) {
+		cfg_err(x, s, "\"%s\": prefix length must be 0..128", v);
+		return -EINVAL;
 	}
-	if (inet_pton(AF_INET6, buf, p.addr) != 1)
-		goto bad;
-	memcpy(out->addr, p.addr, 16);
-	prefix_mask(p.addr, p.plen);
-	if (memcmp(p.addr, out->addr, 16)) {
-		inet_ntop(AF_INET6, p.addr, ntop, sizeof(ntop));
+	if (ret == -EDOM) {
+		p = prefix6_of(&p.addr, p.len);
 		cfg_err(x, s, "\"%s\" has bits set past the /%u prefix length; "
-			"did you mean \"%s/%u\"?", v, p.plen, ntop, p.plen);
+			"did you mean \"%s\"?", v, p.len, prefix6_str(&p, ntop));
+		return -EINVAL;
+	}
+	if (ret) {
+		cfg_err(x, s, "\"%s\" is not an IPv6 address or ADDRESS/LENGTH prefix", v);
 		return -EINVAL;
 	}
 	*out = p;
 	return 0;
-bad:
-	cfg_err(x, s, "\"%s\" is not an IPv6 address or ADDRESS/LENGTH prefix", v);
-	return -EINVAL;
 }
 
 int cfg_count(const config_setting_t *s)

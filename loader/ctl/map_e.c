@@ -75,7 +75,7 @@ static const struct option map_e_opts[] = {
 
 struct map_e_args {
 	struct mape_rule rule;
-	struct mape_prefix6 eu;
+	struct prefix6 eu;
 	unsigned int given; /* REQ_* */
 	int json;
 	int help;
@@ -118,11 +118,11 @@ static int parse_opt(struct map_e_args *args, int c, const char *val,
 
 	switch (c) {
 	case OPT_RULE6:
-		return mape_parse_prefix6(val, &rule->rule6, "--rule-ipv6", err, errlen);
+		return prefix6_parse(val, &rule->rule6, "--rule-ipv6", err, errlen);
 	case OPT_RULE4:
-		return mape_parse_prefix4(val, &rule->rule4, "--rule-ipv4", err, errlen);
+		return prefix4_parse(val, &rule->rule4, "--rule-ipv4", err, errlen);
 	case OPT_PREFIX:
-		return mape_parse_prefix6(val, &args->eu, "--prefix", err, errlen);
+		return prefix6_parse(val, &args->eu, "--prefix", err, errlen);
 	case OPT_EA_LEN:
 		return parse_count("--ea-len", val, 10, &rule->ea_len, err, errlen);
 	case OPT_PSID_OFFSET:

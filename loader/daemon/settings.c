@@ -15,6 +15,7 @@
 #include "common/netdev.h"
 #include "daemon/brouterd.h"
 #include "fw/policy.h"
+#include "fw/prefixes.h"
 #include "xdp_brouter.skel.h"
 
 /* Fill the live settings from options and the ports' current MACs. */
@@ -117,7 +118,7 @@ int policy_install(struct brouterd *d)
 	if (err)
 		return err;
 	policy_clear_gen(dst, rules, old);
-	err = policy_prefixes_sync(bpf_map__fd(d->xdp->maps.prefixes),
+	err = prefixes_sync_config(bpf_map__fd(d->xdp->maps.prefixes),
 				   d->cfg.lan_prefixes, d->cfg.n_lan_prefixes);
 	if (err)
 		pr_warn("configured lan-prefixes: %s", strerror(-err));

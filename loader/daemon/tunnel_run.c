@@ -134,9 +134,9 @@ void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n)
 		return;
 	for (i = 0; i < n; i++) {
 		if (p[i].valid)
-			tunnel_prefix_update(&r->t, &p[i].prefix, p[i].len);
+			tunnel_prefix_update(&r->t, &p[i].p);
 		else
-			tunnel_prefix_withdraw(&r->t, &p[i].prefix, p[i].len);
+			tunnel_prefix_withdraw(&r->t, &p[i].p);
 	}
 }
 

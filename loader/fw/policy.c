@@ -13,47 +13,15 @@
 #include "common/log.h"
 #include "fw/policy.h"
 
-void prefix_mask(__u8 addr[16], unsigned int plen)
-{
-	unsigned int i;
-
-	for (i = 0; i < 16; i++) {
-		if (plen >= 8 * (i + 1))
-			continue;
-		if (plen <= 8 * i)
-			addr[i] = 0;
-		else
-			addr[i] &= 0xff << (8 - (plen - 8 * i));
-	}
-}
-
-int prefix_covers(const struct br_prefix6 *outer, const struct br_prefix6 *inner)
-{
-	__u8 a[16];
-
-	if (outer->plen > inner->plen)
-		return 0;
-	memcpy(a, inner->addr, 16);
-	prefix_mask(a, outer->plen);
-	return !memcmp(a, outer->addr, 16);
-}
-
-int prefix_cmp(const struct br_prefix6 *a, const struct br_prefix6 *b)
-{
-	int d = memcmp(a->addr, b->addr, 16);
-
-	return d ?: (int)a->plen - (int)b->plen;
-}
-
-int prefix_set_add(struct br_prefix6 *set, int *n, const struct br_prefix6 *p)
+int prefix_set_add(struct prefix6 *set, int *n, const struct prefix6 *p)
 {
 	int i, j;
 
 	for (i = 0; i < *n; i++)
-		if (prefix_covers(&set[i], p))
+		if (prefix6_covers(&set[i], p))
 			return 0;
 	for (i = j = 0; i < *n; i++)
-		if (!prefix_covers(p, &set[i]))
+		if (!prefix6_covers(p, &set[i]))
 			set[j++] = set[i];
 	*n = j;
 	if (*n == BR_PIN_MAX_SRC)
@@ -79,12 +47,12 @@ static const char *rule_desc(const struct br_pinhole *ph, int idx, char *buf,
 /* ---- destination prefixes -> sets ---------------------------------- */
 
 struct dst_ref {
-	struct br_prefix6 p;
+	struct prefix6 p;
 	int rule;
 };
 
 struct dst_uniq {
-	struct br_prefix6 p;
+	struct prefix6 p;
 	int first_rule;	  /* lowest rule naming it */
 	int start, count; /* its rules: refs[start..start+count) */
 	__u32 set_id;
@@ -94,7 +62,7 @@ static int dst_ref_cmp(const void *a, const void *b)
 {
 	const struct dst_ref *x = a, *y = b;
 
-	return prefix_cmp(&x->p, &y->p) ?: x->rule - y->rule;
+	return prefix6_cmp(&x->p, &y->p) ?: x->rule - y->rule;
 }
 
 static int uniq_by_first_rule(const void *a, const void *b)
@@ -104,13 +72,13 @@ static int uniq_by_first_rule(const void *a, const void *b)
 	return (*x)->first_rule - (*y)->first_rule;
 }
 
-static int uniq_find(const struct dst_uniq *u, int n, const struct br_prefix6 *p)
+static int uniq_find(const struct dst_uniq *u, int n, const struct prefix6 *p)
 {
 	int lo = 0, hi = n - 1, mid, d;
 
 	while (lo <= hi) {
 		mid = lo + (hi - lo) / 2;
-		d = prefix_cmp(&u[mid].p, p);
+		d = prefix6_cmp(&u[mid].p, p);
 		if (!d)
 			return mid;
 		if (d < 0)
@@ -173,7 +141,7 @@ static int builder_grow(struct builder *b)
 	return 0;
 }
 
-static void val_set_src(struct br_pin_val *v, const struct br_prefix6 *src, int n)
+static void val_set_src(struct br_pin_val *v, const struct prefix6 *src, int n)
 {
 	int i;
 
@@ -181,16 +149,17 @@ static void val_set_src(struct br_pin_val *v, const struct br_prefix6 *src, int 
 	memset(v->src_plen, 0, sizeof(v->src_plen));
 	memset(v->src, 0, sizeof(v->src));
 	for (i = 0; i < n; i++) {
-		v->src_plen[i] = src[i].plen;
-		memcpy(v->src[i], src[i].addr, 16);
-		prefix_mask(v->src[i], src[i].plen);
+		struct prefix6 p = prefix6_of(&src[i].addr, src[i].len);
+
+		v->src_plen[i] = p.len;
+		memcpy(v->src[i], &p.addr, 16);
 	}
 }
 
 /* Union of the sources allowed; no source list (any) absorbs the rest. */
 static int val_merge_src(struct br_pin_val *v, const struct br_pinhole *r)
 {
-	struct br_prefix6 set[BR_PIN_MAX_SRC];
+	struct prefix6 set[BR_PIN_MAX_SRC];
 	int i, n = v->n_src;
 
 	if (!v->n_src)
@@ -200,8 +169,8 @@ static int val_merge_src(struct br_pin_val *v, const struct br_pinhole *r)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		memcpy(set[i].addr, v->src[i], 16);
-		set[i].plen = v->src_plen[i];
+		memcpy(&set[i].addr, v->src[i], 16);
+		set[i].len = v->src_plen[i];
 	}
 	for (i = 0; i < r->n_src; i++)
 		if (prefix_set_add(set, &n, &r->src[i]))
@@ -290,7 +259,7 @@ static int check_rule(const struct br_pinhole *ph, int i)
 	char d[128];
 	int k;
 
-	if (r->dst.plen > 128 || r->n_src < 0 || r->n_src > BR_PIN_MAX_SRC ||
+	if (r->dst.len > 128 || r->n_src < 0 || r->n_src > BR_PIN_MAX_SRC ||
 	    r->n_ranges < 0 || r->n_ranges > BR_PH_MAX_RANGES ||
 	    (r->proto == BR_PIN_PROTO_ANY && r->n_ranges))
 		goto bad;
@@ -298,7 +267,7 @@ static int check_rule(const struct br_pinhole *ph, int i)
 		if (r->range[k].lo > r->range[k].hi)
 			goto bad;
 	for (k = 0; k < r->n_src; k++)
-		if (r->src[k].plen > 128)
+		if (r->src[k].len > 128)
 			goto bad;
 	return 0;
 bad:
@@ -320,13 +289,12 @@ static int build_sets(const struct br_pinhole *ph, int n, struct compile_ctx *x)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		x->refs[i].p = ph[i].dst;
-		prefix_mask(x->refs[i].p.addr, ph[i].dst.plen);
+		x->refs[i].p = prefix6_of(&ph[i].dst.addr, ph[i].dst.len);
 		x->refs[i].rule = i;
 	}
 	qsort(x->refs, n, sizeof(*x->refs), dst_ref_cmp);
 	for (i = 0; i < n; i++) {
-		if (i && !prefix_cmp(&x->refs[i].p, &x->refs[i - 1].p)) {
+		if (i && !prefix6_cmp(&x->refs[i].p, &x->refs[i - 1].p)) {
 			x->u[x->nu - 1].count++;
 			continue;
 		}
@@ -352,13 +320,11 @@ static int build_sets(const struct br_pinhole *ph, int n, struct compile_ctx *x)
 static int set_members(struct compile_ctx *x, const struct dst_uniq *s,
 		       const __u8 *plens, int nplens)
 {
-	struct br_prefix6 q;
+	struct prefix6 q;
 	int i, k, m = 0, at;
 
-	for (i = 0; i < nplens && plens[i] <= s->p.plen; i++) {
-		q = s->p;
-		q.plen = plens[i];
-		prefix_mask(q.addr, q.plen);
+	for (i = 0; i < nplens && plens[i] <= s->p.len; i++) {
+		q = prefix6_of(&s->p.addr, plens[i]);
 		at = uniq_find(x->u, x->nu, &q);
 		if (at < 0)
 			continue;
@@ -377,7 +343,7 @@ static int compile_sets(struct builder *b, struct compile_ctx *x,
 	struct br_pin_dst_entry *d;
 
 	for (i = 0; i < x->nu; i++)
-		seen[x->u[i].p.plen] = 1;
+		seen[x->u[i].p.len] = 1;
 	for (i = 0; i <= 128; i++)
 		if (seen[i])
 			plens[nplens++] = i;
@@ -390,9 +356,9 @@ static int compile_sets(struct builder *b, struct compile_ctx *x,
 		}
 		d = &out->dst[i];
 		memset(d, 0, sizeof(*d));
-		d->key.prefixlen = 8 + x->order[i]->p.plen;
+		d->key.prefixlen = 8 + x->order[i]->p.len;
 		d->key.gen = b->gen;
-		memcpy(d->key.addr, x->order[i]->p.addr, 16);
+		memcpy(d->key.addr, &x->order[i]->p.addr, 16);
 		d->val.set_id = x->order[i]->set_id;
 	}
 	out->n_dst = x->nu;

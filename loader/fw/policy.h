@@ -9,12 +9,7 @@
 
 #include <linux/types.h>
 #include "brouter/abi.h"
-
-/* An IPv6 prefix; bits past plen are zero. */
-struct br_prefix6 {
-	__u8 addr[16];
-	__u8 plen; /* 0..128 */
-};
+#include "common/prefix.h"
 
 struct br_port_range {
 	__u16 lo;
@@ -29,7 +24,7 @@ struct br_pinhole {
 	char name[32];	     /* "" when unnamed */
 	const char *file;    /* where it was read, for messages; may be NULL */
 	unsigned int line;   /* 0 when not read from a file */
-	struct br_prefix6 dst;
+	struct prefix6 dst;
 	__u8 proto;	     /* IPPROTO_*, or BR_PIN_PROTO_ANY */
 	/*
 	 * Sorted, non-overlapping, non-adjacent. Ports for TCP, UDP, SCTP and
@@ -38,7 +33,7 @@ struct br_pinhole {
 	int n_ranges;
 	struct br_port_range range[BR_PH_MAX_RANGES];
 	int n_src;	     /* 0: any source */
-	struct br_prefix6 src[BR_PIN_MAX_SRC];
+	struct prefix6 src[BR_PIN_MAX_SRC];
 };
 
 /*
@@ -97,27 +92,11 @@ int policy_write(int pin_dst_fd, int pin_rules_fd, const struct br_compiled *c);
 /* Delete every entry of generation @gen from both maps. 0 or -errno. */
 int policy_clear_gen(int pin_dst_fd, int pin_rules_fd, __u8 gen);
 
-/* The "prefixes" map entry for a configured LAN prefix (BR_PFX_CONFIG). */
-void policy_prefix_entry(const struct br_prefix6 *p, struct br_prefix_key *key,
-			 struct br_prefix_val *val);
-
-/*
- * Make the BR_PFX_CONFIG entries of "prefixes" exactly @p[0..n): add or
- * flag the configured ones (they never expire; an RA-learned flag is
- * kept), unflag or delete those no longer configured. 0 or -errno.
- */
-int policy_prefixes_sync(int prefixes_fd, const struct br_prefix6 *p, int n);
-
-/* Prefix helpers shared with the config parser. */
-void prefix_mask(__u8 addr[16], unsigned int plen);
-int prefix_covers(const struct br_prefix6 *outer, const struct br_prefix6 *inner);
-int prefix_cmp(const struct br_prefix6 *a, const struct br_prefix6 *b);
-
 /*
  * Add @p to the source set @set of *@n prefixes: skipped when a member
  * covers it, replaces the members it covers. Returns 0 or -E2BIG when
  * that would make more than BR_PIN_MAX_SRC.
  */
-int prefix_set_add(struct br_prefix6 *set, int *n, const struct br_prefix6 *p);
+int prefix_set_add(struct prefix6 *set, int *n, const struct prefix6 *p);
 
 #endif /* BR_POLICY_H */

@@ -1,54 +1,145 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The "prefixes" map: which sources a LAN host may use towards the WAN. */
+/* The "prefixes" map: RA-learned and configured outbound sources (fw/prefixes.h). */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
-#include "brouter/abi.h"
 #include "common/log.h"
+#include "common/mapwalk.h"
 #include "common/mono.h"
 #include "fw/prefixes.h"
 
-static void key_set(struct br_prefix_key *k, const struct in6_addr *a, __u8 len)
+static void key_set(struct br_prefix_key *k, const struct prefix6 *p)
 {
+	struct prefix6 m = prefix6_of(&p->addr, p->len);
+
 	memset(k, 0, sizeof(*k));
-	k->prefixlen = len;
-	memcpy(k->addr, a, 16);
+	k->prefixlen = m.len;
+	memcpy(k->addr, &m.addr, 16);
+}
+
+void prefixes_config_entry(const struct prefix6 *p, struct br_prefix_key *key,
+			   struct br_prefix_val *val)
+{
+	key_set(key, p);
+	memset(val, 0, sizeof(*val));
+	val->flags = BR_PFX_CONFIG;
+	val->expires_ns = 0; /* configured prefixes never expire */
 }
 
 /*
- * A user-space lookup in an LPM trie returns the longest covering prefix,
- * not the entry itself: walk the (small) map for an exact key instead.
+ * A user-space lookup in an LPM trie is a longest-prefix match, not the
+ * entry itself: only keys known to be in the map (from a walk) are looked
+ * up, so each lookup returns that very entry.
  */
+static bool key_in(const struct map_keys *mk, const struct br_prefix_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < mk->n; i++)
+		if (!memcmp(map_key_at(mk, i), k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+static bool configured(const struct br_prefix_key *k, const struct prefix6 *p,
+		       int n)
+{
+	struct br_prefix_key want;
+	struct br_prefix_val v;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		prefixes_config_entry(&p[i], &want, &v);
+		if (!memcmp(&want, k, sizeof(want)))
+			return true;
+	}
+	return false;
+}
+
+static int config_add(int fd, const struct map_keys *mk, const struct prefix6 *p,
+		      int n)
+{
+	struct br_prefix_val v, old;
+	struct br_prefix_key k;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		prefixes_config_entry(&p[i], &k, &v);
+		if (key_in(mk, &k) && !bpf_map_lookup_elem(fd, &k, &old))
+			v.flags |= old.flags;
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Drop BR_PFX_CONFIG from the entries no longer configured. */
+static int config_unflag(int fd, const struct map_keys *mk,
+			 const struct prefix6 *p, int n)
+{
+	const struct br_prefix_key *k;
+	struct br_prefix_val v;
+	size_t i;
+
+	for (i = 0; i < mk->n; i++) {
+		k = map_key_at(mk, i);
+		if (bpf_map_lookup_elem(fd, k, &v) || !(v.flags & BR_PFX_CONFIG) ||
+		    configured(k, p, n))
+			continue;
+		v.flags &= ~BR_PFX_CONFIG;
+		/* Learned from RAs too: the next RA sets its lifetime again. */
+		if (v.flags ? bpf_map_update_elem(fd, k, &v, BPF_EXIST) :
+			      bpf_map_delete_elem(fd, k))
+			if (errno != ENOENT)
+				return -errno;
+	}
+	return 0;
+}
+
+int prefixes_sync_config(int map_fd, const struct prefix6 *p, int n)
+{
+	struct map_keys mk = { 0 };
+	int err;
+
+	err = map_keys(map_fd, sizeof(struct br_prefix_key), NULL, NULL, &mk) ?:
+	      config_add(map_fd, &mk, p, n) ?: config_unflag(map_fd, &mk, p, n);
+	if (err)
+		pr_err("prefixes: apply configured lan-prefixes: %s", strerror(-err));
+	map_keys_free(&mk);
+	return err;
+}
+
+/* The entry of @k as it is in the map (see key_in()), or -ENOENT. */
 static int lookup_exact(int map_fd, const struct br_prefix_key *k,
 			struct br_prefix_val *v)
 {
-	struct br_prefix_key cur, *prev = NULL;
+	struct map_keys mk = { 0 };
+	int err;
 
-	while (!bpf_map_get_next_key(map_fd, prev, &cur)) {
-		if (!memcmp(&cur, k, sizeof(cur)))
-			return bpf_map_lookup_elem(map_fd, &cur, v);
-		prev = &cur;
-	}
-	return -ENOENT;
+	err = map_keys(map_fd, sizeof(*k), NULL, NULL, &mk);
+	if (!err)
+		err = key_in(&mk, k) ? bpf_map_lookup_elem(map_fd, k, v) : -ENOENT;
+	map_keys_free(&mk);
+	return err;
 }
 
 int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[PREFIX6_STRLEN];
 	struct br_prefix_key k;
 	struct br_prefix_val v, old;
 	int i, added = 0, known;
 
 	for (i = 0; i < n; i++) {
-		key_set(&k, &p[i].prefix, p[i].len);
-		inet_ntop(AF_INET6, &p[i].prefix, buf, sizeof(buf));
+		key_set(&k, &p[i].p);
+		prefix6_str(&p[i].p, buf);
 		known = !lookup_exact(map_fd, &k, &old);
 		if (!p[i].valid) {
 			if (known && !bpf_map_delete_elem(map_fd, &k))
-				pr_info("WAN prefix %s/%u withdrawn by RA", buf, p[i].len);
+				pr_info("WAN prefix %s withdrawn by RA", buf);
 			continue;
 		}
 		memset(&v, 0, sizeof(v));
@@ -56,42 +147,32 @@ int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n)
 		v.expires_ns = p[i].valid == RA_LIFETIME_INFINITE || (v.flags & BR_PFX_CONFIG) ?
 				       0 : mono_ns() + p[i].valid * 1000000000ULL;
 		if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY)) {
-			pr_warn("WAN prefix %s/%u: %s", buf, p[i].len, strerror(errno));
+			pr_warn("WAN prefix %s: %s", buf, strerror(errno));
 			continue;
 		}
 		if (!known || !(old.flags & BR_PFX_RA)) {
-			pr_info("WAN prefix %s/%u learned from RA (valid %u s)", buf,
-				p[i].len, p[i].valid);
+			pr_info("WAN prefix %s learned from RA (valid %u s)", buf,
+				p[i].valid);
 			added++;
 		}
 	}
 	return added;
 }
 
-int prefixes_add_static(int map_fd, const struct in6_addr *prefix, __u8 len)
+static bool expired(const void *key, void *ctx)
 {
-	struct br_prefix_val v = { .flags = BR_PFX_CONFIG };
-	struct br_prefix_key k;
+	const int *fd = ctx;
+	struct br_prefix_val v;
 
-	key_set(&k, prefix, len);
-	if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY))
-		return -errno;
-	return 0;
+	return !bpf_map_lookup_elem(*fd, key, &v) && v.expires_ns &&
+	       v.expires_ns < mono_ns();
 }
 
 void prefixes_expire(int map_fd)
 {
-	struct br_prefix_key keys[256], *prev = NULL, next;
-	struct br_prefix_val v;
-	__u64 now = mono_ns();
-	int i, n = 0;
+	struct map_keys mk = { 0 };
 
-	while (n < 256 && !bpf_map_get_next_key(map_fd, prev, &next)) {
-		keys[n] = next;
-		prev = &keys[n++];
-	}
-	for (i = 0; i < n; i++)
-		if (!bpf_map_lookup_elem(map_fd, &keys[i], &v) && v.expires_ns &&
-		    v.expires_ns < now)
-			bpf_map_delete_elem(map_fd, &keys[i]);
+	if (!map_keys(map_fd, sizeof(struct br_prefix_key), expired, &map_fd, &mk))
+		map_keys_delete(map_fd, &mk);
+	map_keys_free(&mk);
 }

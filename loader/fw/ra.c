@@ -53,17 +53,6 @@ int ra_solicit(int fd, int ifindex)
 	return 0;
 }
 
-static void prefix_mask(struct in6_addr *a, unsigned int len)
-{
-	unsigned int i;
-
-	for (i = 0; i < 16; i++) {
-		if (len >= 8 * (i + 1))
-			continue;
-		a->s6_addr[i] &= len > 8 * i ? (__u8)(0xff << (8 - (len - 8 * i))) : 0;
-	}
-}
-
 int ra_parse(const __u8 *buf, size_t len, struct ra_prefix *out, int max)
 {
 	const struct nd_opt_prefix_info *pi;
@@ -81,9 +70,8 @@ int ra_parse(const __u8 *buf, size_t len, struct ra_prefix *out, int max)
 		if (buf[off] == ND_OPT_PREFIX_INFORMATION &&
 		    olen == sizeof(*pi) && pi->nd_opt_pi_prefix_len <= 128 &&
 		    n < max) {
-			out[n].prefix = pi->nd_opt_pi_prefix;
-			out[n].len = pi->nd_opt_pi_prefix_len;
-			prefix_mask(&out[n].prefix, out[n].len);
+			out[n].p = prefix6_of(&pi->nd_opt_pi_prefix,
+					      pi->nd_opt_pi_prefix_len);
 			out[n].onlink = !!(pi->nd_opt_pi_flags_reserved &
 					   ND_OPT_PI_FLAG_ONLINK);
 			out[n].autonomous = !!(pi->nd_opt_pi_flags_reserved &

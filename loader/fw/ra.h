@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Router advertisements on the WAN port: listening, soliciting, parsing. */
 #ifndef BR_RA_H
 #define BR_RA_H
 
 #include <netinet/in.h>
 #include <linux/types.h>
 
+#include "common/prefix.h"
+
 /* A prefix information option of a router advertisement (RFC 4861 4.6.2). */
 struct ra_prefix {
-	struct in6_addr prefix; /* host bits cleared */
-	__u8 len;
+	struct prefix6 p; /* host bits cleared */
 	__u8 onlink;	/* L flag */
 	__u8 autonomous; /* A flag */
 	__u32 valid;	/* seconds; 0xffffffff = infinite, 0 = withdraw */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "brouter/portset.h"
 #include "tunnel/mape_rule.h"
 
 /* ---- bit fields of big-endian byte arrays ---------------------------- */
@@ -62,38 +63,6 @@ static void bits_copy(uint8_t *dst, const uint8_t *src, unsigned int len)
 
 	for (i = 0; i < len; i++)
 		bit_put(dst, i, bit_get(src, i));
-}
-
-static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len)
-{
-	unsigned int i;
-
-	for (i = 0; i < len; i++)
-		if (bit_get(a, i) != bit_get(b, i))
-			return false;
-	return true;
-}
-
-/* Are bits @from..@nbits-1 all zero? */
-static bool bits_zero_from(const uint8_t *buf, unsigned int from,
-			   unsigned int nbits)
-{
-	unsigned int i;
-
-	for (i = from; i < nbits; i++)
-		if (bit_get(buf, i))
-			return false;
-	return true;
-}
-
-/* Clear bits @from..@nbits-1. */
-static void bits_clear_from(uint8_t *buf, unsigned int from,
-			    unsigned int nbits)
-{
-	unsigned int i;
-
-	for (i = from; i < nbits; i++)
-		bit_put(buf, i, 0);
 }
 
 /* ---- rule validation ------------------------------------------------- */
@@ -227,7 +196,7 @@ int mape_rule_check(const struct mape_rule *rule, char *err, size_t errlen)
 /* ---- CE parameters --------------------------------------------------- */
 
 static int check_end_user(const struct mape_rule *rule,
-			  const struct mape_prefix6 *eu, char *err,
+			  const struct prefix6 *eu, char *err,
 			  size_t errlen)
 {
 	unsigned int n = rule->rule6.len, o = rule->ea_len;
@@ -241,7 +210,7 @@ static int check_end_user(const struct mape_rule *rule,
 		return fail(err, errlen,
 			    "end-user prefix /%u is shorter than rule IPv6 prefix /%u + %u EA bits = /%u",
 			    eu->len, n, o, n + o);
-	if (!bits_equal(eu->addr.s6_addr, rule->rule6.addr.s6_addr, n)) {
+	if (!prefix6_has(&rule->rule6, &eu->addr)) {
 		inet_ntop(AF_INET6, &eu->addr, eu_s, sizeof(eu_s));
 		inet_ntop(AF_INET6, &rule->rule6.addr, rule_s, sizeof(rule_s));
 		return fail(err, errlen,
@@ -263,8 +232,7 @@ static void ce_ipv4(const struct mape_rule *rule, struct mape_ce *ce)
 	unsigned int k_ea = ea_psid_len(rule);
 	uint8_t *v4 = (uint8_t *)&ce->ipv4.s_addr;
 
-	ce->ipv4 = rule->rule4.addr;
-	bits_clear_from(v4, r, 32);
+	ce->ipv4 = prefix4_of(rule->rule4.addr, r).addr;
 	bits_put(v4, r, p4, ce->ea_bits >> k_ea);
 	ce->ipv4_len = r + p4;
 	ce->psid_len = psid_len(rule);
@@ -283,7 +251,7 @@ static void ce_ipv4(const struct mape_rule *rule, struct mape_ce *ce)
  * overwritten by the prefix"), so EA bits past /64 still land in place.
  */
 static void ce_ipv6(const struct mape_rule *rule,
-		    const struct mape_prefix6 *eu, struct mape_ce *ce)
+		    const struct prefix6 *eu, struct mape_ce *ce)
 {
 	unsigned int v4_pos = rule->format == MAPE_FMT_LEGACY ? 72 : 80;
 	uint8_t *v6 = ce->ipv6.s6_addr;
@@ -295,7 +263,7 @@ static void ce_ipv6(const struct mape_rule *rule,
 	bits_copy(v6, eu->addr.s6_addr, eu->len);
 }
 
-int mape_compute(const struct mape_rule *rule, const struct mape_prefix6 *eu,
+int mape_compute(const struct mape_rule *rule, const struct prefix6 *eu,
 		 struct mape_ce *ce, char *err, size_t errlen)
 {
 	int ret;
@@ -318,136 +286,34 @@ int mape_compute(const struct mape_rule *rule, const struct mape_prefix6 *eu,
 	return 0;
 }
 
-/* ---- port set -------------------------------------------------------- */
-
-/*
- * RFC 7597 §5.1: port = A << (16 - a) | PSID << m | j, m = 16 - a - k,
- * A = 1..2^a - 1 when a > 0 (A = 0 would hand out the system ports), and
- * no A field when a = 0. With k = 0 the address is not shared: the CE owns
- * it whole, every port 0..65535 (as lw4o6's PSID length 0 and OpenWrt's
- * mapcalc read it); there is no other CE to keep the A = 0 ports from.
- */
-static unsigned int port_m(const struct mape_ce *ce)
-{
-	return 16 - ce->psid_offset - ce->psid_len;
-}
+/* ---- port set (the arithmetic: include/brouter/portset.h) ----------- */
 
 unsigned int mape_port_range_count(const struct mape_ce *ce)
 {
-	if (!ce->psid_len || !ce->psid_offset)
-		return 1;
-	return (1u << ce->psid_offset) - 1;
+	return br_portset_ranges(ce->psid_len, ce->psid_offset);
 }
 
 int mape_port_range(const struct mape_ce *ce, unsigned int i,
 		    struct mape_port_range *out)
 {
-	unsigned int a = ce->psid_offset, m = port_m(ce);
 	uint32_t first;
 
 	if (i >= mape_port_range_count(ce))
 		return -ERANGE;
-	if (!ce->psid_len) {
-		out->first = 0;
-		out->last = 65535;
-		return 0;
-	}
-	first = (uint32_t)ce->psid << m;
-	if (a)
-		first |= (uint32_t)(i + 1) << (16 - a);
+	first = br_portset_first(ce->psid, ce->psid_len, ce->psid_offset, i);
 	out->first = (uint16_t)first;
-	out->last = (uint16_t)(first | ((1u << m) - 1));
+	out->last = (uint16_t)(first + br_portset_run_len(ce->psid_len,
+							  ce->psid_offset) - 1);
 	return 0;
 }
 
 uint32_t mape_port_count(const struct mape_ce *ce)
 {
-	return (uint32_t)mape_port_range_count(ce) << (ce->psid_len ? port_m(ce) : 16);
+	return mape_port_range_count(ce) *
+	       br_portset_run_len(ce->psid_len, ce->psid_offset);
 }
 
 bool mape_port_in_set(const struct mape_ce *ce, uint16_t port)
 {
-	unsigned int a = ce->psid_offset, m = port_m(ce);
-
-	if (!ce->psid_len)
-		return true;
-	if (a && !(port >> (16 - a)))
-		return false;
-	return ((port >> m) & ((1u << ce->psid_len) - 1)) == ce->psid;
-}
-
-/* ---- parsing --------------------------------------------------------- */
-
-/* Split "ADDR/LEN" into @addr (NUL-terminated) and a length <= @max. */
-static int split_prefix(const char *s, char *addr, size_t addrlen,
-			unsigned int max, unsigned int *len)
-{
-	const char *slash = strchr(s, '/');
-	unsigned long v;
-	char *end;
-
-	if (!slash || (size_t)(slash - s) >= addrlen)
-		return -EINVAL;
-	memcpy(addr, s, slash - s);
-	addr[slash - s] = '\0';
-	if (slash[1] < '0' || slash[1] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(slash + 1, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	if (v > max)
-		return -ERANGE;
-	*len = (unsigned int)v;
-	return 0;
-}
-
-int mape_parse_prefix6(const char *s, struct mape_prefix6 *out,
-		       const char *what, char *err, size_t errlen)
-{
-	char addr[INET6_ADDRSTRLEN];
-	struct in6_addr net;
-	int ret;
-
-	ret = split_prefix(s, addr, sizeof(addr), 128, &out->len);
-	if (ret == -ERANGE)
-		return fail(err, errlen,
-			    "%s '%s': prefix length out of range (0..128)",
-			    what, s);
-	if (ret || inet_pton(AF_INET6, addr, &out->addr) != 1)
-		return fail(err, errlen, "%s '%s': not an IPv6 prefix (ADDR/LEN)",
-			    what, s);
-	if (!bits_zero_from(out->addr.s6_addr, out->len, 128)) {
-		net = out->addr;
-		bits_clear_from(net.s6_addr, out->len, 128);
-		inet_ntop(AF_INET6, &net, addr, sizeof(addr));
-		return fail(err, errlen, "%s '%s': bits set after /%u (%s/%u?)",
-			    what, s, out->len, addr, out->len);
-	}
-	return 0;
-}
-
-int mape_parse_prefix4(const char *s, struct mape_prefix4 *out,
-		       const char *what, char *err, size_t errlen)
-{
-	char addr[INET_ADDRSTRLEN];
-	struct in_addr net;
-	int ret;
-
-	ret = split_prefix(s, addr, sizeof(addr), 32, &out->len);
-	if (ret == -ERANGE)
-		return fail(err, errlen,
-			    "%s '%s': prefix length out of range (0..32)", what,
-			    s);
-	if (ret || inet_pton(AF_INET, addr, &out->addr) != 1)
-		return fail(err, errlen, "%s '%s': not an IPv4 prefix (ADDR/LEN)",
-			    what, s);
-	if (!bits_zero_from((uint8_t *)&out->addr.s_addr, out->len, 32)) {
-		net = out->addr;
-		bits_clear_from((uint8_t *)&net.s_addr, out->len, 32);
-		inet_ntop(AF_INET, &net, addr, sizeof(addr));
-		return fail(err, errlen, "%s '%s': bits set after /%u (%s/%u?)",
-			    what, s, out->len, addr, out->len);
-	}
-	return 0;
+	return br_port_in_set(port, ce->psid, ce->psid_len, ce->psid_offset);
 }

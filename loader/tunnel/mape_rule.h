@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "common/prefix.h"
+
 #define MAPE_EA_LEN_MAX 48 /* RFC 7597 §5.2: 32 address + 16 PSID bits */
 #define MAPE_PSID_OFFSET_MAX 15
 #define MAPE_PSID_LEN_MAX 16
@@ -28,20 +30,10 @@ enum mape_format {
 	MAPE_FMT_LEGACY = 1,
 };
 
-struct mape_prefix6 {
-	struct in6_addr addr;
-	unsigned int len; /* 0..128 */
-};
-
-struct mape_prefix4 {
-	struct in_addr addr; /* network byte order */
-	unsigned int len; /* 0..32 */
-};
-
 /* A Basic Mapping Rule, as the ISP publishes it. */
 struct mape_rule {
-	struct mape_prefix6 rule6; /* Rule IPv6 prefix, n = rule6.len */
-	struct mape_prefix4 rule4; /* Rule IPv4 prefix, r = rule4.len */
+	struct prefix6 rule6; /* Rule IPv6 prefix, n = rule6.len */
+	struct prefix4 rule4; /* Rule IPv4 prefix, r = rule4.len */
 	unsigned int ea_len; /* o, 0..48 */
 	unsigned int psid_offset; /* a, 0..15 (RFC 7597 default 6) */
 	int psid_len; /* k if given, else MAPE_PSID_LEN_AUTO */
@@ -83,7 +75,7 @@ int mape_rule_check(const struct mape_rule *rule, char *err, size_t errlen);
  * Compute @ce from @rule and the end-user prefix @eu (RFC 7597 §5.2, §6).
  * 0, or -EINVAL with a message in @err; @ce is then unspecified.
  */
-int mape_compute(const struct mape_rule *rule, const struct mape_prefix6 *eu,
+int mape_compute(const struct mape_rule *rule, const struct prefix6 *eu,
 		 struct mape_ce *ce, char *err, size_t errlen);
 
 /* The port set (RFC 7597 §5.1) as ascending, disjoint ranges. */
@@ -92,14 +84,5 @@ int mape_port_range(const struct mape_ce *ce, unsigned int i,
 		    struct mape_port_range *out);
 uint32_t mape_port_count(const struct mape_ce *ce);
 bool mape_port_in_set(const struct mape_ce *ce, uint16_t port);
-
-/*
- * Parse "ADDR/LEN" strictly: the length is required and no bit may be
- * set after it. @what names the value in the message ("--rule-ipv6").
- */
-int mape_parse_prefix6(const char *s, struct mape_prefix6 *out,
-		       const char *what, char *err, size_t errlen);
-int mape_parse_prefix4(const char *s, struct mape_prefix4 *out,
-		       const char *what, char *err, size_t errlen);
 
 #endif /* BR_MAPE_RULE_H */

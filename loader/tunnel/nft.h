@@ -24,7 +24,7 @@ struct nft_spec {
 	const struct mape_ce *ce;	/* MAP-E NAPT into ce's address and set; NULL: no NAT */
 	const struct tunnel_reserved *reserved; /* forwarded ports: DNAT, not NAPT */
 	int n_reserved;
-	const struct mape_prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */
+	const struct prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */
 	int n_no_nat;
 };
 

@@ -66,8 +66,8 @@ struct tunnel {
 
 	/* MAP-E */
 	bool have_prefix;		/* an end-user prefix is known */
-	struct mape_prefix6 prefix;	/* the one in use */
-	struct mape_prefix6 seen[TUNNEL_MAX_SEEN]; /* learned so far, newest last */
+	struct prefix6 prefix;	/* the one in use */
+	struct prefix6 seen[TUNNEL_MAX_SEEN]; /* learned so far, newest last */
 	int n_seen;
 	bool ce_up;			/* ce is configured on the system */
 	struct mape_ce ce;
@@ -103,10 +103,10 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan
  * it. Returns 1 if something changed, 0 if not, -errno if setting up the
  * new state failed (the tunnel is then down until the next change).
  */
-int tunnel_prefix_update(struct tunnel *t, const struct in6_addr *prefix, int len);
+int tunnel_prefix_update(struct tunnel *t, const struct prefix6 *learned);
 
 /* The prefix was withdrawn (valid lifetime 0): stop using it. */
-int tunnel_prefix_withdraw(struct tunnel *t, const struct in6_addr *prefix, int len);
+int tunnel_prefix_withdraw(struct tunnel *t, const struct prefix6 *gone);
 
 /*
  * Once in a while (brouterd's 1 s housekeeping): follow a WAN MTU change

@@ -75,20 +75,20 @@ static int run(char **argv, struct br_config *c)
 	return CAPTURE(brouter_config(argc, argv, c));
 }
 
-static struct br_prefix6 pfx(const char *addr, int plen)
+static struct prefix6 pfx(const char *addr, int plen)
 {
-	struct br_prefix6 p = { .plen = plen };
+	struct prefix6 p = { .len = plen };
 
-	assert_int_equal(inet_pton(AF_INET6, addr, p.addr), 1);
+	assert_int_equal(inet_pton(AF_INET6, addr, &p.addr), 1);
 	return p;
 }
 
-static void assert_prefix(const struct br_prefix6 *p, const char *addr, int plen)
+static void assert_prefix(const struct prefix6 *p, const char *addr, int plen)
 {
-	struct br_prefix6 want = pfx(addr, plen);
+	struct prefix6 want = pfx(addr, plen);
 
-	assert_int_equal(p->plen, plen);
-	assert_memory_equal(p->addr, want.addr, 16);
+	assert_int_equal(p->len, plen);
+	assert_memory_equal(&p->addr, &want.addr, 16);
 }
 
 static void example_parses_to_its_values(void **state)
@@ -411,7 +411,7 @@ static void values_normalised(void **state)
 	assert_int_equal(ph->n_src, 1); /* the /32 covers the others */
 	assert_prefix(&ph->src[0], "2001:db8::", 32);
 	assert_int_equal(c.pinholes[1].proto, 47);
-	assert_int_equal(c.pinholes[1].dst.plen, 0);
+	assert_int_equal(c.pinholes[1].dst.len, 0);
 	assert_int_equal(c.pinholes[2].proto, IPPROTO_ICMPV6);
 	assert_int_equal(c.pinholes[2].n_ranges, 2); /* 1-3, 128 */
 	assert_int_equal(c.pinholes[3].proto, IPPROTO_ESP);

@@ -32,24 +32,24 @@ static struct mape_rule rule(const char *r6, const char *r4, unsigned int ea,
 		.psid = MAPE_PSID_AUTO,
 	};
 
-	assert_int_equal(mape_parse_prefix6(r6, &rl.rule6, "rule6", err, sizeof(err)), 0);
-	assert_int_equal(mape_parse_prefix4(r4, &rl.rule4, "rule4", err, sizeof(err)), 0);
+	assert_int_equal(prefix6_parse(r6, &rl.rule6, "rule6", err, sizeof(err)), 0);
+	assert_int_equal(prefix4_parse(r4, &rl.rule4, "rule4", err, sizeof(err)), 0);
 	return rl;
 }
 
-static struct mape_prefix6 pfx6(const char *s)
+static struct prefix6 pfx6(const char *s)
 {
 	char err[MAPE_ERR_LEN];
-	struct mape_prefix6 p;
+	struct prefix6 p;
 
-	assert_int_equal(mape_parse_prefix6(s, &p, "prefix", err, sizeof(err)), 0);
+	assert_int_equal(prefix6_parse(s, &p, "prefix", err, sizeof(err)), 0);
 	return p;
 }
 
 static void compute_ok(const struct mape_rule *rl, const char *eu,
 		       struct mape_ce *ce)
 {
-	struct mape_prefix6 p = pfx6(eu);
+	struct prefix6 p = pfx6(eu);
 	char err[MAPE_ERR_LEN] = "";
 	int ret;
 
@@ -62,7 +62,7 @@ static void compute_ok(const struct mape_rule *rl, const char *eu,
 static void compute_fails(const struct mape_rule *rl, const char *eu,
 			  const char *needle)
 {
-	struct mape_prefix6 p = pfx6(eu);
+	struct prefix6 p = pfx6(eu);
 	char err[MAPE_ERR_LEN] = "";
 	struct mape_ce ce;
 
@@ -530,7 +530,7 @@ static void bad_psid_len(void **state)
 static void bad_end_user_prefix(void **state)
 {
 	struct mape_rule rl = rule("2001:db8::/40", "192.0.2.0/24", 16, 6);
-	struct mape_prefix6 eu = pfx6("2001:db8:12:3400::/56");
+	struct prefix6 eu = pfx6("2001:db8:12:3400::/56");
 	char err[MAPE_ERR_LEN] = "";
 	struct mape_ce ce;
 
@@ -559,12 +559,12 @@ static void bad_end_user_prefix(void **state)
 static void parse_fails(int v6, const char *s, const char *needle)
 {
 	char err[MAPE_ERR_LEN] = "";
-	struct mape_prefix6 p6;
-	struct mape_prefix4 p4;
+	struct prefix6 p6;
+	struct prefix4 p4;
 	int ret;
 
-	ret = v6 ? mape_parse_prefix6(s, &p6, "--x", err, sizeof(err)) :
-		   mape_parse_prefix4(s, &p4, "--x", err, sizeof(err));
+	ret = v6 ? prefix6_parse(s, &p6, "--x", err, sizeof(err)) :
+		   prefix4_parse(s, &p4, "--x", err, sizeof(err));
 	assert_int_equal(ret, -EINVAL);
 	if (!strstr(err, needle))
 		fail_msg("'%s': error '%s' lacks '%s'", s, err, needle);
@@ -572,8 +572,8 @@ static void parse_fails(int v6, const char *s, const char *needle)
 
 static void bad_prefixes(void **state)
 {
-	struct mape_prefix6 p6;
-	struct mape_prefix4 p4;
+	struct prefix6 p6;
+	struct prefix4 p4;
 
 	(void)state;
 	parse_fails(1, "2001:db8::", "--x '2001:db8::': not an IPv6 prefix (ADDR/LEN)");
@@ -593,11 +593,11 @@ static void bad_prefixes(void **state)
 	parse_fails(0, "2001:db8::/24", "not an IPv4 prefix");
 	parse_fails(0, "192.0.2.0/33", "prefix length out of range (0..32)");
 	parse_fails(0, "106.72.1.0/15", "bits set after /15 (106.72.0.0/15?)");
-	assert_int_equal(mape_parse_prefix6("::/0", &p6, "", NULL, 0), 0);
+	assert_int_equal(prefix6_parse("::/0", &p6, "", NULL, 0), 0);
 	assert_int_equal(p6.len, 0);
-	assert_int_equal(mape_parse_prefix6("2001:db8::1/128", &p6, "", NULL, 0), 0);
+	assert_int_equal(prefix6_parse("2001:db8::1/128", &p6, "", NULL, 0), 0);
 	assert_int_equal(p6.len, 128);
-	assert_int_equal(mape_parse_prefix4("192.0.2.1/32", &p4, "", NULL, 0), 0);
+	assert_int_equal(prefix4_parse("192.0.2.1/32", &p4, "", NULL, 0), 0);
 	assert_int_equal(p4.len, 32);
 	assert_int_equal(ntohl(p4.addr.s_addr), 0xc0000201);
 }

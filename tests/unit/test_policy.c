@@ -21,12 +21,13 @@
 
 #include "common/log.h"
 #include "fw/policy.h"
+#include "fw/prefixes.h"
 
-static struct br_prefix6 pfx(const char *addr, int plen)
+static struct prefix6 pfx(const char *addr, int plen)
 {
-	struct br_prefix6 p = { .plen = plen };
+	struct prefix6 p = { .len = plen };
 
-	assert_int_equal(inet_pton(AF_INET6, addr, p.addr), 1);
+	assert_int_equal(inet_pton(AF_INET6, addr, &p.addr), 1);
 	return p;
 }
 
@@ -48,12 +49,12 @@ static void add_ports(struct br_pinhole *r, __u16 lo, __u16 hi)
 
 static __u32 set_of(const struct br_compiled *c, const char *dst, int plen)
 {
-	struct br_prefix6 p = pfx(dst, plen);
+	struct prefix6 p = pfx(dst, plen);
 	__u32 i;
 
 	for (i = 0; i < c->n_dst; i++)
 		if (c->dst[i].key.prefixlen == 8u + plen &&
-		    !memcmp(c->dst[i].key.addr, p.addr, 16))
+		    !memcmp(c->dst[i].key.addr, &p.addr, 16))
 			return c->dst[i].val.set_id;
 	fail_msg("no pin_dst entry for %s/%d", dst, plen);
 	return 0;
@@ -194,7 +195,7 @@ static void sources_merged(void **state)
 		rule("2001:db8::1", 128, IPPROTO_TCP),
 	};
 	const struct br_pin_val *v;
-	struct br_prefix6 p;
+	struct prefix6 p;
 	struct br_compiled c;
 
 	(void)state;
@@ -209,7 +210,7 @@ static void sources_merged(void **state)
 	assert_int_equal(v->rule_id, 0);
 	assert_int_equal(v->n_src, 2);
 	p = pfx("2001:db8:a::", 48);
-	assert_memory_equal(v->src[0], p.addr, 16);
+	assert_memory_equal(v->src[0], &p.addr, 16);
 	assert_int_equal(v->src_plen[0], 48);
 	assert_int_equal(v->src_plen[1], 48);
 	assert_int_equal(find(&c, 1, IPPROTO_TCP, 0, 21)->rule_id, 1);
@@ -277,8 +278,8 @@ static void distinct_destination_cap(void **state)
 	assert_non_null(r);
 	for (i = 0; i < n; i++) {
 		r[i] = rule("2001:db8::", 128, IPPROTO_TCP);
-		r[i].dst.addr[14] = i >> 8;
-		r[i].dst.addr[15] = i;
+		r[i].dst.addr.s6_addr[14] = i >> 8;
+		r[i].dst.addr.s6_addr[15] = i;
 	}
 	assert_int_equal(policy_compile(r, n - 1, 0, &c), 0);
 	assert_int_equal(c.n_dst, BR_PIN_MAX_DST);
@@ -290,7 +291,8 @@ static void distinct_destination_cap(void **state)
 static void gen_byte_and_masking(void **state)
 {
 	struct br_pinhole r = rule("2001:db8:1:2:3:4:5:6", 64, IPPROTO_TCP);
-	struct br_prefix6 net = pfx("2001:db8:1:2::", 64);
+	struct prefix6 net = pfx("2001:db8:1:2::", 64);
+	struct prefix6 src = pfx("2001:db8::", 32);
 	struct br_compiled c;
 	int gen;
 
@@ -301,8 +303,8 @@ static void gen_byte_and_masking(void **state)
 		assert_int_equal(c.dst[0].key.gen, gen);
 		assert_int_equal(c.rules[0].key.gen, gen);
 		/* host bits past the length are zero in keys and sources */
-		assert_memory_equal(c.dst[0].key.addr, net.addr, 16);
-		assert_memory_equal(c.rules[0].val.src[0], pfx("2001:db8::", 32).addr, 16);
+		assert_memory_equal(c.dst[0].key.addr, &net.addr, 16);
+		assert_memory_equal(c.rules[0].val.src[0], &src.addr, 16);
 		policy_compiled_free(&c);
 	}
 }
@@ -331,8 +333,8 @@ static void ten_thousand_hosts_fast(void **state)
 	r[0] = rule("2001:db8::", 48, IPPROTO_ICMPV6);
 	for (i = 1; i <= n; i++) {
 		r[i] = rule("2001:db8::", 128, IPPROTO_TCP);
-		r[i].dst.addr[6] = i >> 8; /* spread over /64s inside the /48 */
-		r[i].dst.addr[15] = i;
+		r[i].dst.addr.s6_addr[6] = i >> 8; /* spread over /64s inside the /48 */
+		r[i].dst.addr.s6_addr[15] = i;
 		add_ports(&r[i], 443, 443);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -454,13 +456,13 @@ static void failed_write_leaves_nothing(void **state)
 
 static void prefixes_follow_config(void **state)
 {
-	struct br_prefix6 p[2] = { pfx("2001:db8:1::", 64), pfx("2001:db8:2::", 64) };
+	struct prefix6 p[2] = { pfx("2001:db8:1::", 64), pfx("2001:db8:2::", 64) };
 	struct br_prefix_key k;
 	struct br_prefix_val v;
 	struct maps m;
 
 	(void)state;
-	policy_prefix_entry(&p[0], &k, &v);
+	prefixes_config_entry(&p[0], &k, &v);
 	assert_int_equal(k.prefixlen, 64);
 	assert_int_equal(v.flags, BR_PFX_CONFIG);
 	assert_int_equal(v.expires_ns, 0);
@@ -469,18 +471,18 @@ static void prefixes_follow_config(void **state)
 		skip();
 	}
 	/* p[1] was also learned from an RA */
-	policy_prefix_entry(&p[1], &k, &v);
+	prefixes_config_entry(&p[1], &k, &v);
 	v.flags = BR_PFX_RA;
 	v.expires_ns = 12345;
 	assert_int_equal(bpf_map_update_elem(m.prefixes, &k, &v, BPF_ANY), 0);
 
-	assert_int_equal(policy_prefixes_sync(m.prefixes, p, 2), 0);
+	assert_int_equal(prefixes_sync_config(m.prefixes, p, 2), 0);
 	assert_int_equal(count(m.prefixes, sizeof(k)), 2);
 	assert_int_equal(bpf_map_lookup_elem(m.prefixes, &k, &v), 0);
 	assert_int_equal(v.flags, BR_PFX_RA | BR_PFX_CONFIG);
 
 	/* both removed from the config: p[0] goes, p[1] stays as RA-learned */
-	assert_int_equal(policy_prefixes_sync(m.prefixes, NULL, 0), 0);
+	assert_int_equal(prefixes_sync_config(m.prefixes, NULL, 0), 0);
 	assert_int_equal(count(m.prefixes, sizeof(k)), 1);
 	assert_int_equal(bpf_map_lookup_elem(m.prefixes, &k, &v), 0);
 	assert_int_equal(v.flags, BR_PFX_RA);

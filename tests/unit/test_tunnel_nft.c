@@ -23,7 +23,7 @@ static struct mape_ce rfc_ce(void)
 {
 	struct mape_rule rule = { .ea_len = 16, .psid_offset = 6,
 				  .psid_len = MAPE_PSID_LEN_AUTO, .psid = MAPE_PSID_AUTO };
-	struct mape_prefix6 eu = { .len = 56 };
+	struct prefix6 eu = { .len = 56 };
 	char err[MAPE_ERR_LEN];
 	struct mape_ce ce;
 
@@ -165,7 +165,7 @@ static void whole_address(void **state)
 /* DS-Lite and ipip6 only clamp; with MAP-E, peers' prefixes skip NAT. */
 static void no_nat_for_dslite_and_peers(void **state)
 {
-	struct mape_prefix4 peers[2] = { { .len = 16 }, { .len = 24 } };
+	struct prefix4 peers[2] = { { .len = 16 }, { .len = 24 } };
 	struct nft_spec s = { .wan = "eth1", .mss = 1412, .no_nat = peers, .n_no_nat = 2 };
 	struct mape_ce ce = rfc_ce();
 	char *text;
