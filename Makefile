@@ -67,7 +67,7 @@ $(BUILD)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(call obj,$(LIB_SRCS))
-$(CTL_LIB): $(filter-out %/brouterctl.o,$(call obj,$(CTL_SRCS)))
+$(CTL_LIB): $(filter-out %/ctl/main.o,$(call obj,$(CTL_SRCS)))
 $(LIB) $(CTL_LIB):
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

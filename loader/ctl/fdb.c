@@ -1,40 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* brouterctl fdb: the learned MAC table. */
+#include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "common/mapwalk.h"
 #include "common/mono.h"
-#include "ctl/stats.h"
+#include "ctl/ctl.h"
 
-static const char *const port_key[BR_NPORTS] = { "lan", "wan" };
+static int print_one(const void *key, const void *val, void *ctx)
+{
+	const struct br_fdb_key *k = key;
+	const struct br_fdb_val *v = val;
+	struct ctl_walk *w = ctx;
+
+	fprintf(w->f,
+		w->json ? "%s{\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
+			  "\"port\": \"%s\", \"age_ms\": %llu}"
+			: "%s%02x:%02x:%02x:%02x:%02x:%02x  %-4s  %llu\n",
+		ctl_sep(w), k->mac[0], k->mac[1], k->mac[2], k->mac[3], k->mac[4],
+		k->mac[5], ctl_port_name(v->port),
+		(unsigned long long)(mono_since(w->now, v->seen_ns) / 1000000));
+	w->n++;
+	return 0;
+}
 
 int fdb_print(FILE *f, int map_fd, int json)
 {
-	struct br_fdb_key key, next, *prev = NULL;
-	struct br_fdb_val val;
-	__u64 now = mono_ns();
-	int n = 0;
+	struct ctl_walk w = { .f = f, .json = json, .now = mono_ns() };
+	int err;
 
 	if (json)
 		fputc('[', f);
 	else
 		fprintf(f, "%-17s  %-4s  %s\n", "mac", "port", "age_ms");
-	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(map_fd, &key, &val))
-			continue; /* evicted between the two calls */
-		fprintf(f,
-			json ? "%s{\"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
-			       "\"port\": \"%s\", \"age_ms\": %llu}"
-			     : "%s%02x:%02x:%02x:%02x:%02x:%02x  %-4s  %llu\n",
-			json && n ? ", " : "", key.mac[0], key.mac[1],
-			key.mac[2], key.mac[3], key.mac[4], key.mac[5],
-			val.port < BR_NPORTS ? port_key[val.port] : "?",
-			(unsigned long long)(mono_since(now, val.seen_ns) /
-					     1000000));
-		n++;
-	}
+	err = map_each(map_fd, sizeof(struct br_fdb_key), sizeof(struct br_fdb_val),
+		       print_one, &w);
 	if (json)
 		fputs("]\n", f);
-	return 0;
+	return err;
+}
+
+int cmd_fdb(const struct ctl *c)
+{
+	int fd, err;
+
+	fd = ctl_open(c, "fdb");
+	if (fd < 0)
+		return 1;
+	err = fdb_print(stdout, fd, c->json);
+	close(fd);
+	return err ? 1 : 0;
 }

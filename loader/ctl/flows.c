@@ -2,12 +2,14 @@
 /* brouterctl flows: the stateful firewall's connections and bindings. */
 #include <errno.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
 #include "brouter/abi.h"
-#include "ctl/flows.h"
+#include "ctl/ctl.h"
+#include "common/mapwalk.h"
 #include "common/mono.h"
 
 static const char *const state_name[BR_FS_MAX] = {
@@ -37,53 +39,60 @@ static const char *proto_str(__u8 proto, char *buf, size_t len)
 	return buf;
 }
 
-static void print_one(FILE *f, const struct br_flow_key *k,
-		      const struct br_flow *v, __u64 now, int json, int first)
+static int print_one(const void *key, const void *val, void *ctx)
 {
+	const struct br_flow_key *k = key;
+	const struct br_flow *v = val;
+	struct ctl_walk *w = ctx;
 	char lan[INET6_ADDRSTRLEN], wan[INET6_ADDRSTRLEN], pbuf[8];
 	const char *proto = proto_str(k->proto, pbuf, sizeof(pbuf));
 	const char *state = v->state < BR_FS_MAX ? state_name[v->state] : "?";
 	const char *kind = k->kind <= BR_FK_BIND_AD ? kind_name[k->kind] : "?";
 	const char *dir = v->opened_by == BR_PORT_LAN ? "out" : "in";
-	unsigned long long age = mono_since(now, v->created_ns) / 1000000000ULL;
-	unsigned long long idle = mono_since(now, v->seen_ns) / 1000000000ULL;
+	unsigned long long age = mono_since(w->now, v->created_ns) / 1000000000ULL;
+	unsigned long long idle = mono_since(w->now, v->seen_ns) / 1000000000ULL;
 
 	inet_ntop(AF_INET6, k->lan_addr, lan, sizeof(lan));
 	inet_ntop(AF_INET6, k->wan_addr, wan, sizeof(wan));
-	if (json) {
-		fprintf(f, "%s{\"proto\": \"%s\", \"kind\": \"%s\", \"lan\": \"%s\", "
-			   "\"lan_port\": %u, \"wan\": \"%s\", \"wan_port\": %u, "
-			   "\"state\": \"%s\", \"opened\": \"%s\", \"rule\": %u, "
-			   "\"age_s\": %llu, \"idle_s\": %llu}",
-			first ? "" : ", ", proto, kind, lan, ntohs(k->lan_port), wan,
+	if (w->json)
+		fprintf(w->f, "%s{\"proto\": \"%s\", \"kind\": \"%s\", \"lan\": \"%s\", "
+			      "\"lan_port\": %u, \"wan\": \"%s\", \"wan_port\": %u, "
+			      "\"state\": \"%s\", \"opened\": \"%s\", \"rule\": %u, "
+			      "\"age_s\": %llu, \"idle_s\": %llu}",
+			ctl_sep(w), proto, kind, lan, ntohs(k->lan_port), wan,
 			ntohs(k->wan_port), state, dir, v->rule_id, age, idle);
-		return;
-	}
-	fprintf(f, "%-6s %-10s [%s]:%u <-> [%s]:%u %s opened-%s age %llus idle %llus\n",
-		proto, kind, lan, ntohs(k->lan_port), wan, ntohs(k->wan_port), state,
-		dir, age, idle);
+	else
+		fprintf(w->f, "%-6s %-10s [%s]:%u <-> [%s]:%u %s opened-%s age %llus idle %llus\n",
+			proto, kind, lan, ntohs(k->lan_port), wan, ntohs(k->wan_port),
+			state, dir, age, idle);
+	w->n++;
+	return 0;
 }
 
 int flows_print(FILE *f, int map_fd, int json)
 {
-	struct br_flow_key key, next, *prev = NULL;
-	struct br_flow val;
-	__u64 now = mono_ns();
-	int n = 0;
+	struct ctl_walk w = { .f = f, .json = json, .now = mono_ns() };
+	int err;
 
 	if (json)
 		fputc('[', f);
-	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(map_fd, &key, &val))
-			continue; /* evicted between the two calls */
-		print_one(f, &key, &val, now, json, !n);
-		n++;
-	}
+	err = map_each(map_fd, sizeof(struct br_flow_key), sizeof(struct br_flow),
+		       print_one, &w);
 	if (json)
 		fputs("]\n", f);
-	else if (!n)
+	else if (!w.n)
 		fputs("no flows\n", f);
-	return 0;
+	return err;
+}
+
+int cmd_flows(const struct ctl *c)
+{
+	int fd, err;
+
+	fd = ctl_open(c, "flows");
+	if (fd < 0)
+		return 1;
+	err = flows_print(stdout, fd, c->json);
+	close(fd);
+	return err ? 1 : 0;
 }

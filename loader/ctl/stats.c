@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* brouterctl stats: the counters as a table or one JSON object. */
-#include <stdio.h>
+/* brouterctl stats: the counters, per port, as a table or one JSON object. */
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
 
 #include "common/counters.h"
-#include "ctl/stats.h"
-
-static const char *const port_key[BR_NPORTS] = { "lan", "wan" };
+#include "ctl/ctl.h"
 
 void stats_print_text(FILE *f, const struct br_stat *st)
 {
@@ -37,7 +38,7 @@ void stats_print_json(FILE *f, const struct br_stat *st)
 
 	fputc('{', f);
 	for (p = 0; p < BR_NPORTS; p++) {
-		fprintf(f, "%s\"%s\": {", p ? ", " : "", port_key[p]);
+		fprintf(f, "%s\"%s\": {", p ? ", " : "", ctl_port_name(p));
 		for (id = 0; id < BR_STAT_MAX; id++) {
 			c = p == BR_PORT_LAN ? &st[id].lan : &st[id].wan;
 			fprintf(f, "%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}",
@@ -48,4 +49,25 @@ void stats_print_json(FILE *f, const struct br_stat *st)
 		fputc('}', f);
 	}
 	fputs("}\n", f);
+}
+
+int cmd_stats(const struct ctl *c)
+{
+	struct br_stat st[BR_STAT_MAX];
+	int fd, err;
+
+	fd = ctl_open(c, "stats");
+	if (fd < 0)
+		return 1;
+	err = stats_read(fd, st);
+	close(fd);
+	if (err) {
+		pr_err("read stats: %s", strerror(-err));
+		return 1;
+	}
+	if (c->json)
+		stats_print_json(stdout, st);
+	else
+		stats_print_text(stdout, st);
+	return 0;
 }

@@ -2,15 +2,17 @@
 /* brouterctl tunnel: print the pinned "tun_out" and "tun_in" maps. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
 #include "brouter/abi.h"
 #include "ctl/map_e.h"
-#include "ctl/tunnel.h"
+#include "common/mapwalk.h"
+#include "ctl/ctl.h"
 #include "tunnel/mape_rule.h"
 
-#define TUN_MAX 64 /* BR_TUN_MAX of bpf/tun4in6.h */
+#define TUN_MAX 64 /* BR_TUN_MAX of bpf/maps.h */
 
 static const char *mode_name(__u32 mode)
 {
@@ -93,64 +95,71 @@ static void print_tun(FILE *f, const struct br_tun *t, int json)
 	}
 }
 
+static int print_out_one(const void *key, const void *val, void *ctx)
+{
+	const struct br_tun_out_key *k = key;
+	struct ctl_walk *w = ctx;
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &k->addr, a, sizeof(a));
+	if (w->json) {
+		fprintf(w->f, "%s{\"prefix\": \"%s/%u\", ", ctl_sep(w), a, k->prefixlen);
+		print_tun(w->f, val, 1);
+		fputc('}', w->f);
+	} else {
+		fprintf(w->f, "  %s/%u via ", a, k->prefixlen);
+		print_tun(w->f, val, 0);
+	}
+	return ++w->n >= TUN_MAX;
+}
+
+static int print_in_one(const void *key, const void *val, void *ctx)
+{
+	const struct br_tun_in_key *k = key;
+	const struct br_tun *t = val;
+	struct ctl_walk *w = ctx;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, k->remote6, a, sizeof(a));
+	inet_ntop(AF_INET6, k->local6, b, sizeof(b));
+	if (w->json) {
+		fprintf(w->f, "%s{\"src\": \"%s\", \"dst\": \"%s\", ", ctl_sep(w),
+			t->mode ? a : "any", b);
+		print_tun(w->f, t, 1);
+		fputc('}', w->f);
+	} else {
+		fprintf(w->f, "  ");
+		print_tun(w->f, t, 0);
+	}
+	return ++w->n >= TUN_MAX;
+}
+
 static int print_out(FILE *f, int fd, int json)
 {
-	struct br_tun_out_key k, *prev = NULL;
-	char a[INET_ADDRSTRLEN];
-	struct br_tun t;
-	int n = 0;
+	struct ctl_walk w = { .f = f, .json = json };
+	int err;
 
 	if (!json)
 		fprintf(f, "IPv4 into tunnels (tun_out):\n");
-	while (!bpf_map_get_next_key(fd, prev, &k) && n < TUN_MAX) {
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &t))
-			continue;
-		inet_ntop(AF_INET, &k.addr, a, sizeof(a));
-		if (json) {
-			fprintf(f, "%s{\"prefix\": \"%s/%u\", ", n ? ", " : "", a, k.prefixlen);
-			print_tun(f, &t, 1);
-			fputc('}', f);
-		} else {
-			fprintf(f, "  %s/%u via ", a, k.prefixlen);
-			print_tun(f, &t, 0);
-		}
-		n++;
-	}
-	if (!n && !json)
+	err = map_each(fd, sizeof(struct br_tun_out_key), sizeof(struct br_tun),
+		       print_out_one, &w);
+	if (!w.n && !json)
 		fprintf(f, "  none (no tunnel configured, or MAP-E waiting for a prefix)\n");
-	return 0;
+	return err < 0 ? err : 0;
 }
 
 static int print_in(FILE *f, int fd, int json)
 {
-	struct br_tun_in_key k, *prev = NULL;
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-	struct br_tun t;
-	int n = 0;
+	struct ctl_walk w = { .f = f, .json = json };
+	int err;
 
 	if (!json)
 		fprintf(f, "4in6 accepted (tun_in):\n");
-	while (!bpf_map_get_next_key(fd, prev, &k) && n < TUN_MAX) {
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &t))
-			continue;
-		inet_ntop(AF_INET6, k.remote6, a, sizeof(a));
-		inet_ntop(AF_INET6, k.local6, b, sizeof(b));
-		if (json) {
-			fprintf(f, "%s{\"src\": \"%s\", \"dst\": \"%s\", ", n ? ", " : "",
-				t.mode ? a : "any", b);
-			print_tun(f, &t, 1);
-			fputc('}', f);
-		} else {
-			fprintf(f, "  ");
-			print_tun(f, &t, 0);
-		}
-		n++;
-	}
-	if (!n && !json)
+	err = map_each(fd, sizeof(struct br_tun_in_key), sizeof(struct br_tun),
+		       print_in_one, &w);
+	if (!w.n && !json)
 		fprintf(f, "  none\n");
-	return 0;
+	return err < 0 ? err : 0;
 }
 
 int tunnel_print(FILE *f, int out_fd, int in_fd, int json)
@@ -164,4 +173,22 @@ int tunnel_print(FILE *f, int out_fd, int in_fd, int json)
 	if (json)
 		fprintf(f, "]}\n");
 	return 0;
+}
+
+int cmd_tunnel(const struct ctl *c)
+{
+	int out_fd, in_fd, err;
+
+	out_fd = ctl_open(c, "tun_out");
+	if (out_fd < 0)
+		return 1;
+	in_fd = ctl_open(c, "tun_in");
+	if (in_fd < 0) {
+		close(out_fd);
+		return 1;
+	}
+	err = tunnel_print(stdout, out_fd, in_fd, c->json);
+	close(in_fd);
+	close(out_fd);
+	return err ? 1 : 0;
 }

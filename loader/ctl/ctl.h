@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* brouterctl's commands, one file each; main.c parses the options and picks one. */
+#ifndef BR_CTL_H
+#define BR_CTL_H
+
+#include <stdio.h>
+#include "brouter/abi.h"
+
+/* What every command gets from the command line. */
+struct ctl {
+	const char *pin_dir;
+	int json;
+};
+
+/* Each returns the exit status: 0, or 1 after an error on stderr. */
+int cmd_stats(const struct ctl *c);
+int cmd_fdb(const struct ctl *c);
+int cmd_flows(const struct ctl *c);
+int cmd_tunnel(const struct ctl *c);
+int cmd_reload(const struct ctl *c);
+
+/* Open the map @name pinned in @c's pin dir: fd, or -errno after saying why. */
+int ctl_open(const struct ctl *c, const char *name);
+
+/* Printers, for the commands and their tests. */
+void stats_print_text(FILE *f, const struct br_stat *st);
+void stats_print_json(FILE *f, const struct br_stat *st);
+int fdb_print(FILE *f, int map_fd, int json);
+int flows_print(FILE *f, int map_fd, int json);
+int tunnel_print(FILE *f, int out_fd, int in_fd, int json);
+
+/* A printer walking a map (common/mapwalk.h): where to, how, how many so far. */
+struct ctl_walk {
+	FILE *f;
+	int json;
+	int n;
+	unsigned long long now; /* mono_ns() when the walk started */
+};
+
+/* ", " before every JSON list item but the first. */
+const char *ctl_sep(const struct ctl_walk *w);
+
+/* "lan" or "wan" for a port index, "?" otherwise. */
+const char *ctl_port_name(unsigned int port);
+
+#endif /* BR_CTL_H */
