@@ -114,7 +114,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEPS)
 
 demo: all
-	$(PYTHON) tests/demo.py
+	$(PYTHON) tests/ns/demo.py
 
 check: all unit $(BENCH_OBJS)
 	$(PYTHON) -m pytest -v tests/

@@ -113,6 +113,33 @@ static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
 		v->decap = 1;
 }
 
+/* The single exit: redirect or decapsulate, hand over metadata, count. */
+static __always_inline int finish(struct xdp_md *ctx, struct verdict *v,
+				  __u32 port, __u64 bytes)
+{
+	if (v->decap) {
+		if (tun_decap(ctx)) {
+			decide(v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
+		} else {
+			v->meta = 0; /* now IPv4: nothing for tc ingress to mark */
+			v->stat = BR_STAT_DECAP;
+		}
+	}
+	if (v->action == XDP_REDIRECT) {
+		v->action = bpf_redirect_map(&tx_ports, other_port(port), XDP_DROP);
+		if (v->action != XDP_REDIRECT)
+			v->stat = BR_STAT_DROP_NO_TX_PORT;
+	}
+	if (v->meta)
+		meta_write(ctx, port, v->meta);
+	if (v->action == XDP_DROP)
+		stat_add(BR_STAT_DROP, port, bytes);
+	if (v->flow_new)
+		stat_add(BR_STAT_FLOW_NEW, port, bytes);
+	stat_add(v->stat, port, bytes);
+	return v->action;
+}
+
 SEC("xdp")
 int xdp_brouter(struct xdp_md *ctx)
 {
@@ -159,28 +186,7 @@ int xdp_brouter(struct xdp_md *ctx)
 		bridge_other(&v, eth, s, port);
 	}
 
-	/* The single exit: redirect or decapsulate, hand over metadata, count. */
-	if (v.decap) {
-		if (tun_decap(ctx)) {
-			decide(&v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
-		} else {
-			v.meta = 0; /* now IPv4: nothing for tc ingress to mark */
-			v.stat = BR_STAT_DECAP;
-		}
-	}
-	if (v.action == XDP_REDIRECT) {
-		v.action = bpf_redirect_map(&tx_ports, other_port(port), XDP_DROP);
-		if (v.action != XDP_REDIRECT)
-			v.stat = BR_STAT_DROP_NO_TX_PORT;
-	}
-	if (v.meta)
-		meta_write(ctx, port, v.meta);
-	if (v.action == XDP_DROP)
-		stat_add(BR_STAT_DROP, port, bytes);
-	if (v.flow_new)
-		stat_add(BR_STAT_FLOW_NEW, port, bytes);
-	stat_add(v.stat, port, bytes);
-	return v.action;
+	return finish(ctx, &v, port, bytes);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

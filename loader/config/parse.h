@@ -34,10 +34,14 @@ struct cfg_key {
 	int (*parse)(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 };
 
+/* Errors and warnings naming the file, line and key of @s. */
 void cfg_err(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cfg_warn(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* An error at @file:@line, for what the scan finds before libconfig parses. */
+void cfg_err_at(struct cfg_ctx *x, const char *file, unsigned int line,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Interned file name of @s for messages kept after the parse. */
 const char *cfg_file(struct cfg_ctx *x, const config_setting_t *s);
@@ -81,16 +85,28 @@ int cfg_seq(struct cfg_ctx *x, const config_setting_t *s, int flags);
  */
 int cfg_scan_ints(struct cfg_ctx *x, const char *path, int depth);
 
-/* The "firewall" group (config_fw.c). */
+/* A tunnel end: a global (or unique local) unicast IPv6 address. */
+int cfg_tunnel_end(struct cfg_ctx *x, const config_setting_t *s,
+		   struct in6_addr *out);
+
+/* "ADDR/LEN" with the length required (tunnel rules, peer prefixes). */
+int cfg_prefix4(struct cfg_ctx *x, const config_setting_t *s, struct prefix4 *out);
+int cfg_prefix6_strict(struct cfg_ctx *x, const config_setting_t *s,
+		       struct prefix6 *out);
+
+/* The "firewall" group (firewall.c). */
 int cfg_parse_firewall(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
-/* "pinholes" list and duplicate check (config_pin.c). */
+/* "pinholes" list and duplicate check (pinholes.c). */
 int cfg_parse_pinholes(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
 /*
- * The "tunnel" group (config_tunnel.c) into x->c->tunnel, zeroed first.
+ * The "tunnel" group (tunnel.c) into x->c->tunnel, zeroed first.
  * Every problem is logged as "FILE:LINE: tunnel.KEY: what is wrong".
  */
 int cfg_parse_tunnel(struct cfg_ctx *x, const config_setting_t *s, void *obj);
+
+/* tunnel.map-e (mape.c) into the struct tunnel_cfg @obj. */
+int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj);
 
 #endif /* BR_CONFIG_PRIV_H */

@@ -12,7 +12,7 @@ import os
 import struct
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
 from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, TC_ACT_OK, TC_ACT_SHOT,  # noqa: E402,F401
                     XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX, SkBuff,

@@ -53,7 +53,7 @@ def _unsolicited(_rig):
     return udp6(MAC["wan"], MAC["lan"], ADDR["wan"], ADDR["lan"], BENCH_PORT, 5555, 64)
 
 
-# MAP-E as in tests/test_prog_tun.py: RFC 7597 Appendix A example 1, end-user
+# MAP-E as in tests/prog/test_tun4in6.py: RFC 7597 Appendix A example 1, end-user
 # prefix 2001:db8:12:3400::/56 -> CE 192.0.2.18, PSID 0x34 (ports 1232-1235,
 # 2256-2259, ...), CE IPv6 2001:db8:12:3400:0:c000:212:34. The rig's WAN
 # host is the BR's router.

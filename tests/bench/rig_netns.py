@@ -86,7 +86,7 @@ def run(ns, cmd, check=True, timeout=30, input=None):
 
 
 # Process and namespace plumbing shared with the namespace tests.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 from topo import _delete_netns, _netns_list, _pid_alive, run_cleanup  # noqa: E402
 from topo import _kill_group as kill_group  # noqa: E402,F401
 

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, "build")
 BROUTERD = os.path.join(BUILD, "brouterd")
 BROUTERCTL = os.path.join(BUILD, "brouterctl")
@@ -577,7 +577,7 @@ class Topology:
         """
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
-            f.write(text or "# defaults only (written by tests/topo.py)\n")
+            f.write(text or "# defaults only (written by tests/lib/topo.py)\n")
         return path
 
     def start_brouterd(self, *extra, pin_dir=None, ports=None, wait_ready=True,

@@ -8,12 +8,12 @@ IPv4 over IPv6 end to end, in network namespaces:
                        ip_forward=1                   radvd 2001:db8:12:3000::/64   10.20.0.1/32 (lo)
                                                       lo: BR ::1, AFTR ::2,         TCP/UDP echo,
                                                           peer ::3 (2001:db8:ffff::) source, sink
-                                                      tests/br4in6.py (BR/AFTR/peer)
+                                                      tests/lib/br4in6.py (BR/AFTR/peer)
 
 MAP-E rule 2001:db8::/40 -> 192.0.2.0/24, EA-bits 12, PSID offset 4: the
 router's WAN prefix 2001:db8:12:3000::/64 (learned from the RA) gives CE
 192.0.2.18, PSID 3 of 4 bits, 15 ranges of 256 ports (3840), CE IPv6
-2001:db8:12:3000:0:c000:212:3. tests/br4in6.py computes all of that on its
+2001:db8:12:3000:0:c000:212:3. tests/lib/br4in6.py computes all of that on its
 own, from the RFC, and refuses traffic that does not fit.
 
 brouterd does all of it from the config's "tunnel" group alone.
@@ -35,7 +35,7 @@ import topo
 from topo import run, wait_for
 
 PYTHON = "/usr/bin/python3"
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
 BR4IN6 = os.path.join(HERE, "br4in6.py")
 
 ISP_LINK = "2001:db8:12:3000::1"

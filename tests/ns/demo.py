@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """
 `make demo`: brouter on a small ISP / router / LAN rig in network
-namespaces (see tests/topo.py), step by step:
+namespaces (see tests/lib/topo.py), step by step:
 
   1. the rig, and brouterd attached to the router's lan0 and wan0;
   2. the LAN host takes a global 2001:db8:1::/64 address from the ISP's
@@ -19,7 +19,7 @@ import shutil
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import topo  # noqa: E402
 
 BOLD = "\033[1m" if sys.stdout.isatty() else ""

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """
 Integration tests: brouterd on network namespaces with real kernel peers
-(tests/topo.py), checked end to end the way a user would:
+(tests/lib/topo.py), checked end to end the way a user would:
 
     <P>isp (radvd, HTTP) -- wan0 [<P>rtr: brouterd, IPv4 NAT] lan0 -- <P>sw -- <P>lan1
                                                                           \\- <P>lan2
@@ -16,7 +16,7 @@ Integration tests: brouterd on network namespaces with real kernel peers
   SIGINT (pins, XDP, tc, promiscuous mode as before), and every startup
   error brouterd must refuse with exit code 1 and a "brouterd: " message.
 
-Run as root: /usr/bin/python3 -m pytest -v tests/test_integration.py
+Run as root: /usr/bin/python3 -m pytest -v tests/ns/test_integration.py
 Traffic only goes to addresses inside the namespaces these tests create.
 """
 import contextlib

@@ -19,7 +19,7 @@ import struct
 import subprocess
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEADER = os.path.join(REPO, "include", "brouter", "counters.h")
 
 # ------------------------------------------------------------- layouts

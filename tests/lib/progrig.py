@@ -33,7 +33,7 @@ import pytest
 import bpfsys as bs
 import fwmaps as fm
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BROUTERD = os.path.join(REPO, "build", "brouterd")
 BROUTERCTL = os.path.join(REPO, "build", "brouterctl")
 

@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(REPO, "tests", "bench", "bench.py")
 DUTS = ("brouterd", "brouterd-stateful", "brouterd-10k-pinholes", "bridge-ip6tables",
         "bridge", "xdp-redirect")
