@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Logging to stderr, with libbpf's own messages one level lower. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
@@ -48,4 +49,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 void br_log_libbpf_setup(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+int br_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
 }

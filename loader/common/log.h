@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Logging with levels (-v), to stderr; libbpf's messages routed through it one level lower. */
 #ifndef BR_LOG_H
 #define BR_LOG_H
+
+#include <stddef.h>
 
 enum br_log_level {
 	BR_LOG_ERR = 0,
@@ -14,6 +17,14 @@ extern const char *br_prog_name;
 
 void br_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void br_log_libbpf_setup(void);
+
+/*
+ * A message for the caller to log, put in @err (@errlen bytes; NULL: no
+ * message): for pure code that reports what is wrong without logging.
+ * Returns -EINVAL.
+ */
+int br_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define pr_err(...) br_log(BR_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) br_log(BR_LOG_WARN, __VA_ARGS__)

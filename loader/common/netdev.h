@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Network interfaces by name: ifindex, MAC, promiscuous mode (classic ioctls). */
 #ifndef BR_NETDEV_H
 #define BR_NETDEV_H
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "common/log.h"
 #include "brouter/prefix.h"
 #include "common/prefix.h"
 
@@ -74,30 +75,17 @@ int prefix4_read(const char *s, unsigned int bare_len, struct prefix4 *out)
 	return masked.addr.s_addr == out->addr.s_addr ? 0 : -EDOM;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* The message for prefix*_read()'s @ret; @masked: the prefix it suggests. */
 static int explain(int ret, int v6, const char *s, const char *masked,
 		   unsigned int len, const char *what, char *err, size_t errlen)
 {
 	if (ret == -ERANGE)
-		return fail(err, errlen, "%s '%s': prefix length out of range (0..%u)",
+		return br_errf(err, errlen, "%s '%s': prefix length out of range (0..%u)",
 			    what, s, v6 ? 128 : 32);
 	if (ret == -EDOM)
-		return fail(err, errlen, "%s '%s': bits set after /%u (%s?)", what, s,
+		return br_errf(err, errlen, "%s '%s': bits set after /%u (%s?)", what, s,
 			    len, masked);
-	return fail(err, errlen, "%s '%s': not an IPv%c prefix (ADDR/LEN)", what, s,
+	return br_errf(err, errlen, "%s '%s': not an IPv%c prefix (ADDR/LEN)", what, s,
 		    v6 ? '6' : '4');
 }
 

@@ -21,6 +21,17 @@
 /* Dumps of a few addresses fit a page; 16 KiB leaves room for many. */
 #define RTNL_BUF 16384
 
+struct nlmsghdr *nl_msg(char *buf, __u16 type, __u16 flags, size_t hdr_len,
+		       void **hdr)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	*hdr = mnl_nlmsg_put_extra_header(nlh, hdr_len);
+	return nlh;
+}
+
 int nl_open(struct rtnl *r, int bus)
 {
 	memset(r, 0, sizeof(*r));
@@ -96,12 +107,10 @@ static int addr_len(int family)
 static struct nlmsghdr *addr_msg(char *buf, int type, int flags, int ifindex,
 				 int family, const void *addr, unsigned int plen)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	nlh = nl_msg(buf, type, flags, sizeof(*ifa), (void **)&ifa);
 	ifa->ifa_family = family;
 	ifa->ifa_prefixlen = plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
@@ -188,13 +197,11 @@ int rtnl_addr_list(struct rtnl *r, int ifindex, int family, struct rtnl_addr *ou
 	struct addr_dump d = { .ifindex = ifindex, .family = family, .max = max,
 			       .out = out };
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	int err;
 
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	nlh = nl_msg(buf, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa), (void **)&ifa);
 	ifa->ifa_family = family;
 	err = talk(r, nlh, addr_cb, &d);
 	return err ?: d.n;
@@ -205,12 +212,10 @@ int rtnl_addr_list(struct rtnl *r, int ifindex, int family, struct rtnl_addr *ou
 static struct nlmsghdr *route_msg(char *buf, int type, int flags, int ifindex,
 				  struct in_addr dst, unsigned int plen)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	nlh = nl_msg(buf, type, flags, sizeof(*rtm), (void **)&rtm);
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
@@ -261,12 +266,10 @@ int rtnl_route4_del(struct rtnl *r, int ifindex, struct in_addr dst,
 static struct nlmsghdr *neigh_msg(char *buf, int type, int flags, int ifindex,
 				  struct in_addr ip)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	nlh = nl_msg(buf, type, flags, sizeof(*ndm), (void **)&ndm);
 	ndm->ndm_family = AF_INET;
 	ndm->ndm_ifindex = ifindex;
 	ndm->ndm_state = NUD_PERMANENT;
@@ -309,13 +312,11 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 int rtnl_link_mtu(struct rtnl *r, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int mtu = -ENODATA, err;
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	nlh = nl_msg(buf, RTM_GETLINK, 0, sizeof(*ifi), (void **)&ifi);
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	err = talk(r, nlh, link_cb, &mtu);

@@ -31,6 +31,12 @@ struct nlmsghdr;
  * Any netlink bus (NETLINK_ROUTE, NETLINK_NETFILTER, ...): open and bind
  * @r; close it with rtnl_close().
  */
+/*
+ * Start a request of @type (@flags besides NLM_F_REQUEST) in @buf, with a
+ * zeroed family header of @hdr_len bytes returned in *@hdr.
+ */
+struct nlmsghdr *nl_msg(char *buf, __u16 type, __u16 flags, size_t hdr_len,
+		       void **hdr);
 int nl_open(struct rtnl *r, int bus);
 
 /*

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* What brouterd needs of the system: privileges, kernel features, bpffs, the pin dir lock. */
 #ifndef BR_SYS_H
 #define BR_SYS_H
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* brouterd's command line: options, their checks, and how they override the config file. */
 #ifndef BR_OPTIONS_H
 #define BR_OPTIONS_H
 

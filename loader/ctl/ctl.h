@@ -22,6 +22,10 @@ int cmd_reload(const struct ctl *c);
 /* Open the map @name pinned in @c's pin dir: fd, or -errno after saying why. */
 int ctl_open(const struct ctl *c, const char *name);
 
+/* Print the map @name with @print (as text or JSON, as @c says): the exit status. */
+int ctl_print_map(const struct ctl *c, const char *name,
+		  int (*print)(FILE *f, int map_fd, int json));
+
 /* Printers, for the commands and their tests. */
 void stats_print_text(FILE *f, const struct br_stat *st);
 void stats_print_json(FILE *f, const struct br_stat *st);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* brouterctl fdb: the learned MAC table. */
-#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "common/mapwalk.h"
@@ -42,12 +41,5 @@ int fdb_print(FILE *f, int map_fd, int json)
 
 int cmd_fdb(const struct ctl *c)
 {
-	int fd, err;
-
-	fd = ctl_open(c, "fdb");
-	if (fd < 0)
-		return 1;
-	err = fdb_print(stdout, fd, c->json);
-	close(fd);
-	return err ? 1 : 0;
+	return ctl_print_map(c, "fdb", fdb_print);
 }

@@ -2,7 +2,6 @@
 /* brouterctl flows: the stateful firewall's connections and bindings. */
 #include <errno.h>
 #include <time.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -11,6 +10,7 @@
 #include "ctl/ctl.h"
 #include "common/mapwalk.h"
 #include "common/mono.h"
+#include "common/proto.h"
 
 static const char *const state_name[BR_FS_MAX] = {
 	[BR_FS_ACTIVE] = "active",	   [BR_FS_SYN_SENT] = "syn_sent",
@@ -25,27 +25,13 @@ static const char *const kind_name[] = {
 	[BR_FK_BIND_AD] = "binding-ad",
 };
 
-static const char *proto_str(__u8 proto, char *buf, size_t len)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	}
-	snprintf(buf, len, "%u", proto);
-	return buf;
-}
-
 static int print_one(const void *key, const void *val, void *ctx)
 {
 	const struct br_flow_key *k = key;
 	const struct br_flow *v = val;
 	struct ctl_walk *w = ctx;
 	char lan[INET6_ADDRSTRLEN], wan[INET6_ADDRSTRLEN], pbuf[8];
-	const char *proto = proto_str(k->proto, pbuf, sizeof(pbuf));
+	const char *proto = ip_proto_str(k->proto, "%u", pbuf, sizeof(pbuf));
 	const char *state = v->state < BR_FS_MAX ? state_name[v->state] : "?";
 	const char *kind = k->kind <= BR_FK_BIND_AD ? kind_name[k->kind] : "?";
 	const char *dir = v->opened_by == BR_PORT_LAN ? "out" : "in";
@@ -87,12 +73,5 @@ int flows_print(FILE *f, int map_fd, int json)
 
 int cmd_flows(const struct ctl *c)
 {
-	int fd, err;
-
-	fd = ctl_open(c, "flows");
-	if (fd < 0)
-		return 1;
-	err = flows_print(stdout, fd, c->json);
-	close(fd);
-	return err ? 1 : 0;
+	return ctl_print_map(c, "flows", flows_print);
 }

@@ -43,6 +43,18 @@ int ctl_open(const struct ctl *c, const char *name)
 	return sys_open_pinned(c->pin_dir, name);
 }
 
+int ctl_print_map(const struct ctl *c, const char *name,
+		  int (*print)(FILE *f, int map_fd, int json))
+{
+	int fd = ctl_open(c, name), err;
+
+	if (fd < 0)
+		return 1;
+	err = print(stdout, fd, c->json);
+	close(fd);
+	return err ? 1 : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const struct ctl *c);

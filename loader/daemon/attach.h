@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Attaching brouter's XDP and tc programs to a port, and undoing exactly that. */
 #ifndef BR_ATTACH_H
 #define BR_ATTACH_H
 

@@ -7,38 +7,16 @@
 #include "fw/droplog.h"
 #include "common/log.h"
 #include "common/counters.h"
-
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	case IPPROTO_ESP:
-		return "esp";
-	case IPPROTO_AH:
-		return "ah";
-	case IPPROTO_SCTP:
-		return "sctp";
-	}
-	return NULL;
-}
+#include "common/proto.h"
 
 int droplog_format(const struct br_drop_event *e, char *buf, size_t len)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], proto[16];
-	const char *pn = proto_name(e->proto);
+	const char *pn = ip_proto_str(e->proto, "proto-%u", proto, sizeof(proto));
 	__u16 sp = ntohs(e->sport), dp = ntohs(e->dport);
 
 	inet_ntop(AF_INET6, e->src, src, sizeof(src));
 	inet_ntop(AF_INET6, e->dst, dst, sizeof(dst));
-	if (!pn) {
-		snprintf(proto, sizeof(proto), "proto-%u", e->proto);
-		pn = proto;
-	}
 	if (e->proto == IPPROTO_ICMPV6)
 		return snprintf(buf, len, "drop %s: %s %s -> %s type %u code %u",
 				stats_name(e->reason), pn, src, dst, sp >> 8, sp & 0xff);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The drop log brouterd reads from the XDP program's ring buffer and prints. */
 #ifndef BR_DROPLOG_USER_H
 #define BR_DROPLOG_USER_H
 

@@ -84,12 +84,11 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 
 static struct nlmsghdr *ct_msg(char *buf, int type, int flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nlh = nl_msg(buf, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags, sizeof(*nfg),
+		     (void **)&nfg);
 	nfg->nfgen_family = AF_INET;
 	nfg->version = NFNETLINK_V0;
 	return nlh;

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 
 #include "brouter/portset.h"
+#include "common/log.h"
 #include "tunnel/mape_rule.h"
 
 /* ---- bit fields of big-endian byte arrays ---------------------------- */
@@ -67,19 +68,6 @@ static void bits_copy(uint8_t *dst, const uint8_t *src, unsigned int len)
 
 /* ---- rule validation ------------------------------------------------- */
 
-static int __attribute__((format(printf, 3, 4)))
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* RFC 7597 §5.2: p = 32 - r bits of the EA field are the IPv4 suffix. */
 static unsigned int ipv4_suffix_len(const struct mape_rule *rule)
 {
@@ -98,30 +86,30 @@ static int check_ranges(const struct mape_rule *rule, char *err,
 			size_t errlen)
 {
 	if (rule->rule6.len > 128)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "rule IPv6 prefix length /%u out of range (0..128)",
 			    rule->rule6.len);
 	if (rule->rule4.len > 32)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "rule IPv4 prefix length /%u out of range (0..32)",
 			    rule->rule4.len);
 	if (rule->ea_len > MAPE_EA_LEN_MAX)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "EA-bits length %u out of range (0..%d)",
 			    rule->ea_len, MAPE_EA_LEN_MAX);
 	if (rule->psid_offset > MAPE_PSID_OFFSET_MAX)
-		return fail(err, errlen, "PSID offset %u out of range (0..%d)",
+		return br_errf(err, errlen, "PSID offset %u out of range (0..%d)",
 			    rule->psid_offset, MAPE_PSID_OFFSET_MAX);
 	if (rule->psid_len != MAPE_PSID_LEN_AUTO &&
 	    (rule->psid_len < 0 || rule->psid_len > MAPE_PSID_LEN_MAX))
-		return fail(err, errlen, "PSID length %d out of range (0..%d)",
+		return br_errf(err, errlen, "PSID length %d out of range (0..%d)",
 			    rule->psid_len, MAPE_PSID_LEN_MAX);
 	if (rule->psid != MAPE_PSID_AUTO &&
 	    (rule->psid < 0 || rule->psid > 0xffff))
-		return fail(err, errlen, "PSID %d out of range (0..65535)",
+		return br_errf(err, errlen, "PSID %d out of range (0..65535)",
 			    rule->psid);
 	if (rule->format != MAPE_FMT_RFC7597 && rule->format != MAPE_FMT_LEGACY)
-		return fail(err, errlen, "unknown interface-identifier format %d",
+		return br_errf(err, errlen, "unknown interface-identifier format %d",
 			    (int)rule->format);
 	return 0;
 }
@@ -145,21 +133,21 @@ static int check_psid(const struct mape_rule *rule, char *err, size_t errlen)
 	unsigned int r = rule->rule4.len, o = rule->ea_len;
 
 	if (k_ea && k != k_ea)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "PSID length %u does not match the rule: %u EA bits - %u IPv4 suffix bits (32 - /%u) leave a PSID of %u bits",
 			    k, o, 32 - r, r, k_ea);
 	if (k_ea)
 		return 0; /* a given PSID is checked against the EA bits */
 	if (k && r + o < 32)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "PSID length %u does not match the rule: the CE gets the IPv4 prefix /%u (/%u + %u EA bits), which is not shared",
 			    k, r + o, r, o);
 	if (k && rule->psid == MAPE_PSID_AUTO)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "PSID length %u needs the PSID itself: the EA bits carry none (rule IPv4 prefix /%u + %u EA bits = 32)",
 			    k, r, o);
 	if (rule->psid != MAPE_PSID_AUTO && (unsigned int)rule->psid >> k)
-		return fail(err, errlen, "PSID %d does not fit in a PSID length of %u bits",
+		return br_errf(err, errlen, "PSID %d does not fit in a PSID length of %u bits",
 			    rule->psid, k);
 	return 0;
 }
@@ -174,12 +162,12 @@ int mape_rule_check(const struct mape_rule *rule, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (n + o > 128)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "rule IPv6 prefix /%u + %u EA bits = %u bits: longer than an IPv6 address",
 			    n, o, n + o);
 	/* RFC 7597 §5.2: the EA bits hold at most an IPv4 suffix + PSID. */
 	if (r + o > 32 + MAPE_PSID_LEN_MAX)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "rule IPv4 prefix /%u + %u EA bits = %u bits: at most 48 fit (32 IPv4 + 16 PSID), the PSID would be %u bits",
 			    r, o, r + o, r + o - 32);
 	ret = check_psid(rule, err, errlen);
@@ -187,7 +175,7 @@ int mape_rule_check(const struct mape_rule *rule, char *err, size_t errlen)
 		return ret;
 	/* RFC 7597 §5.1: A (a bits) | PSID (k bits) | j (m bits) = 16 */
 	if (a + psid_len(rule) > 16)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "PSID offset %u + PSID length %u = %u bits: more than a 16-bit port",
 			    a, psid_len(rule), a + psid_len(rule));
 	return 0;
@@ -203,17 +191,17 @@ static int check_end_user(const struct mape_rule *rule,
 	char eu_s[INET6_ADDRSTRLEN], rule_s[INET6_ADDRSTRLEN];
 
 	if (eu->len > 128)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "end-user prefix length /%u out of range (0..128)",
 			    eu->len);
 	if (eu->len < n + o)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "end-user prefix /%u is shorter than rule IPv6 prefix /%u + %u EA bits = /%u",
 			    eu->len, n, o, n + o);
 	if (!prefix6_has(&rule->rule6, &eu->addr)) {
 		inet_ntop(AF_INET6, &eu->addr, eu_s, sizeof(eu_s));
 		inet_ntop(AF_INET6, &rule->rule6.addr, rule_s, sizeof(rule_s));
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "end-user prefix %s/%u is not inside rule IPv6 prefix %s/%u",
 			    eu_s, eu->len, rule_s, n);
 	}
@@ -279,7 +267,7 @@ int mape_compute(const struct mape_rule *rule, const struct prefix6 *eu,
 	ce->psid_offset = rule->psid_offset;
 	ce_ipv4(rule, ce);
 	if (rule->psid != MAPE_PSID_AUTO && ce->psid != rule->psid)
-		return fail(err, errlen,
+		return br_errf(err, errlen,
 			    "PSID %d given, but the EA bits of the end-user prefix give PSID %u",
 			    rule->psid, ce->psid);
 	ce_ipv6(rule, eu, ce);
