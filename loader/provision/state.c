@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
 
 #include "hb46pp_priv.h"
@@ -146,20 +147,57 @@ static int rule_for(const struct hb_state *s, const struct hb_answer *a,
 	return hb_mape_select(&a->mape, &s->wan);
 }
 
+/* "rule 2001:db8::/48 -> 192.0.2.0/24 ...": what the tunnel is made of. */
+static void describe(const struct hb_state *s, char *buf, size_t len)
+{
+	const struct hb_answer *a = s->cur;
+	const struct hb_mape_rule *r;
+	char x[INET6_ADDRSTRLEN], y[INET6_ADDRSTRLEN], z[INET6_ADDRSTRLEN];
+
+	buf[0] = 0;
+	if (s->method == HB_MAPE && s->rule >= 0) {
+		r = &a->mape.rules[s->rule];
+		inet_ntop(AF_INET6, &r->ipv6.addr, x, sizeof(x));
+		inet_ntop(AF_INET, &r->ipv4.addr, y, sizeof(y));
+		inet_ntop(AF_INET6, &a->mape.br, z, sizeof(z));
+		snprintf(buf, len, ": rule %s/%u -> %s/%u, ea_length %u, psid_offset %u, BR %s, %s format",
+			 x, r->ipv6.len, y, r->ipv4.len, r->ea_len,
+			 r->psid_offset, z,
+			 a->mape.version ? "RFC 7597" : "legacy");
+	} else if (s->method == HB_DSLITE) {
+		inet_ntop(AF_INET6, &a->dslite.addr, x, sizeof(x));
+		snprintf(buf, len, ": AFTR %s%s%s%s", a->dslite.name,
+			 a->dslite.name[0] ? " (" : "", x,
+			 a->dslite.name[0] ? ")" : "");
+	} else if (s->method == HB_IPIP) {
+		inet_ntop(AF_INET, &a->ipip[0].ipv4.addr, x, sizeof(x));
+		inet_ntop(AF_INET6, &a->ipip[0].remote, y, sizeof(y));
+		snprintf(buf, len, ": %s/%u to %s", x, a->ipip[0].ipv4.len, y);
+	} else if (s->method == HB_LW4O6) {
+		inet_ntop(AF_INET, &a->lw4o6.ipv4, x, sizeof(x));
+		inet_ntop(AF_INET6, &a->lw4o6.aftr.addr, y, sizeof(y));
+		snprintf(buf, len, ": %s PSID %u/%u to lwAFTR %s", x,
+			 a->lw4o6.psid, a->lw4o6.psid_len, y);
+	}
+}
+
 static void log_use(const struct hb_state *s)
 {
 	const char *from = s->source == HB_SRC_STORED ?
 				   " (stored answer: the server is out of reach)" :
 				   "";
+	char what[HB_NAME_MAX + 3 * INET6_ADDRSTRLEN + 128];
 
-	if (!s->cur)
+	if (!s->cur) {
 		pr_info("HB46PP: no tunnel");
-	else if (s->method < 0)
+	} else if (s->method < 0) {
 		pr_info("HB46PP: no tunnel: the order names no method brouter runs%s",
 			from);
-	else
-		pr_info("HB46PP: tunnel by %s%s", hb_method_name(s->method),
-			from);
+	} else {
+		describe(s, what, sizeof(what));
+		pr_info("HB46PP: tunnel by %s%s%s", hb_method_name(s->method),
+			what, from);
+	}
 }
 
 /* Put @a (owned from now on, may be NULL) in use; 1 if that changes it. */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "hb46pp_priv.h"
@@ -269,10 +270,14 @@ int hb_status_print(const char *dir, bool json, FILE *out)
 	snprintf(path, sizeof(path), "%s/%s", dir ? dir : HB_STATE_DIR,
 		 HB_FILE_STATUS);
 	o = json_load_file(path, 0, &jerr);
-	if (!o) {
-		fprintf(stderr, "%s: %s (HB46PP provisioning has not run)\n",
-			path, jerr.text);
+	if (!o && access(path, F_OK)) {
+		fprintf(stderr, "%s: no such file: HB46PP provisioning has not run\n",
+			path);
 		return -ENOENT;
+	}
+	if (!o) {
+		fprintf(stderr, "%s: %s\n", path, jerr.text);
+		return -EINVAL;
 	}
 	if (json) {
 		s = json_dumps(o, JSON_INDENT(2));
