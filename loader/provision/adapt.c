@@ -24,9 +24,10 @@ static int fill_mape(const struct hb_mape *m, const struct hb_prefix6 *wan,
 	h = &m->rules[i];
 	/* RFC 7597 5.2: r + o < 32 gives an IPv4 prefix, brouter runs one address */
 	if (h->ipv4.len + h->ea_len < 32)
-		return hb_fail(-EOPNOTSUPP, err, errlen,
-			       "map_e: ipv4 /%u + ea_length %u give the CE an IPv4 prefix; brouter needs r + o >= 32",
-			       h->ipv4.len, h->ea_len);
+		return hb_fail(
+			-EOPNOTSUPP, err, errlen,
+			"map_e: ipv4 /%u + ea_length %u give the CE an IPv4 prefix; brouter needs r + o >= 32",
+			h->ipv4.len, h->ea_len);
 	memset(r, 0, sizeof(*r));
 	r->rule6.addr = h->ipv6.addr;
 	r->rule6.len = h->ipv6.len;
@@ -39,8 +40,8 @@ static int fill_mape(const struct hb_mape *m, const struct hb_prefix6 *wan,
 	r->has_br = true;
 	r->br = m->br;
 	/* 3.4: version 0 is draft-ietf-softwire-map-03, the legacy IID */
-	r->format = m->version == HB_MAPE_RFC7597 ? MAPE_FMT_RFC7597 :
-						    MAPE_FMT_LEGACY;
+	r->format = m->version == HB_MAPE_RFC7597 ? MAPE_FMT_RFC7597
+						  : MAPE_FMT_LEGACY;
 	c->mode = TUNNEL_MAPE;
 	c->has_mape = true;
 	/* learned on the WAN and followed there, as with a configured rule */

@@ -37,133 +37,122 @@ static int method_of(const char *name)
  * RFC 7597 5.2: the EA bits are the IPv4 suffix (32 - r bits) then the
  * PSID; the PSID (k bits) starts after a offset bits of a 16-bit port.
  */
-static int check_rule(const struct hb_mape_rule *r, const char *where,
-		      char *err, size_t errlen)
+static int check_rule(const struct hb_where *w, const struct hb_mape_rule *r)
 {
 	unsigned int suffix = 32 - r->ipv4.len;
 	unsigned int k = r->ea_len > suffix ? r->ea_len - suffix : 0;
 
 	if (r->ipv6.len + r->ea_len > 128)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "%sipv6 /%u + ea_length %u exceed 128 bits",
-			       where, r->ipv6.len, r->ea_len);
+			       w->path, r->ipv6.len, r->ea_len);
 	if (r->psid_offset + k > 16)
-		return hb_fail(-EINVAL, err, errlen,
-			       "%spsid_offset %u + PSID %u bits exceed a 16-bit port",
-			       where, r->psid_offset, k);
+		return hb_fail(
+			-EINVAL, w->err, w->errlen,
+			"%spsid_offset %u + PSID %u bits exceed a 16-bit port",
+			w->path, r->psid_offset, k);
 	return 0;
 }
 
-static int parse_rule(json_t *o, const char *where, struct hb_mape_rule *r,
-		      char *err, size_t errlen)
+static int parse_rule(const struct hb_where *w, json_t *o,
+		      struct hb_mape_rule *r)
 {
+	const unsigned int f = HB_NEED | HB_EXACT;
 	int ret;
 
 	if (!json_is_object(o))
-		return hb_fail(-EINVAL, err, errlen, "%s: not an object",
-			       where);
-	ret = hb_json_need(hb_json_prefix6(o, "ipv6", where, true, &r->ipv6,
-					   err, errlen),
-			   where, "ipv6", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_prefix4(o, "ipv4", where, true,
-						  &r->ipv4, err, errlen),
-				  where, "ipv4", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_uint(o, "ea_length", where, 48,
-					       &r->ea_len, err, errlen),
-				  where, "ea_length", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_uint(o, "psid_offset", where, 15,
-					       &r->psid_offset, err, errlen),
-				  where, "psid_offset", err, errlen);
-	return ret ?: check_rule(r, where, err, errlen);
+		return hb_fail(-EINVAL, w->err, w->errlen, "%s: not an object",
+			       w->path);
+	ret = hb_json_prefix6(w, o, "ipv6", f, &r->ipv6);
+	ret = ret ?: hb_json_prefix4(w, o, "ipv4", f, &r->ipv4);
+	ret = ret ?: hb_json_uint(w, o, "ea_length", f, 48, &r->ea_len);
+	ret = ret ?: hb_json_uint(w, o, "psid_offset", f, 15, &r->psid_offset);
+	return ret ?: check_rule(w, r);
 }
 
 /* 3.4: mesh is shown as true, described as 0/1; both are taken. */
-static int parse_mesh(json_t *o, bool *mesh, char *err, size_t errlen)
+static int parse_mesh(const struct hb_where *w, json_t *o, bool *mesh)
 {
 	json_t *v = json_object_get(o, "mesh");
-	unsigned int n;
+	unsigned int n = 0;
 	int ret;
 
 	if (json_is_boolean(v)) {
 		*mesh = json_is_true(v);
 		return 0;
 	}
-	ret = hb_json_uint(o, "mesh", "map_e.", 1, &n, err, errlen);
-	*mesh = !ret && n;
+	ret = hb_json_uint(w, o, "mesh", 0, 1, &n);
+	*mesh = n;
 	return ret == -ENOENT ? 0 : ret;
 }
 
-static int parse_rules(json_t *rules, struct hb_mape *m, char *err,
-		       size_t errlen)
+static int parse_rules(const struct hb_where *w, json_t *rules,
+		       struct hb_mape *m)
 {
-	char where[32];
+	struct hb_where rw = *w;
+	char path[32];
 	size_t i;
 	int ret;
 
 	if (!json_is_array(rules))
-		return hb_fail(-EINVAL, err, errlen,
-			       "map_e.rules: %s", rules ? "not an array" :
-							  "missing");
+		return hb_fail(-EINVAL, w->err, w->errlen, "map_e.rules: %s",
+			       rules ? "not an array" : "missing");
 	m->n_rules = json_array_size(rules);
 	if (!m->n_rules || m->n_rules > HB_RULES_MAX)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "map_e.rules: %u rules, 1 to %d are allowed",
 			       m->n_rules, HB_RULES_MAX);
+	rw.path = path;
 	for (i = 0; i < m->n_rules; i++) {
-		snprintf(where, sizeof(where), "map_e.rules[%zu].", i);
-		ret = parse_rule(json_array_get(rules, i), where,
-				 &m->rules[i], err, errlen);
+		snprintf(path, sizeof(path), "map_e.rules[%zu].", i);
+		ret = parse_rule(&rw, json_array_get(rules, i), &m->rules[i]);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int parse_mape(json_t *o, struct hb_mape *m, char *err, size_t errlen)
+static int parse_mape(const struct hb_where *w, json_t *o, struct hb_mape *m)
 {
 	unsigned int version = 0;
 	int ret;
 
 	/* 3.4: no version is version 0, draft-ietf-softwire-map-03 */
-	ret = hb_json_uint(o, "version", "map_e.", 1, &version, err, errlen);
+	ret = hb_json_uint(w, o, "version", 0, 1, &version);
 	if (ret && ret != -ENOENT)
 		return ret;
 	m->version = version;
-	ret = parse_mesh(o, &m->mesh, err, errlen);
-	ret = ret ?: hb_json_need(hb_json_addr6(o, "br", "map_e.", &m->br, err,
-						errlen),
-				  "map_e.", "br", err, errlen);
-	return ret ?: parse_rules(json_object_get(o, "rules"), m, err, errlen);
+	ret = parse_mesh(w, o, &m->mesh);
+	ret = ret ?: hb_json_addr6(w, o, "br", HB_NEED, &m->br);
+	return ret ?: parse_rules(w, json_object_get(o, "rules"), m);
 }
 
-static int parse_ipip(json_t *a, struct hb_answer *out, char *err,
-		      size_t errlen)
+static int parse_ipip(const struct hb_where *w, json_t *a,
+		      struct hb_answer *out)
 {
+	struct hb_where tw = *w;
 	struct hb_ipip *t;
-	char where[32];
+	char path[32];
 	json_t *o;
 	size_t i;
 	int ret;
 
 	if (!json_is_array(a) || !json_array_size(a) ||
 	    json_array_size(a) > HB_IPIP_MAX)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "ipip: not an array of 1 to %d tunnels",
 			       HB_IPIP_MAX);
-	json_array_foreach(a, i, o) {
-		snprintf(where, sizeof(where), "ipip[%zu].", i);
+	tw.path = path;
+	json_array_foreach(a, i, o)
+	{
+		snprintf(path, sizeof(path), "ipip[%zu].", i);
 		t = &out->ipip[i];
-		ret = hb_json_need(hb_json_addr6(o, "ipv6_local", where,
-						 &t->local, err, errlen),
-				   where, "ipv6_local", err, errlen);
-		ret = ret ?: hb_json_need(hb_json_addr6(o, "ipv6_remote", where,
-							&t->remote, err, errlen),
-					  where, "ipv6_remote", err, errlen);
+		ret = hb_json_addr6(&tw, o, "ipv6_local", HB_NEED, &t->local);
+		ret = ret
+			      ?: hb_json_addr6(&tw, o, "ipv6_remote", HB_NEED,
+					       &t->remote);
 		/* the fixed address with its prefix length: host bits set */
-		ret = ret ?: hb_json_need(hb_json_prefix4(o, "ipv4", where,
-							  false, &t->ipv4, err,
-							  errlen),
-					  where, "ipv4", err, errlen);
+		ret = ret ?: hb_json_prefix4(&tw, o, "ipv4", HB_NEED, &t->ipv4);
 		if (ret)
 			return ret;
 	}
@@ -171,75 +160,64 @@ static int parse_ipip(json_t *a, struct hb_answer *out, char *err,
 	return 0;
 }
 
-static int lw4o6_psid(json_t *o, struct hb_lw4o6 *l, char *err,
-		      size_t errlen)
+static int lw4o6_psid(const struct hb_where *w, json_t *o, struct hb_lw4o6 *l)
 {
-	const char *w = "lw4o6.";
 	int ret;
 
-	ret = hb_json_need(hb_json_uint(o, "psid_length", w, 16, &l->psid_len,
-					err, errlen),
-			   w, "psid_length", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_uint(o, "psid_offset", w, 15,
-					       &l->psid_offset, err, errlen),
-				  w, "psid_offset", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_uint(o, "psid", w, 65535, &l->psid,
-					       err, errlen),
-				  w, "psid", err, errlen);
+	ret = hb_json_uint(w, o, "psid_length", HB_NEED, 16, &l->psid_len);
+	ret = ret
+		      ?: hb_json_uint(w, o, "psid_offset", HB_NEED, 15,
+				      &l->psid_offset);
+	ret = ret ?: hb_json_uint(w, o, "psid", HB_NEED, 65535, &l->psid);
 	if (ret)
 		return ret;
 	if (l->psid_offset + l->psid_len > 16)
-		return hb_fail(-EINVAL, err, errlen,
-			       "lw4o6: psid_offset %u + psid_length %u exceed a 16-bit port",
-			       l->psid_offset, l->psid_len);
+		return hb_fail(
+			-EINVAL, w->err, w->errlen,
+			"lw4o6: psid_offset %u + psid_length %u exceed a 16-bit port",
+			l->psid_offset, l->psid_len);
 	if (l->psid >> l->psid_len)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "lw4o6: psid %u does not fit psid_length %u",
 			       l->psid, l->psid_len);
 	return 0;
 }
 
-static int parse_lw4o6(json_t *o, struct hb_lw4o6 *l, char *err,
-		       size_t errlen)
+static int parse_lw4o6(const struct hb_where *w, json_t *o, struct hb_lw4o6 *l)
 {
-	const char *w = "lw4o6.";
 	int ret;
 
-	ret = hb_json_need(hb_json_host(o, "lwaftr", w, &l->aftr, err, errlen),
-			   w, "lwaftr", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_prefix6(o, "ipv6", w, false, &l->ipv6,
-						  err, errlen),
-				  w, "ipv6", err, errlen);
-	ret = ret ?: hb_json_need(hb_json_addr4(o, "ipv4", w, &l->ipv4, err,
-						errlen),
-				  w, "ipv4", err, errlen);
-	return ret ?: lw4o6_psid(o, l, err, errlen);
+	ret = hb_json_host(w, o, "lwaftr", HB_NEED, &l->aftr);
+	ret = ret ?: hb_json_prefix6(w, o, "ipv6", HB_NEED, &l->ipv6);
+	ret = ret ?: hb_json_addr4(w, o, "ipv4", HB_NEED, &l->ipv4);
+	return ret ?: lw4o6_psid(w, o, l);
 }
 
 /* The block of method @m; order named it, so it must be there. */
-static int parse_method(json_t *root, int m, struct hb_answer *out,
-			char *err, size_t errlen)
+static int parse_method(const struct hb_where *top, json_t *root, int m,
+			struct hb_answer *out)
 {
 	json_t *o = json_object_get(root, method_names[m]);
+	char path[16];
+	struct hb_where w = { path, top->err, top->errlen };
 
+	snprintf(path, sizeof(path), "%s.", method_names[m]);
 	if (!o)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w.err, w.errlen,
 			       "order names %s but there is no %s",
 			       method_names[m], method_names[m]);
 	if (m != HB_IPIP && !json_is_object(o))
-		return hb_fail(-EINVAL, err, errlen, "%s: not an object",
+		return hb_fail(-EINVAL, w.err, w.errlen, "%s: not an object",
 			       method_names[m]);
 	switch (m) {
 	case HB_MAPE:
-		return parse_mape(o, &out->mape, err, errlen);
+		return parse_mape(&w, o, &out->mape);
 	case HB_DSLITE:
-		return hb_json_need(hb_json_host(o, "aftr", "dslite.",
-						 &out->dslite, err, errlen),
-				    "dslite.", "aftr", err, errlen);
+		return hb_json_host(&w, o, "aftr", HB_NEED, &out->dslite);
 	case HB_IPIP:
-		return parse_ipip(o, out, err, errlen);
+		return parse_ipip(&w, o, out);
 	default:
-		return parse_lw4o6(o, &out->lw4o6, err, errlen);
+		return parse_lw4o6(&w, o, &out->lw4o6);
 	}
 }
 
@@ -258,19 +236,20 @@ static bool in_order(const struct hb_answer *a, int m)
  * (464xlat, map_t, names from later versions, methods not in @methods)
  * are skipped, as are repeats.
  */
-static int parse_order(json_t *root, unsigned int methods,
-		       struct hb_answer *out, char *err, size_t errlen)
+static int parse_order(const struct hb_where *w, json_t *root,
+		       unsigned int methods, struct hb_answer *out)
 {
 	json_t *order = json_object_get(root, "order"), *v;
 	size_t i;
 	int m, ret;
 
 	if (!json_is_array(order))
-		return hb_fail(-EINVAL, err, errlen, "order: %s",
+		return hb_fail(-EINVAL, w->err, w->errlen, "order: %s",
 			       order ? "not an array" : "missing");
-	json_array_foreach(order, i, v) {
+	json_array_foreach(order, i, v)
+	{
 		if (!json_is_string(v))
-			return hb_fail(-EINVAL, err, errlen,
+			return hb_fail(-EINVAL, w->err, w->errlen,
 				       "order[%zu]: not a string", i);
 		m = method_of(json_string_value(v));
 		if (m < 0 || !(methods & HB_BIT(m)) || in_order(out, m)) {
@@ -278,7 +257,7 @@ static int parse_order(json_t *root, unsigned int methods,
 				 json_string_value(v));
 			continue;
 		}
-		ret = parse_method(root, m, out, err, errlen);
+		ret = parse_method(w, root, m, out);
 		if (ret)
 			return ret;
 		out->order[out->n_order++] = m;
@@ -286,41 +265,41 @@ static int parse_order(json_t *root, unsigned int methods,
 	return 0;
 }
 
-static int parse_token(json_t *root, struct hb_answer *out, char *err,
-		       size_t errlen)
+static int parse_token(const struct hb_where *w, json_t *root,
+		       struct hb_answer *out)
 {
 	size_t n;
 	int ret;
 
-	ret = hb_json_text(root, "token", "", HB_TOKEN_LEN, out->token, err,
-			   errlen);
+	ret = hb_json_text(w, root, "token", 0, HB_TOKEN_LEN, out->token);
 	if (ret)
 		return ret == -ENOENT ? 0 : ret;
 	n = strlen(out->token);
 	/* 3.4: a 256-bit integer in lower-case hex, 64 characters */
 	if (n != HB_TOKEN_LEN || strspn(out->token, "0123456789abcdef") != n)
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "token: not 64 lower-case hex digits");
 	return 0;
 }
 
-static int parse_auth(json_t *root, struct hb_answer *out, char *err,
-		      size_t errlen)
+static int parse_auth(const struct hb_where *w, json_t *root,
+		      struct hb_answer *out)
 {
 	static const char *const names[] = { "", "req", "bad", "ok" };
 	char v[8];
 	unsigned int i;
 	int ret;
 
-	ret = hb_json_text(root, "auth", "", sizeof(v) - 1, v, err, errlen);
+	ret = hb_json_text(w, root, "auth", 0, sizeof(v) - 1, v);
 	if (ret == -ENOENT)
 		return 0;
-	for (i = 0; !ret && i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; !ret && i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(v, names[i])) {
 			out->auth = i;
 			return 0;
 		}
-	return hb_fail(-EINVAL, err, errlen,
+	}
+	return hb_fail(-EINVAL, w->err, w->errlen,
 		       "auth: not one of \"req\", \"bad\", \"ok\"");
 }
 
@@ -329,9 +308,26 @@ static int opt(int ret)
 	return ret == -ENOENT ? 0 : ret;
 }
 
+/* 3.4: enabler_name, service_name, isp_name: optional, at most 256 bytes */
+static int parse_names(const struct hb_where *w, json_t *root,
+		       struct hb_answer *out)
+{
+	int ret;
+
+	ret = opt(hb_json_text(w, root, "enabler_name", 0, HB_TEXT_MAX,
+			       out->enabler_name));
+	ret = ret
+		      ?: opt(hb_json_text(w, root, "service_name", 0,
+					  HB_TEXT_MAX, out->service_name));
+	return ret
+		       ?: opt(hb_json_text(w, root, "isp_name", 0, HB_TEXT_MAX,
+					   out->isp_name));
+}
+
 int hb_answer_parse_obj(json_t *root, unsigned int methods,
 			struct hb_answer *out, char *err, size_t errlen)
 {
+	const struct hb_where w = { "", err, errlen };
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -339,19 +335,14 @@ int hb_answer_parse_obj(json_t *root, unsigned int methods,
 		return hb_fail(-EINVAL, err, errlen,
 			       "answer is not a JSON object");
 	/* 3.4: ttl MUST NOT exceed 604800 s (7 days) */
-	ret = hb_json_uint(root, "ttl", "", HB_TTL_MAX, &out->ttl, err,
-			   errlen);
+	ret = hb_json_uint(&w, root, "ttl", 0, HB_TTL_MAX, &out->ttl);
 	out->has_ttl = !ret;
-	ret = opt(ret) ?: parse_token(root, out, err, errlen);
-	ret = ret ?: parse_auth(root, out, err, errlen);
-	ret = ret ?: opt(hb_json_text(root, "enabler_name", "", HB_TEXT_MAX,
-				      out->enabler_name, err, errlen));
-	ret = ret ?: opt(hb_json_text(root, "service_name", "", HB_TEXT_MAX,
-				      out->service_name, err, errlen));
-	ret = ret ?: opt(hb_json_text(root, "isp_name", "", HB_TEXT_MAX,
-				      out->isp_name, err, errlen));
-	return ret ?: parse_order(root, methods ? methods : HB_METHODS_DEFAULT,
-				  out, err, errlen);
+	ret = opt(ret) ?: parse_token(&w, root, out);
+	ret = ret ?: parse_auth(&w, root, out);
+	ret = ret ?: parse_names(&w, root, out);
+	if (!methods)
+		methods = HB_METHODS_DEFAULT;
+	return ret ?: parse_order(&w, root, methods, out);
 }
 
 int hb_answer_parse(const char *json, size_t len, unsigned int methods,
@@ -379,7 +370,8 @@ int hb_mape_select(const struct hb_mape *m, const struct hb_prefix6 *wan)
 
 	for (i = 0; i < m->n_rules; i++)
 		if (hb_prefix6_covers(&m->rules[i].ipv6, wan) &&
-		    (best < 0 || m->rules[i].ipv6.len > m->rules[best].ipv6.len))
+		    (best < 0 ||
+		     m->rules[i].ipv6.len > m->rules[best].ipv6.len))
 			best = i;
 	return best;
 }
@@ -392,14 +384,17 @@ static const char *cannot(const struct hb_answer *a, int m,
 	case HB_MAPE:
 		if (!wan)
 			return "map_e: the WAN prefix is not known yet";
-		return hb_mape_select(&a->mape, wan) < 0 ?
-			       "map_e: no rule covers the WAN prefix" : NULL;
+		return hb_mape_select(&a->mape, wan) < 0
+			       ? "map_e: no rule covers the WAN prefix"
+			       : NULL;
 	case HB_DSLITE:
-		return a->dslite.has_addr ? NULL :
-					    "dslite: the AFTR name did not resolve";
+		return a->dslite.has_addr
+			       ? NULL
+			       : "dslite: the AFTR name did not resolve";
 	case HB_LW4O6:
-		return a->lw4o6.aftr.has_addr ? NULL :
-						"lw4o6: the lwAFTR name did not resolve";
+		return a->lw4o6.aftr.has_addr
+			       ? NULL
+			       : "lw4o6: the lwAFTR name did not resolve";
 	}
 	return NULL;
 }

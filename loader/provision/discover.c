@@ -23,28 +23,29 @@ static int check_url(const struct hb_txt *t, char *err, size_t errlen)
 
 	if (!https && strncasecmp(t->url, "http://", 7))
 		return hb_fail(-EINVAL, err, errlen,
-			    "url=%s: not an http or https URL", t->url);
+			       "url=%s: not an http or https URL", t->url);
 	if (!https && t->verify)
-		return hb_fail(-EINVAL, err, errlen,
-			    "url=%s with t=b: an http server cannot be verified (3.1: http needs t=a)",
-			    t->url);
+		return hb_fail(
+			-EINVAL, err, errlen,
+			"url=%s with t=b: an http server cannot be verified (3.1: http needs t=a)",
+			t->url);
 	return 0;
 }
 
-static int txt_field(char *tok, struct hb_txt *out, bool *has_url,
-		     bool *has_t, char *err, size_t errlen)
+static int txt_field(char *tok, struct hb_txt *out, bool *has_url, bool *has_t,
+		     char *err, size_t errlen)
 {
 	if (!strncmp(tok, "url=", 4)) {
 		if (*has_url || strlen(tok + 4) >= sizeof(out->url) || !tok[4])
 			return hb_fail(-EINVAL, err, errlen,
-				    "url= given twice, empty or too long");
+				       "url= given twice, empty or too long");
 		strcpy(out->url, tok + 4);
 		*has_url = true;
 	} else if (!strncmp(tok, "t=", 2)) {
 		if (*has_t || (strcmp(tok + 2, "a") && strcmp(tok + 2, "b")))
-			return hb_fail(-EINVAL, err, errlen,
-				    "\"%s\": t must be given once, as a or b",
-				    tok);
+			return hb_fail(
+				-EINVAL, err, errlen,
+				"\"%s\": t must be given once, as a or b", tok);
 		out->verify = tok[2] == 'b';
 		*has_t = true;
 	}
@@ -52,8 +53,7 @@ static int txt_field(char *tok, struct hb_txt *out, bool *has_url,
 	return 0;
 }
 
-int hb_txt_parse(const char *txt, struct hb_txt *out, char *err,
-		 size_t errlen)
+int hb_txt_parse(const char *txt, struct hb_txt *out, char *err, size_t errlen)
 {
 	bool has_url = false, has_t = false;
 	char buf[TXT_MAX], *tok, *save;
@@ -66,12 +66,12 @@ int hb_txt_parse(const char *txt, struct hb_txt *out, char *err,
 	tok = strtok_r(buf, " \t", &save);
 	if (!tok || strncmp(tok, "v=", 2))
 		return hb_fail(-EINVAL, err, errlen,
-			    "TXT record does not start with v=");
+			       "TXT record does not start with v=");
 	if (strcmp(tok + 2, HB_TXT_VERSION))
-		return hb_fail(strncmp(tok + 2, "v6mig-", 6) ? -EINVAL :
-							    -EPROTONOSUPPORT,
-			    err, errlen, "%s: only v=%s is supported", tok,
-			    HB_TXT_VERSION);
+		return hb_fail(strncmp(tok + 2, "v6mig-", 6) ? -EINVAL
+							     : -EPROTONOSUPPORT,
+			       err, errlen, "%s: only v=%s is supported", tok,
+			       HB_TXT_VERSION);
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		ret = txt_field(tok, out, &has_url, &has_t, err, errlen);
 		if (ret)
@@ -96,8 +96,8 @@ static int query(const char *name, int type, unsigned char *ans, int anslen,
 
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs))
-		return hb_fail(-EAGAIN, err, errlen, "%s: resolver setup failed",
-			    name);
+		return hb_fail(-EAGAIN, err, errlen,
+			       "%s: resolver setup failed", name);
 	n = res_nquery(&rs, name, ns_c_in, type, ans, anslen);
 	herr = rs.res_h_errno;
 	res_nclose(&rs);
@@ -110,10 +110,11 @@ static int query(const char *name, int type, unsigned char *ans, int anslen,
 		return hb_fail(-ENOENT, err, errlen, "%s: NODATA", name);
 	case TRY_AGAIN:
 		return hb_fail(-EAGAIN, err, errlen,
-			    "%s: no answer (server failure or timeout)", name);
+			       "%s: no answer (server failure or timeout)",
+			       name);
 	}
 	return hb_fail(-EAGAIN, err, errlen, "%s: lookup refused or failed",
-		    name);
+		       name);
 }
 
 /* RFC 1035 3.3.14: one or more <character-string>s, read as one text. */
@@ -137,8 +138,8 @@ static int txt_rdata(const ns_rr *rr, char *out, size_t outlen)
 }
 
 /* The answer's v6mig records: the first in @first, how many in @n. */
-static int txt_records(const unsigned char *msg, int len, char *first,
-		       int *n, char *err, size_t errlen)
+static int txt_records(const unsigned char *msg, int len, char *first, int *n,
+		       char *err, size_t errlen)
 {
 	char text[TXT_MAX];
 	ns_msg h;
@@ -151,12 +152,12 @@ static int txt_records(const unsigned char *msg, int len, char *first,
 	for (i = 0; i < ns_msg_count(h, ns_s_an); i++) {
 		if (ns_parserr(&h, ns_s_an, i, &rr))
 			return hb_fail(-EAGAIN, err, errlen,
-				    "unreadable DNS answer");
+				       "unreadable DNS answer");
 		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
 			continue; /* the CNAMEs leading to it */
 		if (txt_rdata(&rr, text, sizeof(text)))
 			return hb_fail(-EINVAL, err, errlen,
-				    "malformed or oversized TXT record");
+				       "malformed or oversized TXT record");
 		if (strncmp(text, "v=v6mig-", 8))
 			continue; /* some other use of the name's TXT */
 		if (!(*n)++)
@@ -165,8 +166,7 @@ static int txt_records(const unsigned char *msg, int len, char *first,
 	return 0;
 }
 
-int hb_discover(const char *name, struct hb_txt *out, char *err,
-		size_t errlen)
+int hb_discover(const char *name, struct hb_txt *out, char *err, size_t errlen)
 {
 	char text[TXT_MAX];
 	unsigned char *msg;
@@ -183,15 +183,15 @@ int hb_discover(const char *name, struct hb_txt *out, char *err,
 	/* 3.1: the server returns a single record */
 	if (n > 1)
 		return hb_fail(-EINVAL, err, errlen,
-			    "%s: %d v6mig TXT records, 3.1 allows one", name, n);
+			       "%s: %d v6mig TXT records, 3.1 allows one", name,
+			       n);
 	if (!n)
 		return hb_fail(-ENOENT, err, errlen, "%s: no v6mig TXT record",
-			    name);
+			       name);
 	return hb_txt_parse(text, out, err, errlen);
 }
 
-static int first_aaaa(const unsigned char *msg, int len,
-		      struct in6_addr *out)
+static int first_aaaa(const unsigned char *msg, int len, struct in6_addr *out)
 {
 	ns_msg h;
 	ns_rr rr;
@@ -202,8 +202,7 @@ static int first_aaaa(const unsigned char *msg, int len,
 	for (i = 0; i < ns_msg_count(h, ns_s_an); i++) {
 		if (ns_parserr(&h, ns_s_an, i, &rr))
 			return -EAGAIN;
-		if (ns_rr_type(rr) == ns_t_aaaa &&
-		    ns_rr_class(rr) == ns_c_in &&
+		if (ns_rr_type(rr) == ns_t_aaaa && ns_rr_class(rr) == ns_c_in &&
 		    ns_rr_rdlen(rr) == sizeof(*out)) {
 			memcpy(out, ns_rr_rdata(rr), sizeof(*out));
 			return 0;
@@ -226,7 +225,7 @@ int hb_resolve6(const char *name, struct in6_addr *out, char *err,
 	ret = first_aaaa(msg, len, out);
 	if (ret)
 		return hb_fail(ret, err, errlen, "%s: %s", name,
-			    ret == -ENOENT ? "no AAAA record" :
-					     "unreadable DNS answer");
+			       ret == -ENOENT ? "no AAAA record"
+					      : "unreadable DNS answer");
 	return 0;
 }

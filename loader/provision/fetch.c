@@ -11,7 +11,7 @@
 
 #include "hb46pp_priv.h"
 
-#define ALNUM "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define ALNUM		"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define CONNECT_TIMEOUT 10
 
 /* 1..@max characters, all from @set. */
@@ -32,39 +32,40 @@ static bool vendorid_ok(const char *v)
 	return v[6] == '-' && only(v + 7, ALNUM "_", HB_VENDOR_CODE_MAX);
 }
 
-static int check_credentials(const struct hb_conf *c, char *err,
-			     size_t errlen)
+static int check_credentials(const struct hb_conf *c, char *err, size_t errlen)
 {
 	/* 3.3: pass goes with user, and never alone */
 	if (!c->user != !c->pass)
 		return hb_fail(-EINVAL, err, errlen,
-			    "user and pass: give both or neither");
+			       "user and pass: give both or neither");
 	if (c->user && !only(c->user, ALNUM "_-", HB_FIELD_MAX))
 		return hb_fail(-EINVAL, err, errlen,
-			    "user: 1 to 32 of A-Z a-z 0-9 - _");
+			       "user: 1 to 32 of A-Z a-z 0-9 - _");
 	if (c->pass && !only(c->pass, ALNUM "_-", HB_FIELD_MAX))
 		return hb_fail(-EINVAL, err, errlen,
-			    "pass: 1 to 32 of A-Z a-z 0-9 - _");
+			       "pass: 1 to 32 of A-Z a-z 0-9 - _");
 	if (c->server && !c->user)
 		return hb_fail(-EINVAL, err, errlen,
-			    "server: only meaningful with user and pass");
+			       "server: only meaningful with user and pass");
 	if (c->server && !only(c->server, ALNUM "-.", HB_NAME_MAX))
 		return hb_fail(-EINVAL, err, errlen,
-			    "server \"%s\": not a host name", c->server);
+			       "server \"%s\": not a host name", c->server);
 	return 0;
 }
 
 int hb_conf_check(const struct hb_conf *c, char *err, size_t errlen)
 {
 	if (!c->vendorid || !vendorid_ok(c->vendorid))
-		return hb_fail(-EINVAL, err, errlen,
-			    "vendorid: 6 hex digits of the OUI, then optionally - and 1 to 24 of A-Z a-z 0-9 _");
+		return hb_fail(
+			-EINVAL, err, errlen,
+			"vendorid: 6 hex digits of the OUI, then optionally - and 1 to 24 of A-Z a-z 0-9 _");
 	if (!c->product || !only(c->product, ALNUM "_-", HB_FIELD_MAX))
 		return hb_fail(-EINVAL, err, errlen,
-			    "product: 1 to 32 of A-Z a-z 0-9 - _");
+			       "product: 1 to 32 of A-Z a-z 0-9 - _");
 	if (!c->version || !only(c->version, "0123456789_", HB_FIELD_MAX))
-		return hb_fail(-EINVAL, err, errlen,
-			    "version: 1 to 32 digits and _ (3.3: _ stands for .)");
+		return hb_fail(
+			-EINVAL, err, errlen,
+			"version: 1 to 32 digits and _ (3.3: _ stands for .)");
 	if (c->methods & ~(HB_BIT(HB_METHODS) - 1))
 		return hb_fail(-EINVAL, err, errlen, "unknown method bits");
 	if (c->timeout > 600)
@@ -178,8 +179,7 @@ static int drop_our_params(CURLU *u)
 	return ret;
 }
 
-static int add_param(CURLU *u, const char *key, const char *value,
-		     bool escape)
+static int add_param(CURLU *u, const char *key, const char *value, bool escape)
 {
 	char *esc = escape ? curl_easy_escape(NULL, value, 0) : NULL;
 	char *kv;
@@ -222,6 +222,7 @@ int hb_request_url(const struct hb_conf *c, const char *base, bool verify,
 {
 	char *scheme = NULL, *url = NULL;
 	int ret = -EINVAL;
+	bool creds;
 	CURLU *u;
 
 	*out = NULL;
@@ -234,16 +235,15 @@ int hb_request_url(const struct hb_conf *c, const char *base, bool verify,
 		hb_fail(ret, err, errlen, "%s: not an http or https URL", base);
 		goto out;
 	}
-	ret = drop_our_params(u);
-	ret = ret ?: add_params(u, c, hb_may_send_credentials(c, base, verify),
-				token);
+	creds = hb_may_send_credentials(c, base, verify);
+	ret = drop_our_params(u) ?: add_params(u, c, creds, token);
 	if (!ret && curl_url_get(u, CURLUPART_URL, &url, 0))
 		ret = -ENOMEM;
 	if (!ret && !(*out = strdup(url)))
 		ret = -ENOMEM;
 	if (ret)
 		hb_fail(ret, err, errlen, "%s: cannot build the request URL",
-		     base);
+			base);
 out:
 	curl_free(url);
 	curl_free(scheme);
@@ -303,8 +303,8 @@ static int curl_error(CURLcode rc, const struct body *b)
 		return -EKEYREJECTED;
 	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
-		return b->too_big || rc == CURLE_FILESIZE_EXCEEDED ? -EFBIG :
-								      -ENOMEM;
+		return b->too_big || rc == CURLE_FILESIZE_EXCEEDED ? -EFBIG
+								   : -ENOMEM;
 	default:
 		return -EHOSTUNREACH;
 	}
@@ -359,9 +359,9 @@ static int get_once(const struct hb_conf *c, const char *url, bool verify,
 	if (rc) {
 		ret = curl_error(rc, b);
 		hb_fail(ret, err, errlen, "%s: %s", where,
-		     ret == -EFBIG ? "answer larger than 1 MiB" :
-		     cerr[0]       ? cerr :
-				     curl_easy_strerror(rc));
+			ret == -EFBIG ? "answer larger than 1 MiB"
+			: cerr[0]     ? cerr
+				      : curl_easy_strerror(rc));
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
@@ -370,10 +370,10 @@ static int get_once(const struct hb_conf *c, const char *url, bool verify,
 		*location = strdup(loc);
 	if (*code == 307 && !*location)
 		ret = hb_fail(-EPROTO, err, errlen, "%s: 307 without Location",
-			   where);
+			      where);
 	else if (*code != 200 && *code != 307)
-		ret = hb_fail(-EPROTO, err, errlen, "%s: HTTP status %ld", where,
-			   *code);
+		ret = hb_fail(-EPROTO, err, errlen, "%s: HTTP status %ld",
+			      where, *code);
 out:
 	curl_easy_cleanup(h);
 	return ret;
@@ -410,7 +410,7 @@ int hb_fetch(const struct hb_conf *c, const struct hb_txt *txt,
 	free(base);
 	if (!ret && code != 200)
 		ret = hb_fail(-ELOOP, err, errlen, "%s: more than %d redirects",
-			   txt->url, HB_REDIRECTS_MAX);
+			      txt->url, HB_REDIRECTS_MAX);
 	if (ret) {
 		free(b.data);
 		return ret;

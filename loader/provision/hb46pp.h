@@ -7,8 +7,10 @@
  * discover.c  TXT record (3.1), AAAA of AFTR names
  * fetch.c     the GET request (3.3) over libcurl
  * answer.c    the JSON answer (3.4) as plain C structs
+ * values.c    typed, checked values out of the JSON
  * store.c     token and last good answer on disk (3.5)
  * state.c     retries and refreshes (3.6), with injectable clock/random
+ * sysops.c    the real resolver, libcurl, clocks and random for state.c
  * status.c    the status file, and brouterctl's view of it
  * adapt.c     answer -> struct tunnel_cfg
  */

@@ -11,32 +11,34 @@
 int hb_fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/*
- * Readers of one member @key of object @o; @where prefixes messages
- * ("map_e.rules[3]."). -ENOENT without a message when the key is absent
- * (or null), -EINVAL with one when it has the wrong type or value.
- */
-int hb_json_uint(json_t *o, const char *key, const char *where,
-		 unsigned int max, unsigned int *out, char *err,
-		 size_t errlen);
-int hb_json_text(json_t *o, const char *key, const char *where, size_t max,
-		 char *out, char *err, size_t errlen);
-int hb_json_addr6(json_t *o, const char *key, const char *where,
-		  struct in6_addr *out, char *err, size_t errlen);
-int hb_json_addr4(json_t *o, const char *key, const char *where,
-		  struct in_addr *out, char *err, size_t errlen);
-int hb_json_prefix6(json_t *o, const char *key, const char *where,
-		    bool exact, struct hb_prefix6 *out, char *err,
-		    size_t errlen);
-int hb_json_prefix4(json_t *o, const char *key, const char *where,
-		    bool exact, struct hb_prefix4 *out, char *err,
-		    size_t errlen);
-int hb_json_host(json_t *o, const char *key, const char *where,
-		 struct hb_host *out, char *err, size_t errlen);
+/* Where a value is in the answer, and the message buffer for it. */
+struct hb_where {
+	const char *path; /* "map_e.rules[3].", "" at the top */
+	char *err;
+	size_t errlen;
+};
 
-/* A required member: turn -ENOENT into a message. */
-int hb_json_need(int ret, const char *where, const char *key, char *err,
-		 size_t errlen);
+#define HB_NEED 1U  /* the member must be there */
+#define HB_EXACT 2U /* prefixes: no bit set after the length */
+
+/*
+ * Readers of member @key of object @o: 0, -ENOENT without a message when
+ * it is absent or null and not HB_NEED, -EINVAL with a message naming it.
+ */
+int hb_json_uint(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, unsigned int max, unsigned int *out);
+int hb_json_text(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, size_t max, char *out);
+int hb_json_addr6(const struct hb_where *w, json_t *o, const char *key,
+		  unsigned int flags, struct in6_addr *out);
+int hb_json_addr4(const struct hb_where *w, json_t *o, const char *key,
+		  unsigned int flags, struct in_addr *out);
+int hb_json_prefix6(const struct hb_where *w, json_t *o, const char *key,
+		    unsigned int flags, struct hb_prefix6 *out);
+int hb_json_prefix4(const struct hb_where *w, json_t *o, const char *key,
+		    unsigned int flags, struct hb_prefix4 *out);
+int hb_json_host(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, struct hb_host *out);
 
 /* Parse an answer already read as JSON (the stored one is). */
 int hb_answer_parse_obj(json_t *root, unsigned int methods,

@@ -7,18 +7,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
-#include <sys/random.h>
 
 #include "hb46pp_priv.h"
 #include "log.h"
 
 /* 3.6 waits, in seconds: a random time within each range */
-#define WAIT_NO_SERVICE 3600, 10800 /* c.2: NXDOMAIN/NODATA, 1-3 h */
-#define WAIT_DNS 60, 600	    /* c.3: other DNS failures, 1-10 min */
-#define WAIT_SERVER 600, 1800	    /* f.2, h.2: no or bad answer, 10-30 min */
-#define WAIT_NO_TTL 72000, 86400    /* k.2: no ttl, 20-24 h */
+#define WAIT_NO_SERVICE 3600, 10800  /* c.2: NXDOMAIN/NODATA, 1-3 h */
+#define WAIT_DNS	60, 600	     /* c.3: other DNS failures, 1-10 min */
+#define WAIT_SERVER	600, 1800    /* f.2, h.2: no or bad answer, 10-30 min */
+#define WAIT_NO_TTL	72000, 86400 /* k.2: no ttl, 20-24 h */
 
 /* messages name the URL: room for one and a reason */
 #define MSG_LEN (HB_URL_MAX + HB_ERR_LEN + 16)
@@ -62,8 +60,7 @@ static uint64_t wait_in(const struct hb_state *s, uint32_t lo, uint32_t hi)
 	return lo + s->ops->random(s->ops->ctx) % (hi - lo + 1);
 }
 
-struct hb_state *hb_state_new(const struct hb_conf *c,
-			      const struct hb_ops *ops)
+struct hb_state *hb_state_new(const struct hb_conf *c, const struct hb_ops *ops)
 {
 	struct hb_state *s = calloc(1, sizeof(*s));
 	int ret;
@@ -111,8 +108,7 @@ void hb_state_set_wan(struct hb_state *s, const struct hb_prefix6 *wan)
 	s->next = now(s);
 }
 
-const struct hb_answer *hb_state_answer(const struct hb_state *s,
-					int *method)
+const struct hb_answer *hb_state_answer(const struct hb_state *s, int *method)
 {
 	if (method)
 		*method = s->cur ? s->method : -1;
@@ -160,10 +156,12 @@ static void describe(const struct hb_state *s, char *buf, size_t len)
 		inet_ntop(AF_INET6, &r->ipv6.addr, x, sizeof(x));
 		inet_ntop(AF_INET, &r->ipv4.addr, y, sizeof(y));
 		inet_ntop(AF_INET6, &a->mape.br, z, sizeof(z));
-		snprintf(buf, len, ": rule %s/%u -> %s/%u, ea_length %u, psid_offset %u, BR %s, %s format",
-			 x, r->ipv6.len, y, r->ipv4.len, r->ea_len,
-			 r->psid_offset, z,
-			 a->mape.version ? "RFC 7597" : "legacy");
+		snprintf(
+			buf, len,
+			": rule %s/%u -> %s/%u, ea_length %u, psid_offset %u, BR %s, %s format",
+			x, r->ipv6.len, y, r->ipv4.len, r->ea_len,
+			r->psid_offset, z,
+			a->mape.version ? "RFC 7597" : "legacy");
 	} else if (s->method == HB_DSLITE) {
 		inet_ntop(AF_INET6, &a->dslite.addr, x, sizeof(x));
 		snprintf(buf, len, ": AFTR %s%s%s%s", a->dslite.name,
@@ -183,9 +181,10 @@ static void describe(const struct hb_state *s, char *buf, size_t len)
 
 static void log_use(const struct hb_state *s)
 {
-	const char *from = s->source == HB_SRC_STORED ?
-				   " (stored answer: the server is out of reach)" :
-				   "";
+	const char *from =
+		s->source == HB_SRC_STORED
+			? " (stored answer: the server is out of reach)"
+			: "";
 	char what[HB_NAME_MAX + 3 * INET6_ADDRSTRLEN + 128];
 
 	if (!s->cur) {
@@ -232,8 +231,8 @@ static int use_stored(struct hb_state *s)
 	a = malloc(sizeof(*a));
 	if (!a)
 		return 0;
-	if (hb_store_load_answer(s->dir, s->methods, a, url, sizeof(url),
-				 &when, err, sizeof(err)) ||
+	if (hb_store_load_answer(s->dir, s->methods, a, url, sizeof(url), &when,
+				 err, sizeof(err)) ||
 	    (a->n_order && (m = hb_answer_choose(a, s->has_wan ? &s->wan : NULL,
 						 err, sizeof(err))) < 0)) {
 		pr_debug("HB46PP: stored answer not used: %s", err);
@@ -286,10 +285,8 @@ static void resolve(struct hb_state *s, struct hb_answer *a, char *why,
 
 	for (i = 0; i < 2; i++)
 		if (h[i]->name[0] && !h[i]->has_addr)
-			h[i]->has_addr = !s->ops->resolve6(s->ops->ctx,
-							   h[i]->name,
-							   &h[i]->addr, why,
-							   len);
+			h[i]->has_addr = !s->ops->resolve6(
+				s->ops->ctx, h[i]->name, &h[i]->addr, why, len);
 }
 
 /* 3.6 g)-h): the answer, checked, with a method that can run if any. */
@@ -305,8 +302,7 @@ static int check(struct hb_state *s, const char *body, size_t len,
 	if (ret || !a->n_order)
 		return ret; /* order: [] is valid: no tunnel */
 	resolve(s, a, why, sizeof(why));
-	*method = hb_answer_choose(a, s->has_wan ? &s->wan : NULL, err,
-				   errlen);
+	*method = hb_answer_choose(a, s->has_wan ? &s->wan : NULL, err, errlen);
 	if (*method >= 0)
 		return 0;
 	n = strlen(err);
@@ -440,65 +436,3 @@ int hb_state_clear(struct hb_state *s)
 	write_status(s);
 	return ret;
 }
-
-/* ---- the real world ---- */
-
-static int sys_discover(void *ctx, struct hb_txt *txt, char *err,
-			size_t errlen)
-{
-	(void)ctx;
-	return hb_discover(HB_TXT_NAME, txt, err, errlen);
-}
-
-static int sys_fetch(void *ctx, const struct hb_conf *c,
-		     const struct hb_txt *txt, const char *token, char **body,
-		     size_t *len, char *err, size_t errlen)
-{
-	(void)ctx;
-	return hb_fetch(c, txt, token, body, len, err, errlen);
-}
-
-static int sys_resolve6(void *ctx, const char *name, struct in6_addr *out,
-			char *err, size_t errlen)
-{
-	(void)ctx;
-	return hb_resolve6(name, out, err, errlen);
-}
-
-/* Suspend counts, and NTP setting the clock at boot moves no timer. */
-static uint64_t sys_mono(void *ctx)
-{
-	struct timespec ts;
-
-	(void)ctx;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec;
-}
-
-static time_t sys_wall(void *ctx)
-{
-	(void)ctx;
-	return time(NULL);
-}
-
-static uint32_t sys_random(void *ctx)
-{
-	struct timespec ts;
-	uint32_t v;
-
-	(void)ctx;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == sizeof(v))
-		return v;
-	/* no entropy yet, early at boot: spreading retries is all it is for */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_nsec ^ (uint32_t)getpid() * 2654435761U;
-}
-
-const struct hb_ops hb_system_ops = {
-	.discover = sys_discover,
-	.fetch = sys_fetch,
-	.resolve6 = sys_resolve6,
-	.mono = sys_mono,
-	.wall = sys_wall,
-	.random = sys_random,
-};

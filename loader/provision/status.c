@@ -13,9 +13,12 @@
 #include "hb46pp_priv.h"
 
 static const char *const result_names[] = {
-	[HB_R_NONE] = "none",		   [HB_R_OK] = "ok",
-	[HB_R_NO_SERVICE] = "no-service",  [HB_R_DNS_ERROR] = "dns-error",
-	[HB_R_SERVER_ERROR] = "server-error", [HB_R_BAD_ANSWER] = "bad-answer",
+	[HB_R_NONE] = "none",
+	[HB_R_OK] = "ok",
+	[HB_R_NO_SERVICE] = "no-service",
+	[HB_R_DNS_ERROR] = "dns-error",
+	[HB_R_SERVER_ERROR] = "server-error",
+	[HB_R_BAD_ANSWER] = "bad-answer",
 };
 
 static const char *const source_names[] = {
@@ -86,12 +89,11 @@ static json_t *ipip_json(const struct hb_answer *a)
 	unsigned int i;
 
 	for (i = 0; arr && i < a->n_ipip; i++)
-		json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "ipv4",
-						     prefix4(&a->ipip[i].ipv4),
-						     "ipv6_local",
-						     addr6(&a->ipip[i].local),
-						     "ipv6_remote",
-						     addr6(&a->ipip[i].remote)));
+		json_array_append_new(
+			arr, json_pack("{s:o, s:o, s:o}", "ipv4",
+				       prefix4(&a->ipip[i].ipv4), "ipv6_local",
+				       addr6(&a->ipip[i].local), "ipv6_remote",
+				       addr6(&a->ipip[i].remote)));
 	return json_pack("{s:o}", "tunnels", arr);
 }
 
@@ -159,19 +161,18 @@ static json_t *status_json(const struct hb_status *st)
 	bool ok = st->result == HB_R_OK || st->result == HB_R_NONE;
 	bool has = st->answer && st->method >= 0;
 
-	return json_pack("{s:o, s:b, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
-			 "server", text_json(st->url), "verify", st->verify,
-			 "last_fetch", time_json(st->last_fetch), "result",
-			 hb_result_name(st->result), "error",
-			 text_json(ok ? NULL : st->error), "source",
-			 source_names[st->answer ? st->source : HB_SRC_NONE],
-			 "answer", st->answer ? answer_json(st) : json_null(),
-			 "method",
-			 has ? json_string(hb_method_name(st->method)) :
-			       json_null(),
-			 "params", params_json(st), "wan_prefix",
-			 st->wan ? prefix6(st->wan) : json_null(),
-			 "next_fetch", time_json(st->next_fetch));
+	return json_pack(
+		"{s:o, s:b, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
+		"server", text_json(st->url), "verify", st->verify,
+		"last_fetch", time_json(st->last_fetch), "result",
+		hb_result_name(st->result), "error",
+		text_json(ok ? NULL : st->error), "source",
+		source_names[st->answer ? st->source : HB_SRC_NONE], "answer",
+		st->answer ? answer_json(st) : json_null(), "method",
+		has ? json_string(hb_method_name(st->method)) : json_null(),
+		"params", params_json(st), "wan_prefix",
+		st->wan ? prefix6(st->wan) : json_null(), "next_fetch",
+		time_json(st->next_fetch));
 }
 
 int hb_status_write(const char *dir, const struct hb_status *st)
@@ -224,7 +225,8 @@ static void print_params(FILE *out, json_t *params)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(params, key, v) {
+	json_object_foreach(params, key, v)
+	{
 		fprintf(out, "  %-10s", key);
 		print_value(out, v);
 		fputc('\n', out);
@@ -241,23 +243,27 @@ static void print_text(FILE *out, json_t *o)
 	json_t *answer = json_object_get(o, "answer");
 	const char *src = str(o, "source");
 
-	fprintf(out, "%-12s%s", "server:", str(o, "server") ?: "(not found yet)");
+	fprintf(out, "%-12s%s",
+		"server:", str(o, "server") ?: "(not found yet)");
 	if (str(o, "server"))
 		fprintf(out, " (certificate %s)",
-			json_is_true(json_object_get(o, "verify")) ?
-				"verified, t=b" : "not verified, t=a");
+			json_is_true(json_object_get(o, "verify"))
+				? "verified, t=b"
+				: "not verified, t=a");
 	fputc('\n', out);
 	print_time(out, "last fetch:", json_object_get(o, "last_fetch"));
 	fprintf(out, "%-12s%s", "result:", str(o, "result") ?: "?");
 	if (str(o, "error"))
 		fprintf(out, ": %s", str(o, "error"));
-	fprintf(out, "\n%-12s%s", "method:", str(o, "method") ?: "none (no tunnel)");
+	fprintf(out, "\n%-12s%s",
+		"method:", str(o, "method") ?: "none (no tunnel)");
 	if (src && !strcmp(src, "stored"))
 		fprintf(out, " (stored answer: the server is out of reach)");
 	fputc('\n', out);
 	print_params(out, json_object_get(o, "params"));
 	if (json_is_object(answer))
-		print_time(out, "answer of:", json_object_get(answer, "fetched"));
+		print_time(out,
+			   "answer of:", json_object_get(answer, "fetched"));
 	print_time(out, "next fetch:", json_object_get(o, "next_fetch"));
 }
 
@@ -271,7 +277,8 @@ int hb_status_print(const char *dir, bool json, FILE *out)
 		 HB_FILE_STATUS);
 	o = json_load_file(path, 0, &jerr);
 	if (!o && access(path, F_OK)) {
-		fprintf(stderr, "%s: no such file: HB46PP provisioning has not run\n",
+		fprintf(stderr,
+			"%s: no such file: HB46PP provisioning has not run\n",
 			path);
 		return -ENOENT;
 	}

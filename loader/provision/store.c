@@ -18,8 +18,9 @@
 
 static int path_of(char *out, size_t len, const char *dir, const char *name)
 {
-	return snprintf(out, len, "%s/%s", dir, name) < (int)len ? 0 :
-								   -ENAMETOOLONG;
+	return snprintf(out, len, "%s/%s", dir, name) < (int)len
+		       ? 0
+		       : -ENAMETOOLONG;
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -180,13 +181,12 @@ int hb_store_load_answer(const char *dir, unsigned int methods,
 		return -ENAMETOOLONG;
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o)
-		return access(path, F_OK) ?
-			       hb_fail(-ENOENT, err, errlen,
-				       "no stored answer") :
-			       hb_fail(-EINVAL, err, errlen, "%s: %s", path,
-				       jerr.text);
-	ret = hb_answer_parse_obj(json_object_get(o, "answer"), methods, a,
-				  err, errlen);
+		return access(path, F_OK) ? hb_fail(-ENOENT, err, errlen,
+						    "no stored answer")
+					  : hb_fail(-EINVAL, err, errlen,
+						    "%s: %s", path, jerr.text);
+	ret = hb_answer_parse_obj(json_object_get(o, "answer"), methods, a, err,
+				  errlen);
 	if (!ret) {
 		r = json_object_get(o, "resolved");
 		apply_resolved(r, &a->dslite);

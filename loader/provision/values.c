@@ -23,55 +23,59 @@ int hb_fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 	return ret;
 }
 
-int hb_json_need(int ret, const char *where, const char *key, char *err,
-		 size_t errlen)
-{
-	if (ret == -ENOENT)
-		return hb_fail(-EINVAL, err, errlen, "%s%s: missing", where,
-			       key);
-	return ret;
-}
-
-static json_t *member(json_t *o, const char *key)
+/* An absent member: -ENOENT, or an error when it is needed. */
+static json_t *member(const struct hb_where *w, json_t *o, const char *key,
+		      unsigned int flags, int *ret)
 {
 	json_t *v = json_object_get(o, key);
 
-	return json_is_null(v) ? NULL : v;
+	if (v && !json_is_null(v)) {
+		*ret = 0;
+		return v;
+	}
+	*ret = -ENOENT;
+	if (flags & HB_NEED)
+		*ret = hb_fail(-EINVAL, w->err, w->errlen, "%s%s: missing",
+			       w->path, key);
+	return NULL;
 }
 
-int hb_json_uint(json_t *o, const char *key, const char *where,
-		 unsigned int max, unsigned int *out, char *err, size_t errlen)
+int hb_json_uint(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, unsigned int max, unsigned int *out)
 {
-	json_t *v = member(o, key);
 	json_int_t n;
+	json_t *v;
+	int ret;
 
-	if (!v)
-		return -ENOENT;
+	if (!(v = member(w, o, key, flags, &ret)))
+		return ret;
 	if (!json_is_integer(v))
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: not an integer", where, key);
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: not an integer", w->path, key);
 	n = json_integer_value(v);
 	if (n < 0 || n > max)
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: %lld is out of range 0..%u", where, key,
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: %lld is out of range 0..%u", w->path, key,
 			       (long long)n, max);
 	*out = n;
 	return 0;
 }
 
-int hb_json_text(json_t *o, const char *key, const char *where, size_t max,
-		 char *out, char *err, size_t errlen)
+int hb_json_text(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, size_t max, char *out)
 {
-	json_t *v = member(o, key);
+	json_t *v;
+	int ret;
 
-	if (!v)
-		return -ENOENT;
+	if (!(v = member(w, o, key, flags, &ret)))
+		return ret;
 	if (!json_is_string(v))
-		return hb_fail(-EINVAL, err, errlen, "%s%s: not a string",
-			       where, key);
+		return hb_fail(-EINVAL, w->err, w->errlen, "%s%s: not a string",
+			       w->path, key);
 	if (json_string_length(v) > max)
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: longer than %zu bytes", where, key, max);
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: longer than %zu bytes", w->path, key,
+			       max);
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
@@ -83,41 +87,49 @@ static bool unicast6(const struct in6_addr *a)
 	       !IN6_IS_ADDR_V4MAPPED(a);
 }
 
+/* A string of at most @len - 1 bytes, or a message saying it is no @what. */
+static int short_text(const struct hb_where *w, json_t *o, const char *key,
+		      unsigned int flags, char *out, size_t len,
+		      const char *what)
+{
+	int ret = hb_json_text(w, o, key, flags, len - 1, out);
+	json_t *v = json_object_get(o, key);
+
+	if (ret == -EINVAL && v && !json_is_null(v))
+		return hb_fail(ret, w->err, w->errlen, "%s%s: not %s", w->path,
+			       key, what);
+	return ret;
+}
+
 /* A tunnel end: global (or unique local) unicast; nothing else routes. */
-int hb_json_addr6(json_t *o, const char *key, const char *where,
-		  struct in6_addr *out, char *err, size_t errlen)
+int hb_json_addr6(const struct hb_where *w, json_t *o, const char *key,
+		  unsigned int flags, struct in6_addr *out)
 {
 	char s[INET6_ADDRSTRLEN + 1];
 	int ret;
 
-	ret = hb_json_text(o, key, where, sizeof(s) - 1, s, err, errlen);
-	if (ret == -EINVAL)
-		return hb_fail(ret, err, errlen, "%s%s: not an IPv6 address",
-			       where, key);
+	ret = short_text(w, o, key, flags, s, sizeof(s), "an IPv6 address");
 	if (ret)
 		return ret;
 	if (inet_pton(AF_INET6, s, out) != 1 || !unicast6(out))
-		return hb_fail(-EINVAL, err, errlen,
+		return hb_fail(-EINVAL, w->err, w->errlen,
 			       "%s%s: \"%s\" is not a unicast IPv6 address",
-			       where, key, s);
+			       w->path, key, s);
 	return 0;
 }
 
-int hb_json_addr4(json_t *o, const char *key, const char *where,
-		  struct in_addr *out, char *err, size_t errlen)
+int hb_json_addr4(const struct hb_where *w, json_t *o, const char *key,
+		  unsigned int flags, struct in_addr *out)
 {
 	char s[INET_ADDRSTRLEN + 1];
 	int ret;
 
-	ret = hb_json_text(o, key, where, sizeof(s) - 1, s, err, errlen);
-	if (ret == -EINVAL)
-		return hb_fail(ret, err, errlen, "%s%s: not an IPv4 address",
-			       where, key);
+	ret = short_text(w, o, key, flags, s, sizeof(s), "an IPv4 address");
 	if (ret)
 		return ret;
 	if (inet_pton(AF_INET, s, out) != 1 || !out->s_addr)
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: \"%s\" is not an IPv4 address", where,
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: \"%s\" is not an IPv4 address", w->path,
 			       key, s);
 	return 0;
 }
@@ -178,33 +190,35 @@ int hb_parse_prefix4(const char *s, bool exact, struct hb_prefix4 *out)
 	return 0;
 }
 
-int hb_json_prefix6(json_t *o, const char *key, const char *where,
-		    bool exact, struct hb_prefix6 *out, char *err,
-		    size_t errlen)
+int hb_json_prefix6(const struct hb_where *w, json_t *o, const char *key,
+		    unsigned int flags, struct hb_prefix6 *out)
 {
 	char s[INET6_ADDRSTRLEN + 8];
 	int ret;
 
-	ret = hb_json_text(o, key, where, sizeof(s) - 1, s, err, errlen);
-	if (ret == -EINVAL || (!ret && hb_parse_prefix6(s, exact, out)))
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: not an IPv6 prefix ADDR/LEN%s", where,
-			       key, exact ? " with no bit set after LEN" : "");
+	ret = short_text(w, o, key, flags, s, sizeof(s), "an IPv6 prefix");
+	if (!ret && hb_parse_prefix6(s, flags & HB_EXACT, out))
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: \"%s\" is not an IPv6 prefix ADDR/LEN%s",
+			       w->path, key, s,
+			       flags & HB_EXACT ? " with no bit set after LEN"
+						: "");
 	return ret;
 }
 
-int hb_json_prefix4(json_t *o, const char *key, const char *where,
-		    bool exact, struct hb_prefix4 *out, char *err,
-		    size_t errlen)
+int hb_json_prefix4(const struct hb_where *w, json_t *o, const char *key,
+		    unsigned int flags, struct hb_prefix4 *out)
 {
 	char s[INET_ADDRSTRLEN + 8];
 	int ret;
 
-	ret = hb_json_text(o, key, where, sizeof(s) - 1, s, err, errlen);
-	if (ret == -EINVAL || (!ret && hb_parse_prefix4(s, exact, out)))
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: not an IPv4 prefix ADDR/LEN%s", where,
-			       key, exact ? " with no bit set after LEN" : "");
+	ret = short_text(w, o, key, flags, s, sizeof(s), "an IPv4 prefix");
+	if (!ret && hb_parse_prefix4(s, flags & HB_EXACT, out))
+		return hb_fail(-EINVAL, w->err, w->errlen,
+			       "%s%s: \"%s\" is not an IPv4 prefix ADDR/LEN%s",
+			       w->path, key, s,
+			       flags & HB_EXACT ? " with no bit set after LEN"
+						: "");
 	return ret;
 }
 
@@ -228,31 +242,31 @@ static bool host_name_ok(const char *s)
 }
 
 /* 3.4: the AFTR of dslite and lw4o6 is a DNS name or an IPv6 address. */
-int hb_json_host(json_t *o, const char *key, const char *where,
-		 struct hb_host *out, char *err, size_t errlen)
+int hb_json_host(const struct hb_where *w, json_t *o, const char *key,
+		 unsigned int flags, struct hb_host *out)
 {
-	char s[HB_NAME_MAX + 2];
+	char s[HB_NAME_MAX + 1];
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = hb_json_text(o, key, where, sizeof(s) - 2, s, err, errlen);
+	ret = short_text(w, o, key, flags, s, sizeof(s), "a host name");
 	if (ret)
 		return ret;
 	if (strchr(s, ':')) {
-		ret = hb_json_addr6(o, key, where, &out->addr, err, errlen);
+		ret = hb_json_addr6(w, o, key, flags, &out->addr);
 		out->has_addr = !ret;
 		return ret;
 	}
 	if (!host_name_ok(s))
-		return hb_fail(-EINVAL, err, errlen,
-			       "%s%s: \"%s\" is neither an IPv6 address nor a host name",
-			       where, key, s);
+		return hb_fail(
+			-EINVAL, w->err, w->errlen,
+			"%s%s: \"%s\" is neither an IPv6 address nor a host name",
+			w->path, key, s);
 	strcpy(out->name, s);
 	return 0;
 }
 
-bool hb_prefix6_covers(const struct hb_prefix6 *p,
-		       const struct hb_prefix6 *q)
+bool hb_prefix6_covers(const struct hb_prefix6 *p, const struct hb_prefix6 *q)
 {
 	unsigned int full = p->len / 8, rest = p->len % 8;
 	uint8_t mask = 0xff << (8 - rest);
@@ -261,8 +275,8 @@ bool hb_prefix6_covers(const struct hb_prefix6 *p,
 		return false;
 	if (memcmp(p->addr.s6_addr, q->addr.s6_addr, full))
 		return false;
-	return !rest || !((p->addr.s6_addr[full] ^ q->addr.s6_addr[full]) &
-			  mask);
+	return !rest ||
+	       !((p->addr.s6_addr[full] ^ q->addr.s6_addr[full]) & mask);
 }
 
 const char *hb_host_str(const struct hb_host *h, char *buf, size_t len)

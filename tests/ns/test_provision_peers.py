@@ -48,7 +48,7 @@ SOURCES = ["tests/unit/prov_fetch_main.c", "loader/log.c",
            "loader/mape_rule.c"] + [
     f"loader/provision/{f}" for f in ("adapt.c", "answer.c", "discover.c",
                                       "fetch.c", "state.c", "status.c",
-                                      "store.c", "values.c")]
+                                      "store.c", "sysops.c", "values.c")]
 LIBS = ["-lcurl", "-ljansson", "-lresolv", "-lbpf"]
 
 pytestmark = [
