@@ -206,18 +206,34 @@ static void print_time(FILE *out, const char *label, json_t *v)
 	fprintf(out, "%-12s%s\n", label, buf);
 }
 
-/* A JSON value on one line: strings bare, the rest as JSON. */
+/* A JSON value on one line: strings bare, objects as "key value ...". */
 static void print_value(FILE *out, json_t *v)
 {
+	const char *key;
+	json_t *m;
+	size_t i;
 	char *s;
 
 	if (json_is_string(v)) {
 		fputs(json_string_value(v), out);
-		return;
+	} else if (json_is_object(v)) {
+		i = 0;
+		json_object_foreach(v, key, m)
+		{
+			fprintf(out, "%s%s ", i++ ? " " : "", key);
+			print_value(out, m);
+		}
+	} else if (json_is_array(v) && json_is_object(json_array_get(v, 0))) {
+		json_array_foreach(v, i, m)
+		{
+			fputs(i ? "; " : "", out);
+			print_value(out, m);
+		}
+	} else {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		fputs(s ? s : "?", out);
+		free(s);
 	}
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	fputs(s ? s : "?", out);
-	free(s);
 }
 
 static void print_params(FILE *out, json_t *params)
@@ -261,6 +277,13 @@ static void print_text(FILE *out, json_t *o)
 		fprintf(out, " (stored answer: the server is out of reach)");
 	fputc('\n', out);
 	print_params(out, json_object_get(o, "params"));
+	if (str(o, "wan_prefix"))
+		fprintf(out, "%-12s%s\n", "wan prefix:", str(o, "wan_prefix"));
+	if (str(answer, "enabler_name"))
+		fprintf(out, "%-12s%s%s%s\n",
+			"provider:", str(answer, "enabler_name"),
+			str(answer, "service_name") ? ", " : "",
+			str(answer, "service_name") ?: "");
 	if (json_is_object(answer))
 		print_time(out,
 			   "answer of:", json_object_get(answer, "fetched"));
