@@ -19,7 +19,9 @@ everything is removed afterwards, even on failure.
 """
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,8 +63,26 @@ def sh(*cmd):
     subprocess.run(cmd, check=True, capture_output=True)
 
 
+def remove_stale():
+    """Namespaces (and the peers in them) of runs that died uncleanly."""
+    for name in os.listdir(vne.NETNS_DIR) if os.path.isdir(vne.NETNS_DIR) \
+            else []:
+        m = re.fullmatch(r"hbp(\d+)(vne|cpe)", name)
+        if not m or os.path.exists(f"/proc/{m.group(1)}"):
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", name],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 class Rig:
     def __init__(self):
+        remove_stale()
         self.prefix = f"hbp{os.getpid()}"
         self.vne, self.cpe = self.prefix + "vne", self.prefix + "cpe"
         self.tmp = tempfile.mkdtemp(prefix="hb46pp-peers.")
