@@ -15,7 +15,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude -Ibpf
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iloader -I$(BUILD) -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables
+LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables -lcurl -ljansson -lresolv
 
 ifeq ($(V),1)
 Q :=
@@ -32,7 +32,7 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 # User space, by folder (see README "Source tree"): the shared code is one
 # static library that both programs and the unit tests link; a new .c file
 # in a folder is built without editing a list.
-LIB_SRCS    := $(wildcard $(addprefix loader/,$(addsuffix /*.c,common config fw tunnel)))
+LIB_SRCS    := $(wildcard $(addprefix loader/,$(addsuffix /*.c,common config fw tunnel provision)))
 DAEMON_SRCS := $(wildcard loader/daemon/*.c)
 CTL_SRCS    := $(wildcard loader/ctl/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -45,7 +45,8 @@ DEPFILES     = $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
-        libmnl-dev libnftables-dev
+        libmnl-dev libnftables-dev libcurl4-openssl-dev libjansson-dev \
+        dnsmasq openssl python3-cryptography
 
 all: $(BUILD)/brouterd $(BUILD)/brouterctl
 
@@ -86,6 +87,13 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CTL_LIB) $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
+# Programs the namespace tests drive (tests/ns/*.c), linked like the unit tests.
+NS_TOOLS := $(patsubst tests/ns/%.c,$(BUILD)/ns/%,$(wildcard tests/ns/*.c))
+$(BUILD)/ns/%: $(BUILD)/tests/ns/%.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done
 
@@ -116,7 +124,7 @@ deps:
 demo: all
 	$(PYTHON) tests/ns/demo.py
 
-check: all unit $(BENCH_OBJS)
+check: all unit $(BENCH_OBJS) $(NS_TOOLS)
 	$(PYTHON) -m pytest -v tests/
 
 clean:

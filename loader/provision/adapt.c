@@ -6,11 +6,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config_tunnel.h"
-#include "hb46pp_priv.h"
-#include "mape_rule.h"
+#include "config/tunnel.h"
+#include "provision/hb46pp_priv.h"
+#include "tunnel/mape_rule.h"
 
-static int fill_mape(const struct hb_mape *m, const struct hb_prefix6 *wan,
+static int fill_mape(const struct hb_mape *m, const struct prefix6 *wan,
 		     struct tunnel_cfg *c, char *err, size_t errlen)
 {
 	struct mape_rule *r = &c->rule;
@@ -49,7 +49,7 @@ static int fill_mape(const struct hb_mape *m, const struct hb_prefix6 *wan,
 	return mape_rule_check(r, err, errlen);
 }
 
-int hb_tunnel_cfg(const struct hb_answer *a, const struct hb_prefix6 *wan,
+int hb_tunnel_cfg(const struct hb_answer *a, const struct prefix6 *wan,
 		  struct tunnel_cfg *c, char *err, size_t errlen)
 {
 	int m = hb_answer_choose(a, wan, err, errlen);

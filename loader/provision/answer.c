@@ -8,8 +8,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "hb46pp_priv.h"
-#include "log.h"
+#include "provision/hb46pp_priv.h"
+#include "common/log.h"
 
 static const char *const method_names[HB_METHODS] = {
 	[HB_MAPE] = "map_e",
@@ -363,7 +363,7 @@ int hb_answer_parse(const char *json, size_t len, unsigned int methods,
 	return ret;
 }
 
-int hb_mape_select(const struct hb_mape *m, const struct hb_prefix6 *wan)
+int hb_mape_select(const struct hb_mape *m, const struct prefix6 *wan)
 {
 	int best = -ENOENT;
 	unsigned int i;
@@ -378,7 +378,7 @@ int hb_mape_select(const struct hb_mape *m, const struct hb_prefix6 *wan)
 
 /* Why @m cannot run now, or NULL when it can. */
 static const char *cannot(const struct hb_answer *a, int m,
-			  const struct hb_prefix6 *wan)
+			  const struct prefix6 *wan)
 {
 	switch (m) {
 	case HB_MAPE:
@@ -399,7 +399,7 @@ static const char *cannot(const struct hb_answer *a, int m,
 	return NULL;
 }
 
-int hb_answer_choose(const struct hb_answer *a, const struct hb_prefix6 *wan,
+int hb_answer_choose(const struct hb_answer *a, const struct prefix6 *wan,
 		     char *err, size_t errlen)
 {
 	const char *why;

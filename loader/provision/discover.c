@@ -12,7 +12,7 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 
-#include "hb46pp_priv.h"
+#include "provision/hb46pp_priv.h"
 
 #define TXT_MAX (HB_URL_MAX + 64)
 

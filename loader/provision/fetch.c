@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 
-#include "hb46pp_priv.h"
+#include "provision/hb46pp_priv.h"
 
 #define ALNUM		"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define CONNECT_TIMEOUT 10

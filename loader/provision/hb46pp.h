@@ -24,6 +24,8 @@
 #include <time.h>
 #include <netinet/in.h>
 
+#include "common/prefix.h"
+
 #define HB_TXT_NAME "4over6.info"
 #define HB_TXT_VERSION "v6mig-1"
 #define HB_STATE_DIR "/var/lib/brouter"
@@ -62,16 +64,6 @@ enum hb_auth {
 	HB_AUTH_OK,
 };
 
-struct hb_prefix6 {
-	struct in6_addr addr;
-	unsigned int len; /* 0..128 */
-};
-
-struct hb_prefix4 {
-	struct in_addr addr; /* network byte order */
-	unsigned int len;    /* 0..32 */
-};
-
 /* The client's side of 3.3. Strings are borrowed, NULL when not set. */
 struct hb_conf {
 	const char *vendorid;	/* "acde48" or "acde48-code" */
@@ -105,8 +97,8 @@ enum hb_mape_version {
 };
 
 struct hb_mape_rule {
-	struct hb_prefix6 ipv6; /* rule IPv6 prefix */
-	struct hb_prefix4 ipv4; /* rule IPv4 prefix */
+	struct prefix6 ipv6; /* rule IPv6 prefix */
+	struct prefix4 ipv4; /* rule IPv4 prefix */
 	unsigned int ea_len;
 	unsigned int psid_offset;
 };
@@ -123,12 +115,12 @@ struct hb_mape {
 struct hb_ipip {
 	struct in6_addr local;	/* ipv6_local: the CPE's end */
 	struct in6_addr remote; /* ipv6_remote: the provider's end */
-	struct hb_prefix4 ipv4; /* the fixed address and its prefix length */
+	struct prefix4 ipv4; /* the fixed address and its prefix length */
 };
 
 struct hb_lw4o6 {
 	struct hb_host aftr;	/* lwaftr */
-	struct hb_prefix6 ipv6; /* operator-assigned IPv6 prefix */
+	struct prefix6 ipv6; /* operator-assigned IPv6 prefix */
 	struct in_addr ipv4;	/* external address for NAPT44 */
 	unsigned int psid;
 	unsigned int psid_len;
@@ -223,19 +215,19 @@ int hb_answer_parse(const char *json, size_t len, unsigned int methods,
  * The rule whose IPv6 prefix covers @wan (the longest, if several):
  * its index, or -ENOENT.
  */
-int hb_mape_select(const struct hb_mape *m, const struct hb_prefix6 *wan);
+int hb_mape_select(const struct hb_mape *m, const struct prefix6 *wan);
 
 /*
  * The first method of the order that can run: map_e needs a rule for
  * @wan (NULL: not known yet), dslite/lw4o6 an AFTR address. -ENOENT with
  * the reasons in @err when none can (or the order is empty).
  */
-int hb_answer_choose(const struct hb_answer *a, const struct hb_prefix6 *wan,
+int hb_answer_choose(const struct hb_answer *a, const struct prefix6 *wan,
 		     char *err, size_t errlen);
 
 /* "ADDR/LEN"; with @exact no bit may be set after LEN. */
-int hb_parse_prefix6(const char *s, bool exact, struct hb_prefix6 *out);
-int hb_parse_prefix4(const char *s, bool exact, struct hb_prefix4 *out);
+int hb_parse_prefix6(const char *s, bool exact, struct prefix6 *out);
+int hb_parse_prefix4(const char *s, bool exact, struct prefix4 *out);
 
 /* ---- store.c: files in the state directory ---- */
 
@@ -302,7 +294,7 @@ int hb_state_run(struct hb_state *s);
 uint64_t hb_state_timeout(const struct hb_state *s);
 
 /* A new WAN prefix re-fetches at once (3.6: "own IPv6 address changed"). */
-void hb_state_set_wan(struct hb_state *s, const struct hb_prefix6 *wan);
+void hb_state_set_wan(struct hb_state *s, const struct prefix6 *wan);
 
 /*
  * The answer in use and its chosen method (-1: no tunnel), or NULL when
@@ -329,7 +321,7 @@ struct hb_status {
 	const struct hb_answer *answer; /* NULL: none in use */
 	time_t answer_time;		/* when it was fetched */
 	int method;			/* -1: none */
-	const struct hb_prefix6 *wan;	/* NULL: not known */
+	const struct prefix6 *wan;	/* NULL: not known */
 	time_t next_fetch;
 };
 
@@ -350,7 +342,7 @@ struct tunnel_cfg;
  * in @a for @wan; mtu, ipip6 peers, reserved ports and b4 stay as the
  * caller set them. No method: TUNNEL_OFF. -EOPNOTSUPP for ipip/lw4o6.
  */
-int hb_tunnel_cfg(const struct hb_answer *a, const struct hb_prefix6 *wan,
+int hb_tunnel_cfg(const struct hb_answer *a, const struct prefix6 *wan,
 		  struct tunnel_cfg *c, char *err, size_t errlen);
 
 #endif /* BR_HB46PP_H */

@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "hb46pp.h"
+#include "provision/hb46pp.h"
 
 /* vsnprintf into @err, then return @ret: "return hb_fail(-EINVAL, ...)". */
 int hb_fail(int ret, char *err, size_t errlen, const char *fmt, ...)
@@ -34,9 +34,9 @@ int hb_json_addr6(const struct hb_where *w, json_t *o, const char *key,
 int hb_json_addr4(const struct hb_where *w, json_t *o, const char *key,
 		  unsigned int flags, struct in_addr *out);
 int hb_json_prefix6(const struct hb_where *w, json_t *o, const char *key,
-		    unsigned int flags, struct hb_prefix6 *out);
+		    unsigned int flags, struct prefix6 *out);
 int hb_json_prefix4(const struct hb_where *w, json_t *o, const char *key,
-		    unsigned int flags, struct hb_prefix4 *out);
+		    unsigned int flags, struct prefix4 *out);
 int hb_json_host(const struct hb_where *w, json_t *o, const char *key,
 		 unsigned int flags, struct hb_host *out);
 
@@ -45,8 +45,8 @@ int hb_answer_parse_obj(json_t *root, unsigned int methods,
 			struct hb_answer *out, char *err, size_t errlen);
 
 /* @p covers @q: q is inside p (p->len <= q->len, same leading bits). */
-bool hb_prefix6_covers(const struct hb_prefix6 *p,
-		       const struct hb_prefix6 *q);
+bool hb_prefix6_covers(const struct prefix6 *p,
+		       const struct prefix6 *q);
 
 /* The name, or the address as text, written into @buf. */
 const char *hb_host_str(const struct hb_host *h, char *buf, size_t len);

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "hb46pp_priv.h"
-#include "log.h"
+#include "provision/hb46pp_priv.h"
+#include "common/log.h"
 
 /* 3.6 waits, in seconds: a random time within each range */
 #define WAIT_NO_SERVICE 3600, 10800  /* c.2: NXDOMAIN/NODATA, 1-3 h */
@@ -47,7 +47,7 @@ struct hb_state {
 	time_t last_fetch;
 
 	bool has_wan;
-	struct hb_prefix6 wan;
+	struct prefix6 wan;
 };
 
 static uint64_t now(const struct hb_state *s)
@@ -97,7 +97,7 @@ uint64_t hb_state_timeout(const struct hb_state *s)
 	return s->next > t ? s->next - t : 0;
 }
 
-void hb_state_set_wan(struct hb_state *s, const struct hb_prefix6 *wan)
+void hb_state_set_wan(struct hb_state *s, const struct prefix6 *wan)
 {
 	if (s->has_wan && s->wan.len == wan->len &&
 	    !memcmp(&s->wan.addr, &wan->addr, sizeof(wan->addr)))

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "hb46pp_priv.h"
+#include "provision/hb46pp_priv.h"
 
 static const char *const result_names[] = {
 	[HB_R_NONE] = "none",
@@ -39,7 +39,7 @@ static json_t *addr6(const struct in6_addr *a)
 	return json_string(inet_ntop(AF_INET6, a, s, sizeof(s)));
 }
 
-static json_t *prefix6(const struct hb_prefix6 *p)
+static json_t *prefix6(const struct prefix6 *p)
 {
 	char s[INET6_ADDRSTRLEN + 8];
 
@@ -48,7 +48,7 @@ static json_t *prefix6(const struct hb_prefix6 *p)
 	return json_string(s);
 }
 
-static json_t *prefix4(const struct hb_prefix4 *p)
+static json_t *prefix4(const struct prefix4 *p)
 {
 	char s[INET_ADDRSTRLEN + 8];
 
@@ -64,7 +64,7 @@ static json_t *host(const struct hb_host *h)
 	return json_string(hb_host_str(h, s, sizeof(s)));
 }
 
-static json_t *mape_json(const struct hb_mape *m, const struct hb_prefix6 *wan)
+static json_t *mape_json(const struct hb_mape *m, const struct prefix6 *wan)
 {
 	int r = wan ? hb_mape_select(m, wan) : -ENOENT;
 	const struct hb_mape_rule *rl = &m->rules[r < 0 ? 0 : r];

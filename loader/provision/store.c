@@ -14,7 +14,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
-#include "hb46pp_priv.h"
+#include "provision/hb46pp_priv.h"
 
 static int path_of(char *out, size_t len, const char *dir, const char *name)
 {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include "hb46pp.h"
+#include "provision/hb46pp.h"
 
 static int sys_discover(void *ctx, struct hb_txt *txt, char *err, size_t errlen)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "hb46pp_priv.h"
+#include "provision/hb46pp_priv.h"
 
 int hb_fail(int ret, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -134,64 +134,23 @@ int hb_json_addr4(const struct hb_where *w, json_t *o, const char *key,
 	return 0;
 }
 
-/* "ADDR/LEN": LEN is 1-3 digits up to @max. */
-static int split_prefix(const char *s, char *addr, size_t addrlen,
-			unsigned int max, unsigned int *len)
+/* A prefix as the answer gives it; @exact: no bit set past its length. */
+int hb_parse_prefix6(const char *s, bool exact, struct prefix6 *out)
 {
-	const char *slash = strchr(s, '/');
-	size_t n;
-	char *end;
+	int ret = prefix6_read(s, 0, out);
 
-	if (!slash || (size_t)(slash - s) >= addrlen)
-		return -EINVAL;
-	n = strlen(slash + 1);
-	if (n < 1 || n > 3 || strspn(slash + 1, "0123456789") != n)
-		return -EINVAL;
-	*len = strtoul(slash + 1, &end, 10);
-	if (*len > max)
-		return -EINVAL;
-	memcpy(addr, s, slash - s);
-	addr[slash - s] = 0;
-	return 0;
+	return ret == -EDOM && !exact ? 0 : ret ? -EINVAL : 0;
 }
 
-/* No bit set from bit @from on: what "exact" prefixes require. */
-static bool zero_from(const uint8_t *b, unsigned int from, unsigned int bits)
+int hb_parse_prefix4(const char *s, bool exact, struct prefix4 *out)
 {
-	unsigned int i;
+	int ret = prefix4_read(s, 0, out);
 
-	for (i = from; i < bits; i++)
-		if (b[i / 8] & (0x80 >> (i % 8)))
-			return false;
-	return true;
-}
-
-int hb_parse_prefix6(const char *s, bool exact, struct hb_prefix6 *out)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (split_prefix(s, a, sizeof(a), 128, &out->len) ||
-	    inet_pton(AF_INET6, a, &out->addr) != 1)
-		return -EINVAL;
-	if (exact && !zero_from(out->addr.s6_addr, out->len, 128))
-		return -EINVAL;
-	return 0;
-}
-
-int hb_parse_prefix4(const char *s, bool exact, struct hb_prefix4 *out)
-{
-	char a[INET_ADDRSTRLEN];
-
-	if (split_prefix(s, a, sizeof(a), 32, &out->len) ||
-	    inet_pton(AF_INET, a, &out->addr) != 1)
-		return -EINVAL;
-	if (exact && !zero_from((const uint8_t *)&out->addr, out->len, 32))
-		return -EINVAL;
-	return 0;
+	return ret == -EDOM && !exact ? 0 : ret ? -EINVAL : 0;
 }
 
 int hb_json_prefix6(const struct hb_where *w, json_t *o, const char *key,
-		    unsigned int flags, struct hb_prefix6 *out)
+		    unsigned int flags, struct prefix6 *out)
 {
 	char s[INET6_ADDRSTRLEN + 8];
 	int ret;
@@ -207,7 +166,7 @@ int hb_json_prefix6(const struct hb_where *w, json_t *o, const char *key,
 }
 
 int hb_json_prefix4(const struct hb_where *w, json_t *o, const char *key,
-		    unsigned int flags, struct hb_prefix4 *out)
+		    unsigned int flags, struct prefix4 *out)
 {
 	char s[INET_ADDRSTRLEN + 8];
 	int ret;
@@ -266,7 +225,7 @@ int hb_json_host(const struct hb_where *w, json_t *o, const char *key,
 	return 0;
 }
 
-bool hb_prefix6_covers(const struct hb_prefix6 *p, const struct hb_prefix6 *q)
+bool hb_prefix6_covers(const struct prefix6 *p, const struct prefix6 *q)
 {
 	unsigned int full = p->len / 8, rest = p->len % 8;
 	uint8_t mask = 0xff << (8 - rest);

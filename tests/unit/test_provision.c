@@ -16,8 +16,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "../../loader/config_tunnel.h"
-#include "../../loader/provision/hb46pp.h"
+#include "config/tunnel.h"
+#include "provision/hb46pp.h"
 
 #define TOKEN "640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a"
 #define ALL (HB_BIT(HB_METHODS) - 1)
@@ -67,9 +67,9 @@ static void parse_bad(const char *json, unsigned int methods,
 	free(a);
 }
 
-static struct hb_prefix6 p6(const char *s)
+static struct prefix6 p6(const char *s)
 {
-	struct hb_prefix6 p;
+	struct prefix6 p;
 
 	assert_int_equal(hb_parse_prefix6(s, false, &p), 0);
 	return p;
@@ -453,7 +453,7 @@ static void answer_rule_count(void **state)
 static void rule_selection(void **state)
 {
 	struct hb_answer *a = malloc(sizeof(*a));
-	struct hb_prefix6 wan;
+	struct prefix6 wan;
 	char err[HB_ERR_LEN];
 
 	(void)state;
@@ -491,7 +491,7 @@ static void adapter(void **state)
 {
 	struct hb_answer *a = malloc(sizeof(*a));
 	struct tunnel_cfg *c = calloc(1, sizeof(*c));
-	struct hb_prefix6 wan = p6("2001:db8:1:2340::/60");
+	struct prefix6 wan = p6("2001:db8:1:2340::/60");
 	char err[HB_ERR_LEN];
 
 	(void)state;

@@ -19,7 +19,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "../../loader/provision/hb46pp.h"
+#include "provision/hb46pp.h"
 
 #define TOKEN "640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a"
 #define URL "https://vne.example.jp/rule.cgi"
@@ -155,7 +155,7 @@ static int teardown(void **state)
 
 static void set_wan(struct fake *f, const char *s)
 {
-	struct hb_prefix6 p;
+	struct prefix6 p;
 
 	assert_int_equal(hb_parse_prefix6(s, false, &p), 0);
 	hb_state_set_wan(f->s, &p);

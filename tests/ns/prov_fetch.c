@@ -12,8 +12,8 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "hb46pp.h"
-#include "log.h"
+#include "provision/hb46pp.h"
+#include "common/log.h"
 
 struct opts {
 	struct hb_conf conf;
@@ -79,7 +79,7 @@ static int one_fetch(struct opts *o)
 static int one_pass(struct opts *o)
 {
 	struct hb_state *s = hb_state_new(&o->conf, &hb_system_ops);
-	struct hb_prefix6 wan;
+	struct prefix6 wan;
 
 	if (!s)
 		return 1;
