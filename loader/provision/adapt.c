@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * From an HB46PP answer to brouter's tunnel settings (struct tunnel_cfg),
  * for MAP-E and DS-Lite: the one place that knows both.

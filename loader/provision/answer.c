@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HB46PP answer (3.4): JSON into struct hb_answer, every value checked,
  * and the choice of the method and MAP-E rule to run.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * HB46PP discovery (3.1): the TXT record of 4over6.info through the system
  * resolver, and AAAA lookups for AFTRs given by name.

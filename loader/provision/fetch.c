@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HB46PP request (3.3): what the client sends, checked and escaped
  * into the server's URL, and the GET itself through libcurl.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HB46PP sequence (3.6): discover, fetch, check, use; when and how
  * long to wait after each outcome; the stored answer when the server is

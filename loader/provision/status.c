@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HB46PP status file: written by brouterd after each attempt, read by
  * brouterctl provision, which prints it for people or as JSON.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * HB46PP data kept across restarts (3.5): the token and the last good
  * answer in the state directory, each replaced atomically, and the means

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The HB46PP state machine's ties to the world (struct hb_ops): the
  * system resolver, libcurl, the boot-time clock and getrandom().

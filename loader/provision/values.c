@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Typed values out of the HB46PP answer: integers in range, bounded text,
  * unicast addresses, prefixes and AFTR names, each refused with a message

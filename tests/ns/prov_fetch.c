@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Test driver for the HB46PP client against real peers: discover through
  * the system resolver, fetch, parse, and print one JSON line saying how

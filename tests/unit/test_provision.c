@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * HB46PP client, pure parts: the TXT record, what the request sends (and
  * the 3.3 rule on credentials), the answer of 3.4 with each method and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * HB46PP sequence (3.6) with a fake clock, random source, resolver and
  * server: every retry range at both ends, the ttl and 20-24 h refreshes,
