@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Logging with levels (-v), to stderr; libbpf's messages routed through it one level lower. */
+/*
+ * Logging with levels (-v) to stderr, the journal (<N> priorities) or
+ * syslog; libbpf's messages routed through it one level lower.
+ */
 #ifndef BR_LOG_H
 #define BR_LOG_H
 
@@ -17,6 +20,16 @@ extern const char *br_prog_name;
 
 void br_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void br_log_libbpf_setup(void);
+
+/*
+ * Log through syslog(3) (facility daemon) when @on, else back to stderr.
+ * On stderr, lines carry sd-daemon(3) "<N>" priority prefixes instead of
+ * "PROG: level: " when stderr is the journal (br_log_stderr_is_journal()).
+ */
+void br_log_syslog(int on);
+
+/* $JOURNAL_STREAM names the stream stderr is (systemd's StandardError=journal). */
+int br_log_stderr_is_journal(void);
 
 /*
  * A message for the caller to log, put in @err (@errlen bytes; NULL: no

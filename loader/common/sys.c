@@ -21,6 +21,9 @@
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
@@ -35,12 +38,44 @@ static int cap_effective(int cap)
 	return !!(data[cap / 32].effective & (1U << (cap % 32)));
 }
 
+/*
+ * What brouterd needs, measured: without any one of these it cannot start
+ * (or, without CAP_NET_RAW, bridges but drops every LAN host's global
+ * source as spoofed). The kernel lets CAP_SYS_ADMIN stand in for CAP_BPF
+ * and CAP_PERFMON (bpf_capable(), perfmon_capable()).
+ */
+static const struct {
+	int cap;
+	int or_sys_admin;
+	const char *name;
+	const char *why;
+} needed_caps[] = {
+	{ CAP_NET_ADMIN, 0, "CAP_NET_ADMIN",
+	  "attach to the ports, promiscuous mode, nftables, routes" },
+	{ CAP_BPF, 1, "CAP_BPF", "load BPF programs, create and pin maps" },
+	{ CAP_PERFMON, 1, "CAP_PERFMON",
+	  "the verifier accepts packet pointer arithmetic only with it" },
+	{ CAP_NET_RAW, 0, "CAP_NET_RAW",
+	  "the ICMPv6 socket that hears router advertisements on the WAN" },
+};
+
 int sys_check_privileges(void)
 {
-	if (cap_effective(CAP_NET_ADMIN) &&
-	    (cap_effective(CAP_SYS_ADMIN) || cap_effective(CAP_BPF)))
+	int sys_admin = cap_effective(CAP_SYS_ADMIN), missing = 0;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		if (cap_effective(needed_caps[i].cap) ||
+		    (needed_caps[i].or_sys_admin && sys_admin))
+			continue;
+		pr_err("missing capability %s (%s)", needed_caps[i].name,
+		       needed_caps[i].why);
+		missing++;
+	}
+	if (!missing)
 		return 0;
-	pr_err("must run as root (needs CAP_NET_ADMIN and CAP_BPF or CAP_SYS_ADMIN)");
+	pr_err("must run as root or with CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON and "
+	       "CAP_NET_RAW");
 	return -EPERM;
 }
 
@@ -102,8 +137,12 @@ int sys_ensure_bpffs(const char *pin_dir)
 	 * host's bpffs: mount one so pins have somewhere to live.
 	 */
 	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		pr_err("mount bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
-		return -errno;
+		int err = errno;
+
+		pr_err("mount bpffs on %s: %s%s", BPFFS_ROOT, strerror(err),
+		       err == EPERM ? " (mounting needs CAP_SYS_ADMIN: mount it "
+				      "before brouterd starts, as systemd does)" : "");
+		return -err;
 	}
 	pr_info("mounted bpffs on %s", BPFFS_ROOT);
 	if (!is_bpffs(parent)) {

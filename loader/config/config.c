@@ -258,10 +258,17 @@ static int parse_log_rate(struct cfg_ctx *x, const config_setting_t *s, void *ob
 	return 0;
 }
 
+static int parse_log_syslog(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	(void)obj;
+	return cfg_bool(x, s, &x->c->opt.syslog) ? -EINVAL : 0;
+}
+
 static const struct cfg_key log_keys[] = {
 	{ "level", parse_log_level },
 	{ "drops", parse_log_drops },
 	{ "drop-rate", parse_log_rate },
+	{ "syslog", parse_log_syslog },
 	{ NULL },
 };
 

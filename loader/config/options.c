@@ -12,6 +12,7 @@
 
 static const char usage_text[] =
 	"usage: brouterd [options] LAN WAN\n"
+	"       brouterd [options] LAN:WAN         (one argument, as in brouterd@LAN:WAN)\n"
 	"       brouterd [options] --lan IF --wan IF\n"
 	"       brouterd [options] -c FILE          (ports from the file)\n"
 	"       brouterd --check-config [-c FILE]\n"
@@ -35,6 +36,7 @@ static const char usage_text[] =
 	"                            brouterd keeps every connection\n"
 	"  -v, --verbose             more logging (repeat for libbpf details)\n"
 	"  -q, --quiet               warnings and errors only\n"
+	"      --syslog              log to syslog (facility daemon) instead of stderr\n"
 	"  -h, --help                this text\n"
 	"  -V, --version             print the version\n";
 
@@ -47,6 +49,7 @@ enum {
 	OPT_XDP_MODE,
 	OPT_CHECK_CONFIG,
 	OPT_KEEP_STATE,
+	OPT_SYSLOG,
 };
 
 static const struct option long_opts[] = {
@@ -64,6 +67,7 @@ static const struct option long_opts[] = {
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -244,6 +248,10 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 		o->verbosity = -1;
 		o->given |= BR_GIVEN_VERBOSITY;
 		return 0;
+	case OPT_SYSLOG:
+		o->syslog = 1;
+		o->given |= BR_GIVEN_SYSLOG;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -258,9 +266,38 @@ void options_defaults(struct br_options *o)
 	o->mark_enabled = 1;
 }
 
+/*
+ * Positional ports fill LAN then WAN, after any --lan/--wan. "LAN:WAN" is
+ * both in one argument, as a systemd instance name gives them (no
+ * interface name holds a ':').
+ */
+static int set_positional(struct br_options *o, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	char *lan;
+	int port, err;
+
+	if (colon && !(o->given & (BR_GIVEN_LAN | BR_GIVEN_WAN))) {
+		lan = strndup(arg, colon - arg);
+		if (!lan)
+			return -ENOMEM;
+		err = set_ifname(o, BR_PORT_LAN, lan) ?:
+		      set_ifname(o, BR_PORT_WAN, colon + 1);
+		free(lan);
+		return err;
+	}
+	port = !(o->given & BR_GIVEN_LAN) ? BR_PORT_LAN :
+	       !(o->given & BR_GIVEN_WAN) ? BR_PORT_WAN : -1;
+	if (port < 0) {
+		pr_err("unexpected argument '%s' (LAN and WAN already given)", arg);
+		return -EINVAL;
+	}
+	return set_ifname(o, port, arg);
+}
+
 int options_parse_args(struct br_options *o, int argc, char **argv)
 {
-	int c, port, err;
+	int c, err;
 
 	options_defaults(o);
 	optind = 1;
@@ -287,16 +324,8 @@ int options_parse_args(struct br_options *o, int argc, char **argv)
 			return err;
 	}
 
-	/* Positional ports fill LAN then WAN, after any --lan/--wan. */
 	for (; optind < argc; optind++) {
-		port = !(o->given & BR_GIVEN_LAN) ? BR_PORT_LAN :
-		       !(o->given & BR_GIVEN_WAN) ? BR_PORT_WAN : -1;
-		if (port < 0) {
-			pr_err("unexpected argument '%s' (LAN and WAN already given)",
-			       argv[optind]);
-			return -EINVAL;
-		}
-		err = set_ifname(o, port, argv[optind]);
+		err = set_positional(o, argv[optind]);
 		if (err)
 			return err;
 	}
@@ -348,6 +377,8 @@ void options_apply(struct br_options *o, const struct br_options *cli)
 		o->xdp_mode = cli->xdp_mode;
 	if (g & BR_GIVEN_VERBOSITY)
 		o->verbosity = cli->verbosity;
+	if (g & BR_GIVEN_SYSLOG)
+		o->syslog = 1;
 	strcpy(o->config_path, cli->config_path);
 	o->check_config = cli->check_config;
 	o->keep_state = cli->keep_state;

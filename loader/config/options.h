@@ -30,6 +30,7 @@ enum br_xdp_mode {
 #define BR_GIVEN_XDP_MODE (1U << 7)
 #define BR_GIVEN_VERBOSITY (1U << 8)  /* -v, -q */
 #define BR_GIVEN_CONFIG (1U << 9)     /* -c: the file must exist */
+#define BR_GIVEN_SYSLOG (1U << 10)    /* --syslog */
 
 struct br_options {
 	char ifname[BR_NPORTS][IF_NAMESIZE];
@@ -40,6 +41,7 @@ struct br_options {
 	int n_ethertypes;
 	enum br_xdp_mode xdp_mode;
 	int verbosity;			/* -1 = -q, 0, 1 = -v, ... */
+	int syslog;			/* log to syslog, not stderr */
 	char config_path[PATH_MAX];	/* -c FILE, else BR_CONFIG_DEFAULT */
 	int check_config;		/* --check-config: validate and exit */
 	int keep_state;			/* --keep-state: leave flows/FDB pinned on exit */

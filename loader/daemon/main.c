@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/mono.h"
 #include "common/netdev.h"
+#include "common/notify.h"
 #include "config/options.h"
 #include "fw/policy.h"
 #include "fw/prefixes.h"
@@ -132,6 +133,20 @@ static void listeners_open(struct brouterd *d)
 		pr_warn("drop log unavailable: %s", strerror(errno));
 }
 
+/* Type=notify: the service manager counts brouterd started once this is sent. */
+static void tell_ready(struct brouterd *d)
+{
+	char status[64];
+	int err;
+
+	snprintf(status, sizeof(status), "bridging %s (LAN) and %s (WAN)",
+		 d->port[BR_PORT_LAN].ifname, d->port[BR_PORT_WAN].ifname);
+	err = notify_ready(status);
+	if (err < 0)
+		pr_warn("tell the service manager ($NOTIFY_SOCKET) we are ready: %s",
+			strerror(-err));
+}
+
 static int signals_open(void)
 {
 	sigset_t mask;
@@ -180,7 +195,9 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			ring_buffer__consume(d->drops);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
+				notify_reloading();
 				reload(d);
+				tell_ready(d);
 				continue;
 			}
 			pr_info("%s: detaching", strsignal(si.ssi_signo));
@@ -234,6 +251,7 @@ int main(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : 1;
 	br_log_level = d.cfg.log_level;
+	br_log_syslog(d.cfg.opt.syslog);
 	br_log_libbpf_setup();
 
 	/* Signals are blocked before anything is attached: no window to die half-done. */
@@ -248,7 +266,9 @@ int main(int argc, char **argv)
 			d.port[BR_PORT_LAN].ifname, d.port[BR_PORT_LAN].ifindex,
 			d.port[BR_PORT_WAN].ifname, d.port[BR_PORT_WAN].ifindex,
 			d.cfg.opt.pin_dir);
+		tell_ready(&d);
 		err = run_loop(&d, sig_fd);
+		notify_stopping();
 	}
 	teardown(&d);
 	close(sig_fd);

@@ -149,6 +149,7 @@ void reload(struct brouterd *d)
 	if (config_reload(&d->cfg))
 		return; /* config_reload said what is wrong and that nothing changed */
 	br_log_level = d->cfg.log_level;
+	br_log_syslog(d->cfg.opt.syslog);
 	err = policy_install(d);
 	if (err) {
 		pr_err("reload: installing the policy failed (%s); the running policy "

@@ -108,6 +108,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.opt.ethertypes[0], 0x88cc);
 	assert_int_equal(c.opt.xdp_mode, BR_XDP_AUTO);
 	assert_int_equal(c.log_level, BR_LOG_INFO);
+	assert_int_equal(c.opt.syslog, 0);
 	assert_int_equal(c.file_found, 1);
 	assert_int_equal(c.pol.mode, BR_FW_STATEFUL);
 	assert_int_equal(c.pol.lan_ipv6, 1);
@@ -130,7 +131,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 110); /* where the example has it */
+	assert_int_equal(ph->line, 111); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
@@ -306,6 +307,7 @@ static void rejects_mistakes_naming_the_line(void **state)
 		/* log */
 		{ "log = { level = \"loud\"; };", 1, "is not one of" },
 		{ "log = { drop-rate = 0; };", 1, "out of range" },
+		{ "log = { syslog = 1; };", 1, "must be true or false" },
 		/* firewall */
 		{ "firewall = { mode = \"paranoid\"; };", 1, "\"stateful\", \"stateless-tcp\", \"open\"" },
 		{ "firewall = { filtering = \"strict\"; };", 1, "is not one of" },
@@ -475,7 +477,7 @@ static void command_line_beats_file(void **state)
 		   "marks = { outbound = 0x10; inbound = 0x11; };\n"
 		   "bridge = { ethertypes = [ 0x88cc ]; };\n"
 		   "xdp-mode = \"native\";\n"
-		   "log = { level = \"debug\"; };\n");
+		   "log = { level = \"debug\"; syslog = true; };\n");
 	/* the file alone */
 	assert_int_equal(run(ARGV("-c", path), &c), 0);
 	assert_string_equal(c.opt.ifname[BR_PORT_LAN], "lan0");
@@ -483,6 +485,7 @@ static void command_line_beats_file(void **state)
 	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0x10);
 	assert_int_equal(c.opt.xdp_mode, BR_XDP_NATIVE);
 	assert_int_equal(c.log_level, BR_LOG_DEBUG);
+	assert_int_equal(c.opt.syslog, 1);
 	assert_string_equal(c.opt.config_path, path);
 	config_free(&c);
 

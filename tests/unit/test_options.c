@@ -104,7 +104,12 @@ static void rejects_bad_input(void **state)
 		{ "--no-such-option", "a", "b" },
 		{ "a", "--mark-in" },			/* value missing */
 		{ "0123456789abcdefX", "b" },		/* name too long */
-		{ "a:b", "c" },				/* ':' is not in names */
+		{ "a:b", "c" },				/* LAN:WAN, then one more */
+		{ "-l", "a", "b:c" },			/* ':' is not in names */
+		{ "a:b:c" },
+		{ ":b" },				/* LAN:WAN with LAN empty */
+		{ "a:" },
+		{ "a:a" },
 		{ "..", "c" },
 		{ "-c", "", "a", "b" },			/* empty config path */
 		{ "a", "b", "-c" },			/* -c without a file */
@@ -139,6 +144,38 @@ static void config_options(void **state)
 	assert_true(o.given & BR_GIVEN_CONFIG);
 	assert_int_equal(parse(&o, ARGV("--config", "rel.conf", "a", "b")), 0);
 	assert_string_equal(o.config_path, "rel.conf");
+}
+
+/* LAN:WAN in one argument, as systemd's brouterd@LAN:WAN gives it. */
+static void lan_colon_wan(void **state)
+{
+	struct br_options o;
+
+	(void)state;
+	assert_int_equal(parse(&o, ARGV("-v", "eth0:wan-1.7")), 0);
+	assert_string_equal(o.ifname[BR_PORT_LAN], "eth0");
+	assert_string_equal(o.ifname[BR_PORT_WAN], "wan-1.7");
+	assert_int_equal(o.given, BR_GIVEN_LAN | BR_GIVEN_WAN | BR_GIVEN_VERBOSITY);
+}
+
+static void syslog_option(void **state)
+{
+	struct br_options file, cli;
+
+	(void)state;
+	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
+	assert_int_equal(cli.syslog, 0);
+	assert_int_equal(parse(&cli, ARGV("--syslog", "a", "b")), 0);
+	assert_int_equal(cli.syslog, 1);
+	assert_true(cli.given & BR_GIVEN_SYSLOG);
+	options_defaults(&file);
+	options_apply(&file, &cli);
+	assert_int_equal(file.syslog, 1);
+	/* without --syslog the file's choice stands */
+	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
+	file.syslog = 1;
+	options_apply(&file, &cli);
+	assert_int_equal(file.syslog, 1);
 }
 
 /* Ports may come from the config file: only the full parse demands them. */
@@ -240,6 +277,8 @@ int main(void)
 		cmocka_unit_test(rejects_bad_input),
 		cmocka_unit_test(too_many_ethertypes),
 		cmocka_unit_test(config_options),
+		cmocka_unit_test(lan_colon_wan),
+		cmocka_unit_test(syslog_option),
 		cmocka_unit_test(ports_optional_before_the_file),
 		cmocka_unit_test(apply_given_only),
 		cmocka_unit_test(helpers),
