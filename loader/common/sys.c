@@ -179,18 +179,3 @@ int sys_lock_pin_dir(const char *pin_dir)
 	}
 	return fd;
 }
-
-int sys_open_pinned(const char *pin_dir, const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fd = -errno;
-		pr_err("open %s: %s (is brouterd running with this pin dir?)",
-		       path, strerror(errno));
-	}
-	return fd;
-}

@@ -15,7 +15,4 @@ int sys_ensure_bpffs(const char *pin_dir);
 /* Create @pin_dir and take an exclusive lock on it. Returns the fd or -errno. */
 int sys_lock_pin_dir(const char *pin_dir);
 
-/* Open the pinned map @name under @pin_dir, or -errno with a message. */
-int sys_open_pinned(const char *pin_dir, const char *name);
-
 #endif /* BR_SYS_H */

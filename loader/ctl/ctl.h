@@ -12,15 +12,29 @@ struct ctl {
 	int json;
 };
 
-/* Each returns the exit status: 0, or 1 after an error on stderr. */
+/* brouterctl's exit status (documented in brouterctl(8) and README.md). */
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_ERROR = 1,		/* brouterd runs, but the command failed */
+	CTL_USAGE = 2,		/* bad command line */
+	CTL_NOT_RUNNING = 3,	/* nothing pinned in the pin dir, or its brouterd is gone */
+};
+
+/* Each returns the exit status (enum ctl_exit), after an error on stderr. */
 int cmd_stats(const struct ctl *c);
 int cmd_fdb(const struct ctl *c);
 int cmd_flows(const struct ctl *c);
 int cmd_tunnel(const struct ctl *c);
 int cmd_reload(const struct ctl *c);
 
-/* Open the map @name pinned in @c's pin dir: fd, or -errno after saying why. */
+/*
+ * Open the map @name pinned in @c's pin dir: fd, or -errno after saying
+ * why (-ENOENT: brouterd is not running).
+ */
 int ctl_open(const struct ctl *c, const char *name);
+
+/* The exit status for ctl_open()'s (or a read's) -errno, 0 for 0. */
+int ctl_exit_status(int err);
 
 /* Print the map @name with @print (as text or JSON, as @c says): the exit status. */
 int ctl_print_map(const struct ctl *c, const char *name,

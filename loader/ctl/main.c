@@ -1,30 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* brouterctl: look at a running brouter through its pinned maps; the command table. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "common/log.h"
-#include "common/sys.h"
+#include "config/config.h"
 #include "ctl/ctl.h"
 #include "ctl/map_e.h"
 
-static const char usage_text[] =
-	"usage: brouterctl [-p PIN_DIR] COMMAND [--json]\n"
+static const struct ctl_cmd {
+	const char *name;
+	int (*run)(const struct ctl *c);
+	const char *summary;	/* one line in the global help */
+	const char *help;	/* brouterctl CMD --help, after the usage line */
+} commands[] = {
+	{ "stats", cmd_stats, "per-port counters: verdicts and drop reasons",
+	  "Packets and bytes of every verdict and drop reason, per arrival port\n"
+	  "(LAN: outbound, WAN: inbound). --json: {\"lan\": {COUNTER: {\"packets\": N,\n"
+	  "\"bytes\": N}, ...}, \"wan\": {...}}.\n" },
+	{ "fdb", cmd_fdb, "learned MAC addresses and the port they live on",
+	  "The MAC addresses learned from frames' sources: port and age.\n" },
+	{ "flows", cmd_flows, "firewall flows: addresses, ports, state, age, who opened them",
+	  "The firewall's flows and bindings: addresses, ports, protocol, state,\n"
+	  "age, idle time, and whether the LAN (opened-out) or a pinhole\n"
+	  "(opened-in) opened them.\n" },
+	{ "tunnel", cmd_tunnel, "IPv4 over IPv6: tunnel table, CE IPv4, PSID, port set",
+	  "IPv4 over IPv6: which IPv4 goes into which tunnel (mode, CE IPv4, PSID,\n"
+	  "port set, IPv6 ends, MTU) and which 4in6 is accepted.\n" },
+	{ "reload", cmd_reload, "make brouterd re-read its config (SIGHUP) and wait",
+	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
+	  "is done: exit 0 once the new policy is active, 1 if brouterd kept the\n"
+	  "running one (its log says why), 3 if no brouterd runs.\n" },
+	{ "map-e", NULL, "MAP-E calculator: CE IPv4, PSID, ports, CE IPv6", NULL },
+	{ "help", NULL, "this text, or a command's (help COMMAND)", NULL },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char options_text[] =
+	"options:\n"
+	"  -p, --pin-dir DIR   brouterd's pin dir (default: pin-dir of the config\n"
+	"                      file, else " BR_PIN_DIR_DEFAULT ")\n"
+	"  -c, --config FILE   the config file to read pin-dir from (default\n"
+	"                      " BR_CONFIG_DEFAULT ", if present)\n"
+	"  -j, --json          machine-readable output\n"
+	"  -h, --help          this text; COMMAND --help: that command's\n"
+	"  -V, --version       print the version\n"
 	"\n"
-	"commands:\n"
-	"  stats     per-port packet/byte counters, verdicts and drop reasons\n"
-	"  fdb       learned MAC addresses and the port they live on\n"
-	"  flows     firewall flows: addresses, ports, state, age, who opened them\n"
-	"  tunnel    IPv4 over IPv6: which IPv4 goes into which tunnel, which 4in6\n"
-	"            is accepted (mode, CE IPv4, PSID, port set, IPv6 ends, MTU)\n"
-	"  reload    make brouterd re-read its config (SIGHUP); exit 0 once the new\n"
-	"            policy is active, 1 if brouterd kept the old one\n"
-	"  map-e     MAP-E calculator: CE IPv4, PSID, ports, CE IPv6 (map-e --help)\n"
-	"\n"
-	"  -p, --pin-dir DIR   brouterd's pin dir (default " BR_PIN_DIR_DEFAULT ")\n"
-	"  -j, --json          machine-readable output\n";
+	"exit status: 0 done, 1 error, 2 usage error, 3 brouterd not running\n";
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: brouterctl [-p DIR | -c FILE] [-j] COMMAND\n"
+	      "       brouterctl help [COMMAND] | COMMAND --help | --version\n"
+	      "\ncommands:\n", f);
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+	fputc('\n', f);
+	fputs(options_text, f);
+}
+
+static const struct ctl_cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(const char *name)
+{
+	const struct ctl_cmd *cmd = name ? find_cmd(name) : NULL;
+	char *argv[] = { "map-e", "--help", NULL };
+
+	if (!name || !strcmp(name, "help")) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	if (!cmd) {
+		pr_err("unknown command '%s' (see brouterctl help)", name);
+		return CTL_USAGE;
+	}
+	if (!cmd->run)
+		return map_e_run(stdout, 2, argv);
+	printf("usage: brouterctl [-p DIR | -c FILE] %s%s\n\n%s", cmd->name,
+	       strcmp(cmd->name, "reload") ? " [-j]" : "", cmd->help);
+	return CTL_OK;
+}
 
 const char *ctl_port_name(unsigned int port)
 {
@@ -40,7 +110,24 @@ const char *ctl_sep(const struct ctl_walk *w)
 
 int ctl_open(const struct ctl *c, const char *name)
 {
-	return sys_open_pinned(c->pin_dir, name);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		return fd;
+	fd = -errno;
+	if (fd == -ENOENT)
+		pr_err("brouterd is not running (no %s pinned in %s)", name, c->pin_dir);
+	else
+		pr_err("open %s: %s", path, strerror(-fd));
+	return fd;
+}
+
+int ctl_exit_status(int err)
+{
+	return !err ? CTL_OK : err == -ENOENT ? CTL_NOT_RUNNING : CTL_ERROR;
 }
 
 int ctl_print_map(const struct ctl *c, const char *name,
@@ -49,70 +136,121 @@ int ctl_print_map(const struct ctl *c, const char *name,
 	int fd = ctl_open(c, name), err;
 
 	if (fd < 0)
-		return 1;
+		return ctl_exit_status(fd);
 	err = print(stdout, fd, c->json);
 	close(fd);
-	return err ? 1 : 0;
+	return err ? CTL_ERROR : CTL_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(const struct ctl *c);
-} commands[] = {
-	{ "stats", cmd_stats },
-	{ "fdb", cmd_fdb },
-	{ "flows", cmd_flows },
-	{ "tunnel", cmd_tunnel },
-	{ "reload", cmd_reload },
+/*
+ * No -p: the pin dir brouterd uses is the config file's (-c, or the
+ * default file when there is one). Its warnings are brouterd's business.
+ */
+static int pin_dir_from_config(struct ctl *c, const char *path, int must_exist)
+{
+	static char pin_dir[sizeof(((struct br_options *)0)->pin_dir)];
+	struct br_config cfg;
+	int level = br_log_level, err;
+
+	br_log_level = BR_LOG_ERR;
+	err = config_load(path, must_exist, &cfg);
+	br_log_level = level;
+	if (err)
+		return err;
+	snprintf(pin_dir, sizeof(pin_dir), "%s", cfg.opt.pin_dir);
+	c->pin_dir = pin_dir;
+	config_free(&cfg);
+	return 0;
+}
+
+struct ctl_args {
+	struct ctl ctl;
+	const char *config;	/* -c */
+	int pin_dir_given;	/* -p: no config file read */
+	const char *cmd;
+	int help;		/* --help, or help COMMAND */
 };
 
-int main(int argc, char **argv)
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(struct ctl_args *a, int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct ctl ctl = { .pin_dir = BR_PIN_DIR_DEFAULT };
-	const char *cmd = NULL;
-	size_t i;
 	int c;
+
+	/* GNU getopt permutes: options may come before or after the command. */
+	while ((c = getopt_long(argc, argv, "p:c:jhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a->ctl.pin_dir = optarg;
+			a->pin_dir_given = 1;
+			break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'j':
+			a->ctl.json = 1;
+			break;
+		case 'h':
+			a->help = 1;
+			break;
+		case 'V':
+			printf("brouterctl %s\n", BR_VERSION);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind < argc)
+		a->cmd = argv[optind++];
+	if (a->cmd && !strcmp(a->cmd, "help")) {
+		a->cmd = optind < argc ? argv[optind++] : NULL;
+		a->help = 1;
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s'", argv[optind]);
+		return CTL_USAGE;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_args a = { .ctl = { .pin_dir = BR_PIN_DIR_DEFAULT } };
+	const struct ctl_cmd *cmd;
+	int status;
 
 	br_prog_name = "brouterctl";
 	/* map-e takes its own options and needs no running brouterd. */
 	if (argc > 1 && !strcmp(argv[1], "map-e"))
 		return cmd_map_e(argc - 1, argv + 1);
-	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "p:jh", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			ctl.pin_dir = optarg;
-			break;
-		case 'j':
-			ctl.json = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			fputs(usage_text, stderr);
-			return 2;
-		}
+	status = parse_args(&a, argc, argv);
+	if (status >= 0)
+		return status;
+	if (a.help)
+		return cmd_help(a.cmd);
+	if (!a.cmd) {
+		usage(stderr);
+		return CTL_USAGE;
 	}
-	if (optind < argc)
-		cmd = argv[optind++];
-	if (optind < argc) {
-		pr_err("unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
+	cmd = find_cmd(a.cmd);
 	if (!cmd) {
-		fputs(usage_text, stderr);
-		return 2;
+		pr_err("unknown command '%s' (see brouterctl help)", a.cmd);
+		return CTL_USAGE;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(cmd, commands[i].name))
-			return commands[i].run(&ctl);
-	pr_err("unknown command '%s' (see --help)", cmd);
-	return 2;
+	if (!cmd->run) {
+		pr_err("map-e comes first, its options after it (see brouterctl help map-e)");
+		return CTL_USAGE;
+	}
+	if (!a.pin_dir_given &&
+	    pin_dir_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT, !!a.config))
+		return CTL_ERROR;
+	return cmd->run(&a.ctl);
 }

@@ -31,27 +31,29 @@ int cmd_reload(const struct ctl *c)
 	struct br_settings s;
 	struct br_info info;
 	__u32 gen;
-	int i;
+	int i, err;
 
-	if (read_one(c, "info", &info) || read_one(c, "settings", &s))
-		return 1;
-	if (!info.pid || kill(info.pid, 0)) {
-		pr_err("no brouterd running for %s", c->pin_dir);
-		return 1;
+	err = read_one(c, "info", &info) ?: read_one(c, "settings", &s);
+	if (err)
+		return ctl_exit_status(err);
+	if (!info.pid || (kill(info.pid, 0) && errno == ESRCH)) {
+		pr_err("brouterd is not running (%s holds state kept by one that "
+		       "stopped)", c->pin_dir);
+		return CTL_NOT_RUNNING;
 	}
 	gen = s.gen;
 	if (kill(info.pid, SIGHUP)) {
 		pr_err("signal brouterd (pid %u): %s", info.pid, strerror(errno));
-		return 1;
+		return CTL_ERROR;
 	}
 	for (i = 0; i < 100; i++) {
 		nanosleep(&pause, NULL);
 		if (!read_one(c, "settings", &s) && s.gen != gen) {
 			printf("reloaded: policy generation %u active\n", s.gen);
-			return 0;
+			return CTL_OK;
 		}
 	}
 	pr_err("brouterd (pid %u) kept its running policy: see its log for the "
 	       "config error", info.pid);
-	return 1;
+	return CTL_ERROR;
 }

@@ -58,16 +58,16 @@ int cmd_stats(const struct ctl *c)
 
 	fd = ctl_open(c, "stats");
 	if (fd < 0)
-		return 1;
+		return ctl_exit_status(fd);
 	err = stats_read(fd, st);
 	close(fd);
 	if (err) {
 		pr_err("read stats: %s", strerror(-err));
-		return 1;
+		return CTL_ERROR;
 	}
 	if (c->json)
 		stats_print_json(stdout, st);
 	else
 		stats_print_text(stdout, st);
-	return 0;
+	return CTL_OK;
 }

@@ -181,14 +181,14 @@ int cmd_tunnel(const struct ctl *c)
 
 	out_fd = ctl_open(c, "tun_out");
 	if (out_fd < 0)
-		return 1;
+		return ctl_exit_status(out_fd);
 	in_fd = ctl_open(c, "tun_in");
 	if (in_fd < 0) {
 		close(out_fd);
-		return 1;
+		return ctl_exit_status(in_fd);
 	}
 	err = tunnel_print(stdout, out_fd, in_fd, c->json);
 	close(in_fd);
 	close(out_fd);
-	return err ? 1 : 0;
+	return err ? CTL_ERROR : CTL_OK;
 }
