@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# brouter: `make deps && make`, `make demo`, `make check`, `make bench`.
+# brouter: `make deps && make`, `make demo`, `make check`, `make bench`,
+# `make install` / `make uninstall` (PREFIX, DESTDIR).
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -45,10 +46,22 @@ DEPFILES     = $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
-        libmnl-dev libnftables-dev libcurl4-openssl-dev libjansson-dev \
+        libmnl-dev libnftables-dev scdoc systemd strace libcurl4-openssl-dev libjansson-dev \
         dnsmasq openssl python3-cryptography
 
-all: $(BUILD)/brouterd $(BUILD)/brouterctl
+# Installation: `make install PREFIX=/usr DESTDIR=/tmp/pkg`. The config
+# file stays in /etc/brouter whatever the prefix: brouterd looks there.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/brouter
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+CONFDIR    := /etc/brouter
+MANS       := $(BUILD)/man/brouterd.8 $(BUILD)/man/brouterctl.8 $(BUILD)/man/brouter.conf.5
+UNITS      := $(BUILD)/systemd/brouterd.service $(BUILD)/systemd/brouterd@.service
+VERSION    := $(shell sed -n 's/^\#define BR_VERSION "\(.*\)"/\1/p' include/brouter/abi.h)
+
+all: $(BUILD)/brouterd $(BUILD)/brouterctl $(MANS) $(UNITS) $(BUILD)/brouter.conf
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
@@ -80,6 +93,65 @@ $(BUILD)/brouterd: $(call obj,$(DAEMON_SRCS)) $(LIB)
 $(BUILD)/brouterctl: $(call obj,$(CTL_SRCS)) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# Man pages: one scdoc source each (man/), the version and paths filled in.
+$(BUILD)/man/%: man/%.scd include/brouter/abi.h Makefile
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< | scdoc > $@
+
+# Both units from one file: brouterd@LAN:WAN passes its instance name as the ports.
+$(BUILD)/systemd/brouterd.service $(BUILD)/systemd/brouterd@.service: dist/brouterd.service.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		-e 's|@PORTS@|$(if $(findstring @,$(@F)), %i)|' \
+		-e 's|@WHAT@|$(if $(findstring @,$(@F)), on %i)|' $< > $@
+
+# The config installed as /etc/brouter/brouter.conf: the example with every
+# setting commented out, so nothing it shows for illustration (ports,
+# pinholes, a tunnel) takes effect until the operator chooses it.
+$(BUILD)/brouter.conf: loader/config/brouter.conf.example Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ printf '%s\n' \
+		'# Installed by make install: every setting below is commented out, so' \
+		'# brouterd runs on its built-in defaults until you uncomment and edit' \
+		'# what you need (lan and wan first, unless brouterd@LAN:WAN names the' \
+		'# ports). See brouter.conf(5); make uninstall keeps this file once changed.' \
+		'#'; \
+	  sed -e '/^[[:space:]]*#/b' -e '/^[[:space:]]*$$/b' -e 's/^/#/' $<; } > $@
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(BUILD)/brouterd $(BUILD)/brouterctl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(filter %.8,$(MANS)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(filter %.5,$(MANS)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 loader/config/brouter.conf.example $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(CONFDIR)/brouter.conf ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/brouter.conf"; \
+	else \
+		echo "install -m 0644 $(BUILD)/brouter.conf $(DESTDIR)$(CONFDIR)/"; \
+		install -m 0644 $(BUILD)/brouter.conf $(DESTDIR)$(CONFDIR)/; \
+	fi
+
+# Removes what install put there; the config only while it is unchanged.
+uninstall: $(BUILD)/brouter.conf
+	rm -f $(DESTDIR)$(SBINDIR)/brouterd $(DESTDIR)$(SBINDIR)/brouterctl \
+		$(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man8/%,$(filter %.8,$(MANS))) \
+		$(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MANS))) \
+		$(patsubst $(BUILD)/systemd/%,$(DESTDIR)$(UNITDIR)/%,$(UNITS)) \
+		$(DESTDIR)$(DOCDIR)/brouter.conf.example
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s $(BUILD)/brouter.conf $(DESTDIR)$(CONFDIR)/brouter.conf; then \
+		echo "rm -f $(DESTDIR)$(CONFDIR)/brouter.conf"; \
+		rm -f $(DESTDIR)$(CONFDIR)/brouter.conf; \
+		rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/brouter.conf ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/brouter.conf: it was changed"; \
+	fi
 
 # One cmocka program per tests/unit/test_*.c, linked against the libraries.
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CTL_LIB) $(LIB)
@@ -140,6 +212,6 @@ format-check:
 	case "$$out" in ""|"no modified files to format"|"clang-format did not modify any files") ;; \
 	*) printf '%s\n' "$$out"; exit 1 ;; esac
 
-.PHONY: all deps demo check unit clean format-check
+.PHONY: all deps demo check unit clean format-check install uninstall
 
 -include $(DEPFILES)
