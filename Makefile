@@ -94,14 +94,20 @@ $(BUILD)/brouterctl: $(call obj,$(CTL_SRCS)) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# The paths baked into man pages and units: rewritten when PREFIX & co
+# change, so `make install PREFIX=/usr` after `make` regenerates them.
+$(BUILD)/paths: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(SBINDIR) $(DOCDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(DOCDIR)' > $@
+
 # Man pages: one scdoc source each (man/), the version and paths filled in.
-$(BUILD)/man/%: man/%.scd include/brouter/abi.h Makefile
+$(BUILD)/man/%: man/%.scd include/brouter/abi.h $(BUILD)/paths
 	$(call msg,SCDOC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< | scdoc > $@
 
 # Both units from one file: brouterd@LAN:WAN passes its instance name as the ports.
-$(BUILD)/systemd/brouterd.service $(BUILD)/systemd/brouterd@.service: dist/brouterd.service.in Makefile
+$(BUILD)/systemd/brouterd.service $(BUILD)/systemd/brouterd@.service: dist/brouterd.service.in $(BUILD)/paths
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
@@ -212,6 +218,8 @@ format-check:
 	case "$$out" in ""|"no modified files to format"|"clang-format did not modify any files") ;; \
 	*) printf '%s\n' "$$out"; exit 1 ;; esac
 
-.PHONY: all deps demo check unit clean format-check install uninstall
+FORCE:
+
+.PHONY: all deps demo check unit clean format-check install uninstall FORCE
 
 -include $(DEPFILES)
