@@ -69,15 +69,20 @@ def setpriv(unit, drop=(), add=()):
     return argv + ["--"]
 
 
-def _mount_setup(unit, workdir, config):
-    """Shell commands building the unit's mount namespace (see above)."""
+def etc_config(workdir, config):
+    """Shell steps (for a private mount namespace) putting @config at
+    /etc/brouter/brouter.conf on an overlay of /etc kept in @workdir."""
     upper, work = os.path.join(workdir, "etc-upper"), os.path.join(workdir, "etc-work")
     os.makedirs(os.path.join(upper, "brouter"), exist_ok=True)
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(upper, "brouter", "brouter.conf"), "w") as f:
         f.write(config)
-    steps = ["mount -t bpf bpf /sys/fs/bpf",
-             f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc"]
+    return f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc"
+
+
+def _mount_setup(unit, workdir, config):
+    """Shell commands building the unit's mount namespace (see above)."""
+    steps = ["mount -t bpf bpf /sys/fs/bpf", etc_config(workdir, config)]
     if unit.get("ProtectSystem", ["no"])[-1] == "strict":
         steps.append('findmnt -rno TARGET | sort -u | while read -r m; do '
                      'case "$m" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*) ;; '
@@ -90,11 +95,16 @@ def _mount_setup(unit, workdir, config):
     return "; ".join(steps)
 
 
+def in_mount_ns(setup, argv):
+    """argv in a private mount namespace after the shell steps @setup."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+            setup + '; exec "$@"', "sh", *argv]
+
+
 def sandboxed(unit, argv, workdir, config="", netns=None, drop=(), add=()):
     """argv (from command()) run as the unit would run it; see the module doc."""
-    inner = ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
-             _mount_setup(unit, workdir, config) + '; exec "$@"', "sh",
-             *setpriv(unit, drop, add), *argv]
+    inner = in_mount_ns(_mount_setup(unit, workdir, config),
+                        [*setpriv(unit, drop, add), *argv])
     return ["nsenter", f"--net=/run/netns/{netns}", *inner] if netns else inner
 
 
