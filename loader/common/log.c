@@ -18,7 +18,12 @@
 int br_log_level = BR_LOG_INFO;
 const char *br_prog_name = "brouter";
 
-enum log_target { LOG_TO_UNKNOWN, LOG_TO_STDERR, LOG_TO_JOURNAL, LOG_TO_SYSLOG };
+enum log_target {
+	LOG_TO_UNKNOWN,
+	LOG_TO_STDERR,
+	LOG_TO_JOURNAL,
+	LOG_TO_SYSLOG
+};
 
 static enum log_target target;
 
@@ -57,7 +62,8 @@ int br_log_stderr_is_journal(void)
 static enum log_target log_target(void)
 {
 	if (target == LOG_TO_UNKNOWN)
-		target = br_log_stderr_is_journal() ? LOG_TO_JOURNAL : LOG_TO_STDERR;
+		target = br_log_stderr_is_journal() ? LOG_TO_JOURNAL
+						    : LOG_TO_STDERR;
 	return target;
 }
 
@@ -69,7 +75,8 @@ void br_log_syslog(int on)
 	} else if (!on) {
 		if (target == LOG_TO_SYSLOG)
 			closelog();
-		target = LOG_TO_UNKNOWN; /* stderr: the journal or not, seen anew */
+		target =
+			LOG_TO_UNKNOWN; /* stderr: the journal or not, seen anew */
 	}
 }
 

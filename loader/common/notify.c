@@ -20,7 +20,8 @@ static int notify_addr(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {
 	size_t n = strlen(path);
 
-	if ((path[0] != '/' && path[0] != '@') || n < 2 || n > sizeof(sa->sun_path))
+	if ((path[0] != '/' && path[0] != '@') || n < 2 ||
+	    n > sizeof(sa->sun_path))
 		return -EINVAL;
 	/* a path needs room for its NUL; an abstract name has none */
 	if (path[0] == '/' && n == sizeof(sa->sun_path))
@@ -50,8 +51,8 @@ int notify_send(const char *state)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		      len);
+	sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		      (struct sockaddr *)&sa, len);
 	err = sent < 0 ? -errno : 1;
 	close(fd);
 	return err;

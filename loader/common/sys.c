@@ -140,8 +140,10 @@ int sys_ensure_bpffs(const char *pin_dir)
 		int err = errno;
 
 		pr_err("mount bpffs on %s: %s%s", BPFFS_ROOT, strerror(err),
-		       err == EPERM ? " (mounting needs CAP_SYS_ADMIN: mount it "
-				      "before brouterd starts, as systemd does)" : "");
+		       err == EPERM
+			       ? " (mounting needs CAP_SYS_ADMIN: mount it "
+				 "before brouterd starts, as systemd does)"
+			       : "");
 		return -err;
 	}
 	pr_info("mounted bpffs on %s", BPFFS_ROOT);

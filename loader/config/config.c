@@ -258,7 +258,8 @@ static int parse_log_rate(struct cfg_ctx *x, const config_setting_t *s, void *ob
 	return 0;
 }
 
-static int parse_log_syslog(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+static int parse_log_syslog(struct cfg_ctx *x, const config_setting_t *s,
+			    void *obj)
 {
 	(void)obj;
 	return cfg_bool(x, s, &x->c->opt.syslog) ? -EINVAL : 0;

@@ -15,9 +15,9 @@ struct ctl {
 /* brouterctl's exit status (documented in brouterctl(8) and README.md). */
 enum ctl_exit {
 	CTL_OK = 0,
-	CTL_ERROR = 1,		/* brouterd runs, but the command failed */
-	CTL_USAGE = 2,		/* bad command line */
-	CTL_NOT_RUNNING = 3,	/* nothing pinned in the pin dir, or its brouterd is gone */
+	CTL_ERROR = 1,	     /* brouterd runs, but the command failed */
+	CTL_USAGE = 2,	     /* bad command line */
+	CTL_NOT_RUNNING = 3, /* nothing pinned, or its brouterd is gone */
 };
 
 /* Each returns the exit status (enum ctl_exit), after an error on stderr. */

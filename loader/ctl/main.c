@@ -15,8 +15,8 @@
 static const struct ctl_cmd {
 	const char *name;
 	int (*run)(const struct ctl *c);
-	const char *summary;	/* one line in the global help */
-	const char *help;	/* brouterctl CMD --help, after the usage line */
+	const char *summary; /* one line in the global help */
+	const char *help;    /* brouterctl CMD --help, after the usage line */
 } commands[] = {
 	{ "stats", cmd_stats, "per-port counters: verdicts and drop reasons",
 	  "Packets and bytes of every verdict and drop reason, per arrival port\n"
@@ -24,18 +24,22 @@ static const struct ctl_cmd {
 	  "\"bytes\": N}, ...}, \"wan\": {...}}.\n" },
 	{ "fdb", cmd_fdb, "learned MAC addresses and the port they live on",
 	  "The MAC addresses learned from frames' sources: port and age.\n" },
-	{ "flows", cmd_flows, "firewall flows: addresses, ports, state, age, who opened them",
+	{ "flows", cmd_flows,
+	  "firewall flows: addresses, ports, state, age, who opened them",
 	  "The firewall's flows and bindings: addresses, ports, protocol, state,\n"
 	  "age, idle time, and whether the LAN (opened-out) or a pinhole\n"
 	  "(opened-in) opened them.\n" },
-	{ "tunnel", cmd_tunnel, "IPv4 over IPv6: tunnel table, CE IPv4, PSID, port set",
+	{ "tunnel", cmd_tunnel,
+	  "IPv4 over IPv6: tunnel table, CE IPv4, PSID, port set",
 	  "IPv4 over IPv6: which IPv4 goes into which tunnel (mode, CE IPv4, PSID,\n"
 	  "port set, IPv6 ends, MTU) and which 4in6 is accepted.\n" },
-	{ "reload", cmd_reload, "make brouterd re-read its config (SIGHUP) and wait",
+	{ "reload", cmd_reload,
+	  "make brouterd re-read its config (SIGHUP) and wait",
 	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
 	  "is done: exit 0 once the new policy is active, 1 if brouterd kept the\n"
 	  "running one (its log says why), 3 if no brouterd runs.\n" },
-	{ "map-e", NULL, "MAP-E calculator: CE IPv4, PSID, ports, CE IPv6", NULL },
+	{ "map-e", NULL, "MAP-E calculator: CE IPv4, PSID, ports, CE IPv6",
+	  NULL },
 	{ "help", NULL, "this text, or a command's (help COMMAND)", NULL },
 };
 
@@ -59,9 +63,11 @@ static void usage(FILE *f)
 
 	fputs("usage: brouterctl [-p DIR | -c FILE] [-j] COMMAND\n"
 	      "       brouterctl help [COMMAND] | COMMAND --help | --version\n"
-	      "\ncommands:\n", f);
+	      "\ncommands:\n",
+	      f);
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-8s  %s\n", commands[i].name,
+			commands[i].summary);
 	fputc('\n', f);
 	fputs(options_text, f);
 }
@@ -119,7 +125,8 @@ int ctl_open(const struct ctl *c, const char *name)
 		return fd;
 	fd = -errno;
 	if (fd == -ENOENT)
-		pr_err("brouterd is not running (no %s pinned in %s)", name, c->pin_dir);
+		pr_err("brouterd is not running (no %s pinned in %s)", name,
+		       c->pin_dir);
 	else
 		pr_err("open %s: %s", path, strerror(-fd));
 	return fd;
@@ -165,10 +172,10 @@ static int pin_dir_from_config(struct ctl *c, const char *path, int must_exist)
 
 struct ctl_args {
 	struct ctl ctl;
-	const char *config;	/* -c */
-	int pin_dir_given;	/* -p: no config file read */
+	const char *config; /* -c */
+	int pin_dir_given;  /* -p: no config file read */
 	const char *cmd;
-	int help;		/* --help, or help COMMAND */
+	int help; /* --help, or help COMMAND */
 };
 
 /* Returns -1 to go on, else the exit status. */
@@ -182,10 +189,11 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	static const char opts[] = "p:c:jhV";
 	int c;
 
 	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "p:c:jhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, opts, long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			a->ctl.pin_dir = optarg;
@@ -250,7 +258,8 @@ int main(int argc, char **argv)
 		return CTL_USAGE;
 	}
 	if (!a.pin_dir_given &&
-	    pin_dir_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT, !!a.config))
+	    pin_dir_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT,
+				!!a.config))
 		return CTL_ERROR;
 	return cmd->run(&a.ctl);
 }

@@ -38,7 +38,8 @@ int cmd_reload(const struct ctl *c)
 		return ctl_exit_status(err);
 	if (!info.pid || (kill(info.pid, 0) && errno == ESRCH)) {
 		pr_err("brouterd is not running (%s holds state kept by one that "
-		       "stopped)", c->pin_dir);
+		       "stopped)",
+		       c->pin_dir);
 		return CTL_NOT_RUNNING;
 	}
 	gen = s.gen;

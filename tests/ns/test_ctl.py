@@ -28,13 +28,9 @@ def ctl(*args, pre=()):
 
 @pytest.fixture(scope="module")
 def rig():
-    t = topo.Topology(minimal=True)
-    t.start()
-    try:
+    with topo.Topology(minimal=True) as t:
         t.start_brouterd()
         yield t
-    finally:
-        t.close()
 
 
 def test_version_matches_brouterd():

@@ -54,12 +54,8 @@ tunnel = {
 
 @pytest.fixture(scope="module")
 def rig():
-    t = topo.Topology(minimal=True)
-    t.start()
-    try:
+    with topo.Topology(minimal=True) as t:
         yield t
-    finally:
-        t.close()
 
 
 class Service:
@@ -190,12 +186,8 @@ def test_state_kept_survives_a_start_refused_for_capabilities(rig):
 
 @pytest.fixture(scope="module")
 def net():
-    t = topo.Topology()
-    t.start()
-    try:
+    with topo.Topology() as t:
         yield t
-    finally:
-        t.close()
 
 
 def test_template_unit_bridges_under_its_sandbox_and_reloads_through_execreload(net):

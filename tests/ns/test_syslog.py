@@ -29,12 +29,8 @@ ERR, WARNING, INFO = 3, 4, 6
 
 @pytest.fixture
 def rig():
-    t = topo.Topology(minimal=True)
-    t.start()
-    try:
+    with topo.Topology(minimal=True) as t:
         yield t
-    finally:
-        t.close()
 
 
 class Syslog:

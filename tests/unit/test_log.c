@@ -58,30 +58,33 @@ static char *capture(int journal)
 	return out;
 }
 
-static void journal_gets_priorities(void **state)
+/*
+ * Under the journal every line has its priority; on a stderr that is not
+ * the stream systemd connected (redirected since) lines are plain.
+ */
+static void priorities_only_for_the_journal(void **state)
 {
-	(void)state;
-	assert_string_equal(capture(1), "<3>no such interface: eth9\n"
-					"<4>generic mode\n"
-					"<6>ready\n"
-					"<7>two\n"
-					"<7>lines\n");
-}
+	static const struct {
+		int journal;
+		const char *want;
+	} cases[] = {
+		{ 1, "<3>no such interface: eth9\n<4>generic mode\n<6>ready\n"
+		     "<7>two\n<7>lines\n" },
+		{ 0, "test: error: no such interface: eth9\n"
+		     "test: warning: generic mode\ntest: ready\n"
+		     "test: debug: two\ntest: debug: lines\n" },
+	};
+	unsigned int i;
 
-/* stderr that is not the stream systemd connected (redirected since): plain. */
-static void other_stream_gets_plain_lines(void **state)
-{
 	(void)state;
-	assert_string_equal(capture(0), "test: error: no such interface: eth9\n"
-					"test: warning: generic mode\n"
-					"test: ready\n"
-					"test: debug: two\n"
-					"test: debug: lines\n");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(capture(cases[i].journal), cases[i].want);
 }
 
 static void journal_stream_parsing(void **state)
 {
-	static const char *const bad[] = { "", "1", "1:", ":1", "1:2:3", "a:b", "1:2x" };
+	static const char *const bad[] = { "",	    "1",   "1:",  ":1",
+					   "1:2:3", "a:b", "1:2x" };
 	unsigned int i;
 
 	(void)state;
@@ -97,8 +100,7 @@ static void journal_stream_parsing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(journal_gets_priorities),
-		cmocka_unit_test(other_stream_gets_plain_lines),
+		cmocka_unit_test(priorities_only_for_the_journal),
 		cmocka_unit_test(journal_stream_parsing),
 	};
 

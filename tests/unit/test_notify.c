@@ -95,7 +95,8 @@ static void reloading_carries_monotonic_usec(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	after = ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 	receive(fd, buf, sizeof(buf));
-	assert_int_equal(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec), 1);
+	assert_int_equal(sscanf(buf, "RELOADING=1\nMONOTONIC_USEC=%llu", &usec),
+			 1);
 	assert_true(usec >= before && usec <= after);
 	close(fd);
 }
