@@ -82,13 +82,21 @@ class Service:
                                      stdout=self._logf, stderr=self._logf,
                                      env=environ, start_new_session=True)
         t._procs.append(self.proc)
-        # every step up to brouterd execs; a wrapper forks it once
+        self.binary = argv[0]
+        # every step up to brouterd execs; a wrapper (strace) forks it
         self.pid = self.proc.pid if not wrap else wait_for(
-            self._child, timeout=10, what="the traced command")
+            self._wrapped, timeout=10, what="brouterd under the wrapper")
 
-    def _child(self):
+    def _wrapped(self):
+        """The wrapper's child that is brouterd (strace forks others too)."""
         kids = run(None, ["pgrep", "-P", str(self.proc.pid)], check=False).stdout.split()
-        return int(kids[0]) if kids else None
+        for pid in kids:
+            try:
+                if os.readlink(f"/proc/{pid}/exe") == self.binary:
+                    return int(pid)
+            except OSError:
+                pass
+        return None
 
     def log(self):
         with open(self.log_path) as f:
@@ -111,6 +119,9 @@ class Service:
                 os.kill(self.pid, signal.SIGTERM)
         try:
             return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            topo._kill_group(self.proc, signal.SIGKILL)
+            raise
         finally:
             self._logf.close()
 
