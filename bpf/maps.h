@@ -263,4 +263,48 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tun_in SEC(".maps");
 
+/*
+ * Datagrams whose 4in6 fragments are still arriving (tun/reasm.h says
+ * why in tc and how a slot is chosen). CPU n's BR_REASM_SLOTS slots
+ * start at n * BR_REASM_SLOTS; brouterd sets max_entries. Not pinned:
+ * half a datagram is not worth keeping across a restart.
+ */
+#define REASM_CHUNK 1024 /* bytes one helper call copies */
+
+enum reasm_state {
+	REASM_FREE = 0,
+	REASM_REFUSED,	/* checked and refused: drop the rest, counted */
+	REASM_OPEN,	/* fragments held */
+};
+
+struct reasm_range {
+	__u16 start;
+	__u16 end;	/* bytes of the inner packet, end exclusive */
+};
+
+struct reasm_slot {
+	struct br_tun_in_key k;	/* outer source and destination */
+	__u32 id;		/* fragment identification, network order */
+	__u8 state;		/* enum reasm_state */
+	__u8 nfrag;		/* fragments held */
+	__u8 first;		/* the offset-0 fragment is held (and passed the checks) */
+	__u8 pad;
+	__u16 total;		/* the inner packet's length, once its last fragment came */
+	__u16 have;		/* bytes held */
+	__u32 reason;		/* REFUSED: the drop reason of the rest */
+	__u32 frames;		/* bytes of the frames held, for the counters */
+	__u64 first_ns;
+	__u64 last_ns;
+	struct reasm_range r[BR_REASM_FRAGS];
+	/* the inner packet; a copy may start up to BR_REASM_MAX (verifier bound) */
+	__u8 data[BR_REASM_MAX + REASM_CHUNK];
+} __attribute__((aligned(8)));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct reasm_slot);
+} reasm SEC(".maps");
+
 #endif /* BR_MAPS_H */

@@ -5,6 +5,7 @@
  * the other port here, while the original continues to the local stack
  * (the brouter needs RA/ND for its own address). IPv6 that reaches the
  * stack gets the direction mark for ip6tables/nft (-m mark 0x600/0x601).
+ * Fragments of IPv4-in-IPv6 on the WAN are reassembled here (tun/reasm.h).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -15,6 +16,7 @@
 #include "lib/port.h"
 #include "lib/stats.h"
 #include "lib/meta.h"
+#include "tun/reasm.h"
 
 SEC("tc")
 int tc_brouter_in(struct __sk_buff *skb)
@@ -23,7 +25,7 @@ int tc_brouter_in(struct __sk_buff *skb)
 	struct br_meta *m;
 	__u32 zero = 0;
 	__u8 flags;
-	int port;
+	int port, act;
 
 	port = port_of(skb->ingress_ifindex);
 	if (port < 0)
@@ -39,12 +41,18 @@ int tc_brouter_in(struct __sk_buff *skb)
 		/*
 		 * No handover: XDP ran without metadata support, or is not
 		 * attached. Mark by arrival port; never copy without an XDP
-		 * decision.
+		 * decision. Reassembly checks the tunnel itself.
 		 */
-		flags = BR_META_MARK;
+		flags = BR_META_MARK | BR_META_REASM;
 		stat_add(BR_STAT_TC_NO_META, port, skb->len);
 	} else {
 		return TC_ACT_OK;
+	}
+
+	if ((flags & BR_META_REASM) && port == BR_PORT_WAN) {
+		act = tun_reasm(skb);
+		if (act != REASM_NOT_OURS)
+			return act;
 	}
 
 	/* Copy first, so the copy leaving the other port carries no mark. */

@@ -109,6 +109,8 @@ static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
 	r = tun_check_in(c, ip6);
 	if (r < 0)
 		decide(v, XDP_DROP, -r, 0);
+	else if (r == TUN_IN_FRAG) /* tc reassembles (tun/reasm.h) */
+		decide(v, XDP_PASS, BR_STAT_TUN_FRAG, BR_META_REASM);
 	else if (r > 0)
 		v->decap = 1;
 }

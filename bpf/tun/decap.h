@@ -81,42 +81,80 @@ static __always_inline int mape_inner_ok(const struct br_tun *t,
 }
 
 /*
- * An IPv6 packet with next header IPv4 (4) for the brouter's own MAC on
- * the WAN. Returns 1 when it is tunnel traffic to decapsulate, 0 when it
- * is not ours (the stack has it), or a negative drop reason.
+ * The tunnel that 4in6 from @ip6's source to its destination belongs to:
+ * 1 with *tp set, 0 when the destination is no tunnel address (the
+ * stack's), or -BR_STAT_DROP_TUN_SRC.
  */
-static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
+static __always_inline int tun_lookup_in(const struct ipv6hdr *ip6,
+					 const struct br_tun **tp)
 {
 	struct br_tun_in_key k;
-	struct br_tun *t;
-	struct iphdr *ip;
+	const struct br_tun *t;
 
-	if (ip6->nexthdr != IPPROTO_IPIP)
-		return 0;
 	__builtin_memcpy(k.remote6, &ip6->saddr, 16);
 	__builtin_memcpy(k.local6, &ip6->daddr, 16);
 	t = bpf_map_lookup_elem(&tun_in, &k);
-	if (!t || !t->mode) {
-		/*
-		 * brouterd marks each local tunnel address with a {::, local}
-		 * entry of mode 0: 4in6 to it from anyone else is refused.
-		 */
-		__builtin_memset(k.remote6, 0, 16);
-		return bpf_map_lookup_elem(&tun_in, &k) ? -BR_STAT_DROP_TUN_SRC : 0;
+	if (t && t->mode) {
+		*tp = t;
+		return 1;
 	}
-	ip = c->pos;
+	/*
+	 * brouterd marks each local tunnel address with a {::, local} entry
+	 * of mode 0: 4in6 to it from anyone else is refused.
+	 */
+	__builtin_memset(k.remote6, 0, 16);
+	return bpf_map_lookup_elem(&tun_in, &k) ? -BR_STAT_DROP_TUN_SRC : 0;
+}
+
+/*
+ * The inner IPv4 packet at the cursor, sent through tunnel @t: 0 when it
+ * may be delivered, else a negative drop reason. Also the check of the
+ * first fragment of a fragmented one (tun/reasm.h).
+ */
+static __always_inline int tun_inner_ok(const struct br_tun *t,
+					struct cursor *c)
+{
+	struct iphdr *ip = c->pos;
+
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return -BR_STAT_DROP_TUN_BAD;
 	c->pos = (void *)ip + ip->ihl * 4;
 	if (c->pos > c->end)
 		return -BR_STAT_DROP_TUN_BAD;
-	if (t->mode == BR_TUN_MAPE) {
-		int err = mape_inner_ok(t, c, ip);
+	if (t->mode == BR_TUN_MAPE)
+		return mape_inner_ok(t, c, ip);
+	return 0;
+}
 
-		if (err)
-			return err;
+/* What tun_check_in() says of a fragment of 4in6 from a tunnel's far end. */
+#define TUN_IN_FRAG 2
+
+/*
+ * An IPv6 packet for the brouter's own MAC on the WAN. Returns 1 when it
+ * is 4in6 to decapsulate, TUN_IN_FRAG when it is a fragment of 4in6 for
+ * tc ingress to reassemble (tun/reasm.h), 0 when it is not ours (the
+ * stack has it), or a negative drop reason.
+ */
+static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
+{
+	const struct frag_hdr6 *fh = c->pos;
+	const struct br_tun *t = NULL;
+	int r;
+
+	if (ip6->nexthdr == IPPROTO_FRAGMENT) {
+		/* every fragment names the protocol of the whole (RFC 8200 4.5) */
+		if ((void *)(fh + 1) > c->end || fh->nexthdr != IPPROTO_IPIP)
+			return 0;
+	} else if (ip6->nexthdr != IPPROTO_IPIP) {
+		return 0;
 	}
-	return 1;
+	r = tun_lookup_in(ip6, &t);
+	if (r <= 0 || !t)
+		return r;
+	if (ip6->nexthdr == IPPROTO_FRAGMENT)
+		return TUN_IN_FRAG;
+	r = tun_inner_ok(t, c);
+	return r ? r : 1;
 }
 
 /*

@@ -277,6 +277,7 @@ struct br_meta {
 
 #define BR_META_MARK (1U << 0)	/* IPv6 for the stack: set the direction mark */
 #define BR_META_CLONE (1U << 1) /* multicast: copy to the other port too */
+#define BR_META_REASM (1U << 2) /* WAN: a fragment of 4in6 from a tunnel's far end */
 
 /* ------------------------------------------------------------------ */
 /* IPv4 over IPv6: MAP-E, DS-Lite, static ip4ip6 peers                 */
@@ -299,6 +300,20 @@ struct br_tun {
 	__u8 psid_len;	  /* k */
 	__u8 psid_offset; /* a; m = 16 - a - k */
 };
+
+/*
+ * Fragmented 4in6 (bpf/tun/reasm.h): tc ingress on the WAN keeps, on each
+ * CPU, up to BR_REASM_SLOTS datagrams whose fragments are still arriving,
+ * each of up to BR_REASM_MAX bytes of inner IPv4. The bound is what a tc
+ * program can grow a packet to: the kernel caps bpf_skb_change_tail() at
+ * SKB_MAX_ALLOC (16 KB less the shared info; 16,064 bytes on x86-64 with
+ * the default MAX_SKB_FRAGS). brouterd sizes the "reasm" array to
+ * possible CPUs x BR_REASM_SLOTS.
+ */
+#define BR_REASM_SLOTS 16
+#define BR_REASM_MAX 15360
+#define BR_REASM_FRAGS 16	/* fragments per datagram (13 of 1232 bytes fill one) */
+#define BR_REASM_TIMEOUT_NS 2000000000LL
 
 /* Key of "tun_out" (LPM trie): IPv4 destination prefix -> tunnel. */
 struct br_tun_out_key {

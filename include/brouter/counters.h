@@ -18,6 +18,7 @@
 	X(FLOOD, "flood", "multicast: to the stack and copied to other port")  \
 	X(FLOOD_LOCAL, "flood_local", "multicast the firewall keeps to the stack") \
 	X(FLOW_NEW, "flow_new", "flows opened (LAN: outbound, WAN: pinhole)")   \
+	X(TUN_FRAG, "tun_frag", "4in6 fragment from a tunnel's far end: to tc for reassembly") \
 	X(NO_SETTINGS, "no_settings", "settings map empty: passed to stack")  \
 	X(DROP, "drop", "dropped (sum of the reasons below)")                 \
 	X(DROP_RUNT, "runt", "shorter than an Ethernet header")               \
@@ -47,11 +48,18 @@
 	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E: inner destination is not the CE address") \
 	X(DROP_TUN_PORT, "tun_bad_port", "MAP-E: inner port outside the CE's port set") \
 	X(DROP_TUN_BAD, "tun_bad_inner", "4in6: inner IPv4 header truncated or malformed") \
+	X(DROP_TUN_FRAG_OVERLAP, "tun_frag_overlap", "4in6 fragment overlapping one held (RFC 5722)") \
+	X(DROP_TUN_FRAG_BAD, "tun_frag_bad", "4in6 fragment malformed, past its datagram's end, or one too many") \
+	X(DROP_TUN_FRAG_BIG, "tun_frag_big", "4in6 datagram too large to reassemble") \
+	X(DROP_TUN_FRAG_TIMEOUT, "tun_frag_timeout", "4in6 fragment of a datagram incomplete after 2 s") \
+	X(DROP_TUN_FRAG_EVICTED, "tun_frag_evicted", "4in6 fragment of an incomplete datagram pushed out by a newer one") \
 	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
 	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
 	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
 	X(TC_NO_META, "tc_no_meta", "tc ingress: IPv6 without XDP metadata") \
 	X(DECAP, "decap", "4in6 decapsulated to the stack (WAN)")           \
+	X(TUN_FRAG_HELD, "tun_frag_held", "tc ingress: 4in6 fragment held until its datagram is whole") \
+	X(TUN_REASM, "tun_reasm", "tc ingress: 4in6 datagram reassembled to the stack as IPv4") \
 	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
 	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped")
 
@@ -64,7 +72,7 @@ enum br_stat_id {
 
 /* Drop reasons are the ids from DROP_RUNT up to the tc events. */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_TUN_BAD
+#define BR_DROP_LAST BR_STAT_DROP_TUN_FRAG_EVICTED
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {

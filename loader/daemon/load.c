@@ -175,6 +175,10 @@ again:
 	if (!err)
 		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
 					       fc_sets ? fc_sets * ncpus : 1);
+	/* each CPU reassembles the 4in6 fragments it receives (tun/reasm.h) */
+	if (!err)
+		err = bpf_map__set_max_entries(d->xdp->maps.reasm,
+					       BR_REASM_SLOTS * ncpus);
 	/* XDP first: it creates and pins the maps the tc object shares. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);
