@@ -50,7 +50,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
-#include "lib/clock.h"
+#include "lib/clock.h" /* ns_since() */
 #include "lib/stats.h"
 #include "tun/decap.h"
 
@@ -395,7 +395,11 @@ static __always_inline int tun_reasm(struct __sk_buff *skb)
 		return reasm_drop(-r, f.frame);
 	if (!r || !t)
 		return REASM_NOT_OURS;
-	now = now_ns();
+	/*
+	 * The fine clock, not lib/clock.h's tick: which datagram has been
+	 * idle longest is a matter of microseconds under a flood.
+	 */
+	now = bpf_ktime_get_ns();
 	s = slot_get(&f, now);
 	if (!s)
 		return reasm_drop(BR_STAT_DROP_TUN_FRAG_EVICTED, f.frame);
