@@ -14,6 +14,7 @@ the tests compare two implementations.
     br4in6.py serve --mode ipip6 --addr PEER6 --peer ROUTER6 --inet-if IF
                     --stats FILE --return-prefix P [--match-src P]
     br4in6.py inject --src SRC6 --dst DST6 --hex INNER_IPV4_PACKET
+                     [--count N] [--frag-size N [--reverse]]
 
 From the CE (a raw IPv6 socket for next header 4 bound to the BR address
 hands over the inner IPv4 packet and the outer source): the outer source
@@ -32,8 +33,18 @@ Counters go to the --stats JSON file (rewritten as they change, and on
 SIGTERM): out_ok/out_bad (from the CE), in_ok/in_drop (towards it), the
 reasons of bad packets, the CE addresses seen, and (MAP-E) the ports and
 ICMP echo identifiers each CE IPv4 address used, per protocol.
+
+Fragments (tests/lib/fragments.py): IPv4 fragments from either side are
+reassembled first, as a MAP-E BR must to find the port (RFC 7597 8.3.2,
+8.3.3); "reasm_out" lists [length, sha256 of what follows the UDP header]
+of each datagram the CE sent in fragments, "reasm_in" counts those from the
+Internet. Towards the CE, a packet without DF too big for the WAN MTU with
+the outer header goes in IPv6 fragments (RFC 2473 7.2), counted in
+"frag_in"; with DF the sender gets "fragmentation needed". To the Internet
+the BR fragments IPv4 without DF for the Internet link's MTU itself.
 """
 import argparse
+import hashlib
 import ipaddress
 import json
 import os
@@ -43,6 +54,8 @@ import socket
 import struct
 import sys
 import time
+
+from fragments import IP_DF, Reassembly, csum, ipv4_fragments, ipv6_fragments
 
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
@@ -117,15 +130,6 @@ class MapRule:
 
 
 # ---------------------------------------------------------------- packets
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
 
 class V4:
     """The fields of an IPv4 packet this BR looks at."""
@@ -230,7 +234,9 @@ class Br:
         self.softwires = {}     # DS-Lite: inner source -> B4 address
         self.stats = {"mode": self.mode, "out_ok": 0, "out_bad": 0, "in_ok": 0,
                       "in_drop": 0, "segmented": 0, "bad": [], "drops": [],
-                      "ce_seen": [], "ports_seen": {}}
+                      "ce_seen": [], "ports_seen": {}, "reasm_out": [],
+                      "reasm_in": 0, "frag_in": 0}
+        self.from_ce_frags, self.from_inet_frags = Reassembly(), Reassembly()
         self.ports_seen = {}    # MAP-E: "CE4 proto" -> CE ports/echo ids seen
         self.dirty = True
         self.last_write = 0.0
@@ -239,6 +245,8 @@ class Br:
         self.raw6.bind((args.addr, 0))
         self.raw6.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         self.raw6.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+        # IPPROTO_RAW: the whole IPv6 packet, for the fragments sent to a CE
+        self.raw6_frags = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self.raw4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self.raw4.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
         self.cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
@@ -309,12 +317,22 @@ class Br:
     def send_inet(self, pkt):
         data = [pkt.data]
         if len(pkt.data) > INET_MTU:
-            if pkt.proto != 6:
-                raise OSError(f"{len(pkt.data)}-byte proto {pkt.proto} packet")
-            data = tcp_segments(pkt.data, INET_MTU)
-            self.stats["segmented"] += 1
+            if pkt.proto == 6:
+                data = tcp_segments(pkt.data, INET_MTU)
+                self.stats["segmented"] += 1
+            elif pkt.df:
+                raise OSError(f"{len(pkt.data)}-byte proto {pkt.proto} packet with DF")
+            else:
+                data = ipv4_fragments(pkt.data, INET_MTU)
         for d in data:
             self.raw4.sendto(d, (pkt.dst, 0))
+
+    def reassembled_out(self, pkt):
+        """Note a datagram the CE sent in fragments: its length and the
+        hash of what follows its UDP header (of its L4 data otherwise)."""
+        body = pkt.l4[8:] if pkt.proto == 17 else pkt.l4
+        if len(self.stats["reasm_out"]) < 50:
+            self.stats["reasm_out"].append([len(pkt.data), hashlib.sha256(body).hexdigest()])
 
     def from_ce(self):
         data, addr = self.raw6.recvfrom(1 << 17)
@@ -324,6 +342,12 @@ class Br:
         except ValueError:
             self.note("out", f"from {src6}: inner packet is not IPv4")
             return
+        whole = self.from_ce_frags.add(data)
+        if whole is None:
+            return
+        if whole is not data:
+            pkt = V4(whole)
+            self.reassembled_out(pkt)
         why = self.check_out(src6, pkt)
         if why:
             self.note("out", why)
@@ -360,6 +384,16 @@ class Br:
         b4 = self.softwires.get(pkt.dst)
         return (b4, None) if b4 else (None, f"to {pkt.dst}: no softwire")
 
+    def send_ce(self, data, ce6):
+        """@data to @ce6 in IPv6, in fragments if it does not fit."""
+        if len(data) + OUTER <= WAN_MTU:
+            self.raw6.sendto(data, (ce6, 0))
+            return
+        for f in ipv6_fragments(self.args.addr, ce6, IPPROTO_IPIP, data, WAN_MTU,
+                                int.from_bytes(os.urandom(4), "big")):
+            self.raw6_frags.sendto(f, (ce6, 0))
+        self.stats["frag_in"] += 1
+
     def from_inet(self):
         data, addr = self.cap.recvfrom(1 << 17)
         if addr[2] == PACKET_OUTGOING:
@@ -368,21 +402,24 @@ class Br:
             pkt = V4(data)
         except ValueError:
             return
+        whole = self.from_inet_frags.add(data)
+        if whole is None:
+            return
+        if whole is not data:
+            data, pkt = whole, V4(whole)
+            self.stats["reasm_in"] += 1
         ce6, why = self.ce_for(pkt)
         if why:
             self.note("in", why)
         if not ce6:
             return
-        if len(data) + OUTER > WAN_MTU:
-            if pkt.df:
-                self.raw4.sendto(icmp_frag_needed(pkt, WAN_MTU - OUTER, self.inet_addr),
-                                 (pkt.src, 0))
-                self.note("in", f"{len(data)} bytes to {pkt.dst} with DF: frag needed sent")
-                return
-            self.note("in", f"{len(data)} bytes to {pkt.dst}: too big")
+        if len(data) + OUTER > WAN_MTU and pkt.df:
+            self.raw4.sendto(icmp_frag_needed(pkt, WAN_MTU - OUTER, self.inet_addr),
+                             (pkt.src, 0))
+            self.note("in", f"{len(data)} bytes to {pkt.dst} with DF: frag needed sent")
             return
         try:
-            self.raw6.sendto(data, (ce6, 0))
+            self.send_ce(data, ce6)
         except OSError as e:
             self.note("in", f"send to {ce6}: {e}")
             return
@@ -436,11 +473,22 @@ class Br:
 
 
 def inject(args):
-    """Send one IPv4-in-IPv6 packet from @src (an address of this host)."""
-    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPIP)
-    s.bind((args.src, 0))
-    for _ in range(args.count):
-        s.sendto(bytes.fromhex(args.hex), (args.dst, 0))
+    """Send an IPv4-in-IPv6 packet from @src (an address of this host),
+    --count times; with --frag-size, in IPv6 fragments carrying that many
+    bytes each (a multiple of 8), last first with --reverse."""
+    inner = bytes.fromhex(args.hex)
+    if not args.frag_size:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPIP)
+        s.bind((args.src, 0))
+        for _ in range(args.count):
+            s.sendto(inner, (args.dst, 0))
+        return
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for n in range(args.count):
+        frags = ipv6_fragments(args.src, args.dst, IPPROTO_IPIP, inner,
+                               40 + 8 + args.frag_size, 0x4000 + n)
+        for f in reversed(frags) if args.reverse else frags:
+            s.sendto(f, (args.dst, 0))
 
 
 def main():
@@ -465,6 +513,8 @@ def main():
     i.add_argument("--dst", required=True)
     i.add_argument("--hex", required=True)
     i.add_argument("--count", type=int, default=1)
+    i.add_argument("--frag-size", type=int, default=0)
+    i.add_argument("--reverse", action="store_true")
     args = ap.parse_args()
     if args.cmd == "inject":
         inject(args)

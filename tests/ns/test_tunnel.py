@@ -59,7 +59,7 @@ NEW_PREFIX = "2001:db8:34:7000::/64"
 NEW_ISP_LINK = "2001:db8:34:7000::1"
 NEW_CE4, NEW_PSID, NEW_CE6 = RULE.ce_of_prefix(NEW_PREFIX)
 TUNNEL_MTU, TUNNEL_MSS = 1460, 1420
-ECHO, SINK, SOURCE, UDP_ECHO, FWD = 7000, 7001, 7002, 7003, 2222
+ECHO, SINK, SOURCE, UDP_ECHO, UDP_BIG, FWD = 7000, 7001, 7002, 7003, 7004, 2222
 BIG = 8 << 20
 
 MAPE_CONF = f"""
@@ -105,12 +105,15 @@ RADVD_WITHDRAWN = """\
 RADVD = RADVD_IF % (RADVD_PREFIX % "%s")
 
 # The Internet host: TCP echo (logs each peer), sink (logs sha256), source
-# (sends a file), UDP echo (logs each peer). One line per event in the log.
+# (sends a file), UDP echo (logs each peer), and a DNS-like UDP server
+# whose answer to "N SEED" is N bytes made from SEED (logs each query).
+# One line per event in the log. Large UDP leaves without DF, in IPv4
+# fragments.
 SERVERS = r"""
-import hashlib, os, selectors, socket, sys, threading
+import hashlib, os, random, selectors, socket, sys, threading
 log = open(sys.argv[1], "a", buffering=1)
 big = sys.argv[2]
-ECHO, SINK, SOURCE, UDP_ECHO = 7000, 7001, 7002, 7003
+ECHO, SINK, SOURCE, UDP_ECHO, UDP_BIG = 7000, 7001, 7002, 7003, 7004
 
 def listener(port):
     s = socket.socket()
@@ -172,15 +175,29 @@ def serve(port, fn):
         c, peer = ls.accept()
         threading.Thread(target=fn, args=(c, peer), daemon=True).start()
 
-def udp_echo():
+def udp_socket(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", UDP_ECHO))
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER, IP_PMTUDISC_DONT
+    s.bind(("0.0.0.0", port))
+    return s
+
+def udp_echo():
+    s = udp_socket(UDP_ECHO)
     while True:
         d, peer = s.recvfrom(65536)
         log.write("udp %s %d\n" % peer)
         s.sendto(d, peer)
 
-for t in (echo_loop, udp_echo, lambda: serve(SINK, sink_one), lambda: serve(SOURCE, source_one)):
+def udp_big():
+    s = udp_socket(UDP_BIG)
+    while True:
+        d, peer = s.recvfrom(100)
+        n, seed = map(int, d.split())
+        log.write("big %s %d %d\n" % (peer[0], peer[1], n))
+        s.sendto(random.Random(seed).randbytes(n), peer)
+
+for t in (echo_loop, udp_echo, udp_big, lambda: serve(SINK, sink_one),
+          lambda: serve(SOURCE, source_one)):
     threading.Thread(target=t, daemon=True).start()
 print("listening", flush=True)
 threading.Event().wait()
@@ -500,6 +517,40 @@ class Rig:
     def stop_brouterd(self, b):
         assert b.stop() == 0, b.log()
 
+    def start_mape(self):
+        """The MAP-E BR and brouterd with MAPE_CONF (b.br: the BR)."""
+        br = self.start_br("br", "--mode", "map-e", "--addr", BR, "--rule-ipv6",
+                           "2001:db8::/40", "--rule-ipv4", "192.0.2.0/24", "--ea-len",
+                           "12", "--psid-offset", "4")
+        b = self.start_brouterd(MAPE_CONF, "mape")
+        b.brs = [br]
+        b.br = br
+        wait_for(lambda: CE6 in self.wan_addrs(), timeout=20, what="CE IPv6 address on wan0")
+        return b
+
+    def start_dslite(self):
+        """The AFTR, the ipip6 peer and brouterd with DSLITE_IPIP6_CONF."""
+        aftr = self.start_br("aftr", "--mode", "ds-lite", "--addr", AFTR,
+                             "--return-prefix", "192.168.50.0/24", "--match-src",
+                             f"{INET}/32")
+        peer = self.start_br("peer", "--mode", "ipip6", "--addr", PEER, "--peer",
+                             PEER_LOCAL, "--return-prefix", "192.168.50.0/24",
+                             "--match-src", "10.20.0.0/16")
+        b = self.start_brouterd(DSLITE_IPIP6_CONF, "dslite")
+        b.brs = [aftr, peer]
+        b.aftr, b.peer = aftr, peer
+        wait_for(lambda: "192.0.0.2" in self.wan_addrs(), timeout=20,
+                 what="B4 address on wan0")
+        run(self.inet, ["ip", "route", "replace", "192.168.50.0/24", "via", INET_GW])
+        return b
+
+    def stop_tunnel(self, b):
+        """brouterd @b stopped (unless a test did), and its BRs."""
+        if b.proc.poll() is None:
+            self.stop_brouterd(b)
+        for p in b.brs:
+            topo._kill_group(p)
+
     def start_br(self, name, *args):
         stats = os.path.join(self.tmp, name + ".json")
         logf = open(os.path.join(self.tmp, name + ".log"), "w")
@@ -573,15 +624,9 @@ def test_br_math_reproduces_rfc7597_and_vsix_plus_vectors():
 
 @pytest.fixture(scope="module")
 def mape(rig):
-    br = rig.start_br("br", "--mode", "map-e", "--addr", BR, "--rule-ipv6", "2001:db8::/40",
-                      "--rule-ipv4", "192.0.2.0/24", "--ea-len", "12", "--psid-offset", "4")
-    b = rig.start_brouterd(MAPE_CONF, "mape")
-    b.br = br
-    wait_for(lambda: CE6 in rig.wan_addrs(), timeout=20, what="CE IPv6 address on wan0")
+    b = rig.start_mape()
     yield b
-    if b.proc.poll() is None:
-        rig.stop_brouterd(b)
-    topo._kill_group(br)
+    rig.stop_tunnel(b)
 
 
 def test_mape_puts_ce_addresses_route_and_nat_table_in_place(rig, mape):
@@ -866,19 +911,9 @@ def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape
 
 @pytest.fixture(scope="module")
 def dslite(rig):
-    aftr = rig.start_br("aftr", "--mode", "ds-lite", "--addr", AFTR,
-                        "--return-prefix", "192.168.50.0/24", "--match-src", f"{INET}/32")
-    peer = rig.start_br("peer", "--mode", "ipip6", "--addr", PEER, "--peer", PEER_LOCAL,
-                        "--return-prefix", "192.168.50.0/24", "--match-src", "10.20.0.0/16")
-    b = rig.start_brouterd(DSLITE_IPIP6_CONF, "dslite")
-    b.aftr, b.peer = aftr, peer
-    wait_for(lambda: "192.0.0.2" in rig.wan_addrs(), timeout=20, what="B4 address on wan0")
-    run(rig.inet, ["ip", "route", "replace", "192.168.50.0/24", "via", INET_GW])
+    b = rig.start_dslite()
     yield b
-    if b.proc.poll() is None:
-        rig.stop_brouterd(b)
-    topo._kill_group(aftr)
-    topo._kill_group(peer)
+    rig.stop_tunnel(b)
 
 
 def test_dslite_ping_and_tcp_through_aftr_without_nat_on_the_b4(rig, dslite):
