@@ -119,6 +119,22 @@ static int flow_cache_sets(const struct brouterd *d, __u32 *sets, int *ncpus)
 }
 
 /*
+ * Each CPU reassembles the 4in6 fragments it receives in slots of its own
+ * (bpf/tun/reasm.h); their memory is taken at load, tunnel or not, since
+ * a reload may add one.
+ */
+static int reasm_size(struct brouterd *d, int ncpus)
+{
+	struct bpf_map *map = d->xdp->maps.reasm;
+	__u64 bytes = (__u64)bpf_map__value_size(map) * BR_REASM_SLOTS * ncpus;
+
+	pr_info("4in6 reassembly: %d datagrams of up to %d bytes per CPU, "
+		 "%d CPUs, %llu KB", BR_REASM_SLOTS, BR_REASM_MAX, ncpus,
+		 bytes >> 10);
+	return bpf_map__set_max_entries(map, BR_REASM_SLOTS * ncpus);
+}
+
+/*
  * Give @obj the maps of @owner that share their names (bpf/maps.h lists
  * every map in every object): each table then exists once, created and
  * pinned by @owner's load, whatever size brouterd gave it there.
@@ -175,10 +191,8 @@ again:
 	if (!err)
 		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
 					       fc_sets ? fc_sets * ncpus : 1);
-	/* each CPU reassembles the 4in6 fragments it receives (tun/reasm.h) */
 	if (!err)
-		err = bpf_map__set_max_entries(d->xdp->maps.reasm,
-					       BR_REASM_SLOTS * ncpus);
+		err = reasm_size(d, ncpus);
 	/* XDP first: it creates and pins the maps the tc object shares. */
 	if (!err)
 		err = xdp_brouter__load(d->xdp);

@@ -19,7 +19,8 @@ import pytest
 from scapy.all import IP, UDP, Raw
 
 from test_tunnel import (AFTR, BR, BR4IN6, CE4, CE6, INET, LAN_HOST, PSID, RULE,
-                         UDP_BIG, UDP_ECHO, WRONG_BR, Rig, run, wait_for)
+                         UDP_BIG, UDP_ECHO, WRONG_BR, run, wait_for)
+from test_tunnel import mape, rig  # noqa: F401 (module fixtures: this module's own)
 import topo
 
 PYTHON = "/usr/bin/python3"
@@ -61,21 +62,6 @@ print(len(d), hashlib.sha256(d).hexdigest(), flush=True)
 FRAG_COUNTERS = ("tun_frag", "tun_frag_held", "tun_reasm", "tun_frag_overlap",
                  "tun_frag_bad", "tun_frag_big", "tun_frag_timeout", "tun_frag_evicted",
                  "tun_bad_port", "tun_bad_src", "drop")
-
-
-@pytest.fixture(scope="module")
-def rig():
-    r = Rig()
-    r.start()
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def mape(rig):
-    b = rig.start_mape()
-    yield b
-    rig.stop_tunnel(b)
 
 
 @pytest.fixture(scope="module")

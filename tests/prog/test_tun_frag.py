@@ -32,7 +32,7 @@ from fwrig import on_one_cpu
 from progrig import WAN, counted, expect
 from test_tun4in6 import (AFTR, B4, BR, BR_MAC, CE4, CE6, IN_SET, INET, NOT_IN_SET,
                           PEER, PEER_LOCAL, WRONG, decapsulated, tun_rig)
-from test_tun4in6 import MAPE_CONF, DSLITE_CONF  # noqa: F401 (the rigs' configs)
+from test_tun4in6 import DSLITE_CONF, MAPE_CONF
 
 TC_ACT_OK, TC_ACT_SHOT, TC_ACT_STOLEN = 0, 2, 4
 SLOTS, REASM_MAX, MAX_FRAGS, TIMEOUT_S = 16, 15360, 16, 2   # include/brouter/abi.h
@@ -41,14 +41,15 @@ SLOT = struct.Struct("<32sIBBBBHHII4xQQ")   # struct reasm_slot up to its ranges
 REASM_FREE, REASM_REFUSED, REASM_OPEN = 0, 1, 2
 
 
-@pytest.fixture(scope="module")
-def mape_rig():
-    yield from tun_rig("fm", MAPE_CONF)
+def module_rig(name, suffix, conf):
+    """A module fixture @name: a TunRig of its own with @conf."""
+    def fixture():
+        yield from tun_rig(suffix, conf)
+    return pytest.fixture(scope="module", name=name)(fixture)
 
 
-@pytest.fixture(scope="module")
-def dslite_rig():
-    yield from tun_rig("fd", DSLITE_CONF)
+mape_rig = module_rig("mape_rig", "fm", MAPE_CONF)
+dslite_rig = module_rig("dslite_rig", "fd", DSLITE_CONF)
 
 
 def reasm_map(rig):
