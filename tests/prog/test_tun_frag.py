@@ -443,10 +443,11 @@ def test_a_datagram_holding_one_fragment_is_pushed_out_by_the_16th_newer_one(map
 
 
 def test_live_fragments_go_through_xdp_and_tc_to_a_udp_socket_on_the_ce(mape):
-    """What the kernel makes of it: the reassembled datagram passes its
-    IPv4 and UDP checks (checksum over 6,000 bytes) and reaches a socket."""
+    """What the kernel makes of it: the largest datagram, reassembled at a
+    real tc ingress, passes the stack's IPv4 and UDP checks (a checksum
+    over 15,340 bytes) and reaches a socket."""
     assert CE4 in mape.ns("ip", "-4", "addr", "show", "dev", "wan0").stdout
-    payload = random.Random(5).randbytes(6000)
+    payload = random.Random(5).randbytes(REASM_MAX - 28)
     inner = bytes(IP(src=INET, dst=CE4, flags=0) / UDP(sport=53, dport=IN_SET[2]) /
                   Raw(payload))
     with mape.inside():
@@ -454,8 +455,8 @@ def test_live_fragments_go_through_xdp_and_tc_to_a_udp_socket_on_the_ce(mape):
     try:
         s.bind((CE4, IN_SET[2]))
         s.settimeout(5)
-        data = frames(mape, inner, [PIECE] * 4, ident=71)
-        data = data[2:] + data[:2]
+        data = frames(mape, inner, [PIECE] * 12, ident=71)
+        data = data[5:] + data[:5]
         before = mape.stats()
         for d in data:
             mape.xdp_live(WAN, d)
@@ -464,6 +465,6 @@ def test_live_fragments_go_through_xdp_and_tc_to_a_udp_socket_on_the_ce(mape):
         s.close()
     assert got == payload and peer == (INET, 53)
     c = counted(before, mape.stats())
-    assert c[("tun_frag", WAN)] == (5, sum(map(len, data)))
-    assert c[("tun_frag_held", WAN)][0] == 4 and c[("tun_reasm", WAN)] == (1, 14 + len(inner))
+    assert c[("tun_frag", WAN)] == (13, sum(map(len, data)))
+    assert c[("tun_frag_held", WAN)][0] == 12 and c[("tun_reasm", WAN)] == (1, 14 + len(inner))
     assert ("tc_no_meta", WAN) not in c and ("drop", WAN) not in c
