@@ -273,26 +273,26 @@ struct {
 
 enum reasm_state {
 	REASM_FREE = 0,
-	REASM_REFUSED,	/* checked and refused: drop the rest, counted */
-	REASM_OPEN,	/* fragments held */
+	REASM_REFUSED, /* checked and refused: drop the rest, counted */
+	REASM_OPEN,    /* fragments held */
 };
 
 struct reasm_range {
 	__u16 start;
-	__u16 end;	/* bytes of the inner packet, end exclusive */
+	__u16 end; /* bytes of the inner packet, end exclusive */
 };
 
 struct reasm_slot {
-	struct br_tun_in_key k;	/* outer source and destination */
+	struct br_tun_in_key k; /* outer source and destination */
 	__u32 id;		/* fragment identification, network order */
 	__u8 state;		/* enum reasm_state */
 	__u8 nfrag;		/* fragments held */
-	__u8 first;		/* the offset-0 fragment is held (and passed the checks) */
+	__u8 first;		/* offset-0 fragment held: checks passed */
 	__u8 pad;
-	__u16 total;		/* the inner packet's length, once its last fragment came */
-	__u16 have;		/* bytes held */
-	__u32 reason;		/* REFUSED: the drop reason of the rest */
-	__u32 frames;		/* bytes of the frames held, for the counters */
+	__u16 total;  /* inner length, from the last fragment */
+	__u16 have;   /* bytes held */
+	__u32 reason; /* REFUSED: the drop reason of the rest */
+	__u32 frames; /* bytes of the frames held, for the counters */
 	__u64 first_ns;
 	__u64 last_ns;
 	struct reasm_range r[BR_REASM_FRAGS];

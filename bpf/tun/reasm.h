@@ -55,9 +55,10 @@
 #include "tun/decap.h"
 
 /* Ethernet, IPv6 and fragment header: where a fragment's data starts. */
-#define REASM_HDRS (ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct frag_hdr6))
+#define REASM_HDRS \
+	(ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct frag_hdr6))
 /* What tun_inner_ok() reads: IPv4 with options, ICMP, a quoted header, ports. */
-#define REASM_PEEK (60 + 8 + 20 + 4)
+#define REASM_PEEK     (60 + 8 + 20 + 4)
 /* tun_reasm(): not a fragment of 4in6 from a tunnel's far end. */
 #define REASM_NOT_OURS -1
 
@@ -89,9 +90,8 @@ static __always_inline int reasm_drop(__u32 reason, __u32 bytes)
  * for a fragment of 4in6 from the tunnel's far end, 0 for anything else,
  * or a negative drop reason.
  */
-static __always_inline int frag_parse(struct __sk_buff *skb,
-				      struct reasm_frag *f,
-				      const struct br_tun **t)
+static __always_inline int
+frag_parse(struct __sk_buff *skb, struct reasm_frag *f, const struct br_tun **t)
 {
 	struct {
 		struct ipv6hdr ip6;
@@ -165,7 +165,8 @@ static __always_inline int slot_before(const struct reasm_slot *a,
 static __always_inline void slot_open(struct reasm_slot *s,
 				      const struct reasm_frag *f, __u64 now)
 {
-	slot_drop(s, BR_STAT_DROP_TUN_FRAG_EVICTED); /* none if free or refused */
+	/* counts nothing for a free or refused slot */
+	slot_drop(s, BR_STAT_DROP_TUN_FRAG_EVICTED);
 	s->k = f->k;
 	s->id = f->id;
 	s->state = REASM_OPEN;
@@ -294,7 +295,8 @@ static __always_inline int frag_copy(struct __sk_buff *skb,
 		if (pos >= BR_REASM_MAX)
 			return -1;
 		barrier_var(pos); /* index with the checked copy */
-		if (bpf_skb_load_bytes(skb, REASM_HDRS + done, s->data + pos, n))
+		if (bpf_skb_load_bytes(skb, REASM_HDRS + done, s->data + pos,
+				       n))
 			return -1;
 	}
 	return 0;
@@ -305,7 +307,8 @@ static __always_inline void frag_hold(struct reasm_slot *s,
 {
 	__u32 i = s->nfrag;
 
-	if (i < BR_REASM_FRAGS) { /* frag_admit() said so; the verifier needs it */
+	/* frag_admit() said so; the verifier needs it said here */
+	if (i < BR_REASM_FRAGS) {
 		s->r[i].start = f->off;
 		s->r[i].end = f->off + f->len;
 	}

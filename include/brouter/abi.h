@@ -277,7 +277,7 @@ struct br_meta {
 
 #define BR_META_MARK (1U << 0)	/* IPv6 for the stack: set the direction mark */
 #define BR_META_CLONE (1U << 1) /* multicast: copy to the other port too */
-#define BR_META_REASM (1U << 2) /* WAN: a fragment of 4in6 from a tunnel's far end */
+#define BR_META_REASM (1U << 2) /* WAN: a 4in6 fragment, for tc */
 
 /* ------------------------------------------------------------------ */
 /* IPv4 over IPv6: MAP-E, DS-Lite, static ip4ip6 peers                 */
@@ -310,9 +310,9 @@ struct br_tun {
  * the default MAX_SKB_FRAGS). brouterd sizes the "reasm" array to
  * possible CPUs x BR_REASM_SLOTS.
  */
-#define BR_REASM_SLOTS 16
-#define BR_REASM_MAX 15360
-#define BR_REASM_FRAGS 16	/* fragments per datagram (13 of 1232 bytes fill one) */
+#define BR_REASM_SLOTS	    16
+#define BR_REASM_MAX	    15360
+#define BR_REASM_FRAGS	    16 /* per datagram (13 of 1232 bytes fill one) */
 #define BR_REASM_TIMEOUT_NS 2000000000LL
 
 /* Key of "tun_out" (LPM trie): IPv4 destination prefix -> tunnel. */

@@ -129,8 +129,8 @@ static int reasm_size(struct brouterd *d, int ncpus)
 	__u64 bytes = (__u64)bpf_map__value_size(map) * BR_REASM_SLOTS * ncpus;
 
 	pr_info("4in6 reassembly: %d datagrams of up to %d bytes per CPU, "
-		 "%d CPUs, %llu KB", BR_REASM_SLOTS, BR_REASM_MAX, ncpus,
-		 bytes >> 10);
+		"%d CPUs, %llu KB",
+		BR_REASM_SLOTS, BR_REASM_MAX, ncpus, bytes >> 10);
 	return bpf_map__set_max_entries(map, BR_REASM_SLOTS * ncpus);
 }
 
