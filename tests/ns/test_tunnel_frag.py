@@ -14,6 +14,7 @@ Every payload is compared by SHA-256 where it lands.
 import hashlib
 import random
 import subprocess
+import time
 
 import pytest
 from scapy.all import IP, UDP, Raw
@@ -59,9 +60,11 @@ d = s.recv(65536)
 print(len(d), hashlib.sha256(d).hexdigest(), flush=True)
 """
 
+# WAN counters of 4in6 and its fragments (each drop reason; "drop" is
+# their sum with every other inbound drop)
 FRAG_COUNTERS = ("tun_frag", "tun_frag_held", "tun_reasm", "tun_frag_overlap",
                  "tun_frag_bad", "tun_frag_big", "tun_frag_timeout", "tun_frag_evicted",
-                 "tun_bad_port", "tun_bad_src", "drop")
+                 "tun_bad_port", "tun_bad_src", "tun_bad_dst", "tun_bad_inner")
 
 
 @pytest.fixture(scope="module")
@@ -151,9 +154,10 @@ def test_mape_fragments_to_a_port_outside_the_set_or_from_a_wrong_br_are_dropped
     before = counters(mape)
     inject_fragments(rig, BR, CE6, inner)
     inject_fragments(rig, WRONG_BR, CE6, udp_datagram(CE4, RULE.ports(PSID)[0], 3000, 9))
-    wait_for(lambda: delta(mape, before).get("drop") == 6, timeout=5, what="6 drops")
+    wait_for(lambda: len(delta(mape, before)) == 4, timeout=5, what="4 counters moved")
+    time.sleep(0.3)
     assert delta(mape, before) == {"tun_frag": 3, "tun_frag_held": 2, "tun_bad_port": 3,
-                                   "tun_bad_src": 3, "drop": 6}
+                                   "tun_bad_src": 3}
 
 
 # ------------------------------------------------------------ DS-Lite

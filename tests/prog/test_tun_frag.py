@@ -29,7 +29,7 @@ from scapy.all import ICMP, IP, UDP, Ether, IPv6, IPv6ExtHdrFragment, Raw
 
 import bpfsys as bs
 from fwrig import on_one_cpu
-from progrig import WAN, counted, expect
+from progrig import WAN, counted
 from test_tun4in6 import (AFTR, B4, BR, BR_MAC, CE4, CE6, IN_SET, INET, NOT_IN_SET,
                           PEER, PEER_LOCAL, WRONG, decapsulated, tun_rig)
 from test_tun4in6 import DSLITE_CONF, MAPE_CONF
@@ -245,6 +245,7 @@ def test_mape_datagram_to_a_port_outside_the_set_is_dropped_fragment_by_fragment
     inner = udp_in(3000, dport=port)
     f = frames(mape, inner, [PIECE, PIECE], ident=port)
     assert_dropped_all(mape, [f[1], f[0], f[2]], "tun_bad_port", held_before=1)
+    assert (REASM_REFUSED, 0, port) in [s[:3] for s in slots(mape)], "refusal remembered"
 
 
 def test_mape_icmp_echo_identifier_outside_the_set_is_tun_bad_port(mape):
@@ -396,7 +397,7 @@ def test_a_datagram_within_2_s_is_not_expired(mape):
     inner = udp_in(3000)
     f = frames(mape, inner, [PIECE, PIECE], ident=52)
     run_all(mape, f[:2])
-    time.sleep(TIMEOUT_S - 0.5)
+    time.sleep(TIMEOUT_S - 1)
     assert_reassembled(mape, inner, f[2:])
 
 
