@@ -54,6 +54,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } info SEC(".maps");
 
+/* What brouterd did (reloads, tunnels configured): for brouterctl and metrics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct br_status);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} status SEC(".maps");
+
 /* Per-CPU counters, key enum br_stat_id (include/brouter/counters.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -162,6 +171,18 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pin_rules SEC(".maps");
+
+/*
+ * Tagged rule_id -> pinhole name, written by brouterd at each reload for
+ * brouterctl flows. LRU: names of old reloads go when space runs short.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct br_pin_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pin_names SEC(".maps");
 
 /* Prefixes valid as outbound sources: RA-learned and configured. */
 struct {

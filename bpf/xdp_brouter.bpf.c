@@ -60,8 +60,21 @@ static __always_inline __u32 l2_admit(struct ethhdr *eth,
 	return 0;
 }
 
+/*
+ * Unicast bridged by the full path, counted here rather than at the
+ * single exit so that the fast path's hits cost nothing to count: they
+ * are bridged - bridged_slow.
+ */
+static __always_inline void bridge_slow(struct verdict *v, __u32 port,
+					__u64 bytes)
+{
+	decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+	stat_add(BR_STAT_BRIDGED_SLOW, port, bytes);
+}
+
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
-					 const struct br_settings *s, __u32 port)
+					 const struct br_settings *s, __u32 port,
+					 __u64 bytes)
 {
 	__u32 drop = l2_admit(eth, s, port, now_ns());
 
@@ -70,19 +83,21 @@ static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
 	else if (mac_is_group(eth->h_dest))
 		decide(v, XDP_PASS, BR_STAT_FLOOD, BR_META_CLONE);
 	else
-		decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+		bridge_slow(v, port, bytes);
 }
 
 /* IPv6 to bridge that the fast path did not pass; @fc: what it said. */
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 				       struct ethhdr *eth,
 				       const struct br_settings *s, __u32 port,
-				       __u64 now, int fc)
+				       __u64 now, int fc, __u64 bytes)
 {
 	int mcast = mac_is_group(eth->h_dest);
 	__u32 drop = l2_admit(eth, s, port, now);
 	int r;
 
+	if (fc == FC_MISSED)
+		stat_add(BR_STAT_FC_MISS, port, bytes);
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
 	r = firewall(ctx, s, port, mcast, now, fc == FC_MISSED);
@@ -94,7 +109,7 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 	if (mcast)
 		return decide(v, XDP_PASS, BR_STAT_FLOOD,
 			      BR_META_MARK | BR_META_CLONE);
-	decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+	bridge_slow(v, port, bytes);
 }
 
 /* IPv6 for the brouter itself: the stack, unless it is tunnel traffic. */
@@ -182,10 +197,10 @@ int xdp_brouter(struct xdp_md *ctx)
 		else if (mac_is_own(s, eth->h_dest))
 			local_ip6(&v, &c, ip6, port);
 		else
-			bridge_ip6(ctx, &v, eth, s, port, now, fc);
+			bridge_ip6(ctx, &v, eth, s, port, now, fc, bytes);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
-		bridge_other(&v, eth, s, port);
+		bridge_other(&v, eth, s, port, bytes);
 	}
 
 	return finish(ctx, &v, port, bytes);

@@ -332,8 +332,12 @@ struct br_tun_in_key {
  * layout version changes whenever a pinned map's key or value changes
  * meaning: a brouterd finding another version pinned starts afresh
  * instead of reading old state with new eyes.
+ *
+ * 2: "stats" gained the flow cache counters (a longer array), and a
+ *    flow's rule_id carries the tag of the reload that compiled it
+ *    (BR_RULE_*), so "pin_names" can name it.
  */
-#define BR_LAYOUT_VERSION 1
+#define BR_LAYOUT_VERSION 2
 
 struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */
@@ -348,6 +352,35 @@ struct br_info {
 	__u8 promisc_set[BR_NPORTS];	/* turned promiscuous mode on */
 	__u8 clsact_created[BR_NPORTS]; /* created the clsact qdisc */
 	__u32 pad;
+};
+
+/*
+ * Value of "status" (array, one entry): what brouterd did, for
+ * brouterctl and the metrics. Times are CLOCK_REALTIME seconds, as
+ * Prometheus wants timestamps.
+ */
+struct br_status {
+	__u64 started_s;	/* brouterd started */
+	__u64 reloads;		/* reloads that installed a new policy */
+	__u64 reload_failures;	/* reloads refused: the running policy stayed */
+	__u64 last_reload_s;	/* last policy installed (at start, or a reload) */
+	__u32 tun_modes;	/* 1 << enum br_tun_mode of each tunnel configured */
+	__u32 pad;
+};
+
+/*
+ * Pinhole names. A pinhole's rule_id (struct br_pin_val, copied into the
+ * flows it opens) is its index in the configuration, tagged with the low
+ * bits of the reload that compiled it: "pin_names" (LRU hash, written by
+ * brouterd) maps it to the name, so a flow opened before a reload that
+ * renumbered the pinholes keeps the name of the rule that opened it.
+ */
+#define BR_RULE_INDEX_BITS 20
+#define BR_RULE_INDEX_MASK ((1U << BR_RULE_INDEX_BITS) - 1)
+#define BR_PIN_NAME_LEN 32
+
+struct br_pin_name {
+	char name[BR_PIN_NAME_LEN]; /* "" for an unnamed pinhole */
 };
 
 /* Names of the pinned objects under the pin directory. */

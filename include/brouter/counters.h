@@ -61,7 +61,9 @@
 	X(TUN_FRAG_HELD, "tun_frag_held", "tc ingress: 4in6 fragment held until its datagram is whole") \
 	X(TUN_REASM, "tun_reasm", "tc ingress: 4in6 datagram reassembled to the stack as IPv4") \
 	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
-	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped")
+	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped") \
+	X(FC_MISS, "fc_miss", "flow cache probed, no hit: the full path decided") \
+	X(BRIDGED_SLOW, "bridged_slow", "bridged by the full path (bridged - this = cache hits)")
 
 #define BR_STAT_ENUM(id, name, help) BR_STAT_##id,
 enum br_stat_id {
@@ -70,7 +72,11 @@ enum br_stat_id {
 };
 #undef BR_STAT_ENUM
 
-/* Drop reasons are the ids from DROP_RUNT up to the tc events. */
+/*
+ * Drop reasons are the ids from DROP_RUNT up to the tc events. The flow
+ * cache's two counters are counted on the full path only, so the fast
+ * path pays nothing for them: its hits are bridged - bridged_slow.
+ */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
 #define BR_DROP_LAST BR_STAT_DROP_TUN_FRAG_EVICTED
 

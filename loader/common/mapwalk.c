@@ -32,6 +32,38 @@ int map_each(int fd, size_t key_size, size_t val_size,
 	return errno == ENOENT ? 0 : -errno;
 }
 
+long map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.max_entries;
+}
+
+/*
+ * A hash walk whose last key was deleted meanwhile starts over: under
+ * churn it could count for ever, so it stops at the map's capacity.
+ */
+long map_count(int fd, size_t key_size)
+{
+	unsigned char cur[MAPWALK_KEY_MAX], next[MAPWALK_KEY_MAX];
+	long n = 0, cap = map_capacity(fd);
+	void *prev = NULL;
+
+	if (key_size > sizeof(cur))
+		return -EINVAL;
+	if (cap < 0)
+		return cap;
+	while (n < cap && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(cur, next, key_size);
+		prev = cur;
+		n++;
+	}
+	return n == cap || errno == ENOENT ? n : -errno;
+}
+
 static int keys_add(struct map_keys *mk, const void *key)
 {
 	void *k;

@@ -17,6 +17,15 @@
 int map_each(int fd, size_t key_size, size_t val_size,
 	     int (*fn)(const void *key, const void *val, void *ctx), void *ctx);
 
+/*
+ * How many entries @fd holds now (keys walked, values not read), at most
+ * its capacity, or -errno.
+ */
+long map_count(int fd, size_t key_size);
+
+/* max_entries of the map @fd, or -errno. */
+long map_capacity(int fd);
+
 /* Keys collected before anything is done with them. */
 struct map_keys {
 	void *k;

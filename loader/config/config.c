@@ -288,6 +288,7 @@ static const struct cfg_key top_keys[] = {
 	{ "log", parse_log },
 	{ "firewall", cfg_parse_firewall },
 	{ "tunnel", cfg_parse_tunnel },
+	{ "metrics", cfg_parse_metrics },
 	{ NULL },
 };
 
@@ -482,6 +483,8 @@ int config_reload(struct br_config *cfg)
 			cfg->max_flows);
 		n.max_flows = cfg->max_flows;
 	}
+	keep_running("metrics.listen", n.metrics_listen, cfg->metrics_listen,
+		     sizeof(n.metrics_listen));
 	if (n.flow_cache != cfg->flow_cache) {
 		char want[16], have[16];
 

@@ -12,6 +12,7 @@
 #include "config/tunnel.h"
 #include "config/options.h"
 #include "fw/policy.h"
+#include "metrics/listen.h"
 
 /* Configured LAN prefixes at most (valid outbound sources). */
 #define BR_CFG_MAX_LAN_PREFIXES 64
@@ -31,6 +32,7 @@ struct br_config {
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */
 	__u32 flow_cache;	/* a CPU's entries, 0: off, or BR_CFG_FC_AUTO */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
+	char metrics_listen[BR_METRICS_LISTEN_MAX]; /* HTTP endpoint, "" = off */
 	int file_found;		/* 0: default file absent, built-in defaults used */
 	char **files;		/* file names the pinholes' ->file point to */
 	int n_files;

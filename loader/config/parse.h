@@ -97,6 +97,9 @@ int cfg_prefix6_strict(struct cfg_ctx *x, const config_setting_t *s,
 /* The "firewall" group (firewall.c). */
 int cfg_parse_firewall(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
+/* The "metrics" group (metrics.c). */
+int cfg_parse_metrics(struct cfg_ctx *x, const config_setting_t *s, void *obj);
+
 /* "pinholes" list and duplicate check (pinholes.c). */
 int cfg_parse_pinholes(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 

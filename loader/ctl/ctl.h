@@ -26,6 +26,7 @@ int cmd_fdb(const struct ctl *c);
 int cmd_flows(const struct ctl *c);
 int cmd_tunnel(const struct ctl *c);
 int cmd_reload(const struct ctl *c);
+int cmd_metrics(const struct ctl *c);
 
 /*
  * Open the map @name pinned in @c's pin dir: fd, or -errno after saying

@@ -38,6 +38,11 @@ static const struct ctl_cmd {
 	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
 	  "is done: exit 0 once the new policy is active, 1 if brouterd kept the\n"
 	  "running one (its log says why), 3 if no brouterd runs.\n" },
+	{ "metrics", cmd_metrics, "Prometheus text exposition of all of the above",
+	  "Every counter, table size, reload and tunnel figure as Prometheus text\n"
+	  "(exposition format 0.0.4), for node_exporter's textfile collector.\n"
+	  "With no brouterd running it prints brouter_up 0 alone and exits 0, so\n"
+	  "the collector's file says so instead of keeping stale figures.\n" },
 	{ "map-e", NULL, "MAP-E calculator: CE IPv4, PSID, ports, CE IPv6",
 	  NULL },
 	{ "help", NULL, "this text, or a command's (help COMMAND)", NULL },

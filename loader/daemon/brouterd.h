@@ -9,6 +9,7 @@
 #include "brouter/abi.h"
 #include "config/config.h"
 #include "daemon/attach.h"
+#include "daemon/http.h"
 #include "daemon/tunnel_run.h"
 
 struct brouterd {
@@ -25,6 +26,8 @@ struct brouterd {
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
 	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
+	struct br_status status; /* what the pinned "status" map says */
+	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
 };
 
 /* load.c: programs, maps and pins */
@@ -49,5 +52,9 @@ int policy_install(struct brouterd *d);
 void log_policy(struct brouterd *d, const char *what);
 void reload(struct brouterd *d);
 void follow_port_macs(struct brouterd *d);
+
+/* status.c: the pinned "status" map (start, reloads, tunnels configured) */
+void status_started(struct brouterd *d);
+void status_reloaded(struct brouterd *d, int ok);
 
 #endif /* BR_BROUTERD_H */

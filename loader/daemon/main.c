@@ -45,6 +45,7 @@ static void teardown(struct brouterd *d)
 {
 	int p;
 
+	metrics_http_close(&d->http);
 	ring_buffer__free(d->drops);
 	d->drops = NULL;
 	if (d->ra_fd >= 0)
@@ -162,7 +163,7 @@ static int signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_MAX };
+enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_METRICS, PFD_MAX };
 
 static int run_loop(struct brouterd *d, int sig_fd)
 {
@@ -171,6 +172,7 @@ static int run_loop(struct brouterd *d, int sig_fd)
 		[PFD_RA] = { .fd = d->ra_fd, .events = POLLIN },
 		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
 				.events = POLLIN },
+		[PFD_METRICS] = { .fd = d->http.ep, .events = POLLIN },
 	};
 	struct timespec last = { 0 }, now;
 	struct signalfd_siginfo si;
@@ -193,6 +195,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			ra_receive(d);
 		if (pfd[PFD_DROPS].revents & POLLIN)
 			ring_buffer__consume(d->drops);
+		if (pfd[PFD_METRICS].revents & POLLIN)
+			metrics_http_serve(&d->http);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				notify_reloading();
@@ -232,14 +236,19 @@ static int start(struct brouterd *d)
 	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d) ?:
 	      tunnel_run_start(&d->tun, &d->cfg.tunnel, &d->port[BR_PORT_WAN],
 			       d->xdp->obj);
-	if (!err)
+	if (!err && d->cfg.metrics_listen[0])
+		err = metrics_http_open(&d->http, d->cfg.metrics_listen,
+					d->cfg.opt.pin_dir);
+	if (!err) {
+		status_started(d);
 		listeners_open(d);
+	}
 	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct brouterd d = { .lock_fd = -1, .ra_fd = -1 };
+	struct brouterd d = { .lock_fd = -1, .ra_fd = -1, .http.ep = -1 };
 	int p, err, sig_fd;
 
 	br_prog_name = "brouterd";

@@ -95,6 +95,7 @@ int policy_install(struct brouterd *d)
 	int dst = bpf_map__fd(d->xdp->maps.pin_dst);
 	int rules = bpf_map__fd(d->xdp->maps.pin_rules);
 	__u32 next = d->settings.gen + 1;
+	__u32 tag = next << BR_RULE_INDEX_BITS; /* the low bits of the count */
 	__u8 old = d->settings.gen & 1, slot = next & 1;
 	struct br_compiled c = { 0 };
 	struct br_settings s;
@@ -103,11 +104,18 @@ int policy_install(struct brouterd *d)
 	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, slot, &c);
 	if (err)
 		return err;
+	policy_tag(&c, tag);
 	err = policy_clear_gen(dst, rules, slot) ?: policy_write(dst, rules, &c) ?:
 	      settings_build(d, &s);
 	policy_compiled_free(&c);
 	if (err)
 		return err;
+	/* names are for display only: a policy without them still protects */
+	err = policy_write_names(bpf_map__fd(d->xdp->maps.pin_names),
+				 d->cfg.pinholes, d->cfg.n_pinholes, tag);
+	if (err)
+		pr_warn("pin_names: %s; brouterctl flows shows rule numbers",
+			strerror(-err));
 	s.pol[slot] = d->cfg.pol;
 	s.pol[slot].n_pinholes = d->cfg.n_pinholes;
 	err = settings_push(d, &s);
@@ -146,18 +154,23 @@ void reload(struct brouterd *d)
 {
 	int err;
 
-	if (config_reload(&d->cfg))
-		return; /* config_reload said what is wrong and that nothing changed */
+	if (config_reload(&d->cfg)) {
+		/* config_reload said what is wrong and that nothing changed */
+		status_reloaded(d, 0);
+		return;
+	}
 	br_log_level = d->cfg.log_level;
 	br_log_syslog(d->cfg.opt.syslog);
 	err = policy_install(d);
 	if (err) {
 		pr_err("reload: installing the policy failed (%s); the running policy "
 		       "stays", strerror(-err));
+		status_reloaded(d, 0);
 		return;
 	}
 	log_policy(d, "reloaded");
 	tunnel_run_reload(&d->tun, &d->cfg.tunnel);
+	status_reloaded(d, 1);
 }
 
 /*

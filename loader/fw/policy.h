@@ -21,7 +21,7 @@ struct br_port_range {
 
 /* One allow rule from the config file. */
 struct br_pinhole {
-	char name[32];	     /* "" when unnamed */
+	char name[BR_PIN_NAME_LEN]; /* "" when unnamed */
 	const char *file;    /* where it was read, for messages; may be NULL */
 	unsigned int line;   /* 0 when not read from a file */
 	struct prefix6 dst;
@@ -88,6 +88,15 @@ void policy_compiled_free(struct br_compiled *c);
  * policy_clear_gen(). On failure deletes what it wrote and returns -errno.
  */
 int policy_write(int pin_dst_fd, int pin_rules_fd, const struct br_compiled *c);
+
+/*
+ * Tag every rule_id of @c with @tag (the reload's bits above
+ * BR_RULE_INDEX_BITS) and write the names of the @n pinholes @ph under
+ * those ids into "pin_names" (@names_fd). 0 or -errno.
+ */
+void policy_tag(struct br_compiled *c, __u32 tag);
+int policy_write_names(int names_fd, const struct br_pinhole *ph, int n,
+		       __u32 tag);
 
 /* Delete every entry of generation @gen from both maps. 0 or -errno. */
 int policy_clear_gen(int pin_dst_fd, int pin_rules_fd, __u8 gen);

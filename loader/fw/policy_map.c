@@ -51,6 +51,34 @@ int policy_write(int pin_dst_fd, int pin_rules_fd, const struct br_compiled *c)
 	return 0;
 }
 
+/* Every rule index fits below the tag: a rule takes at least one entry. */
+_Static_assert(BR_PIN_MAX_ENTRIES <= BR_RULE_INDEX_MASK + 1, "rule index bits");
+
+void policy_tag(struct br_compiled *c, __u32 tag)
+{
+	__u32 i;
+
+	for (i = 0; i < c->n_rules; i++)
+		c->rules[i].val.rule_id |= tag;
+}
+
+int policy_write_names(int names_fd, const struct br_pinhole *ph, int n,
+		       __u32 tag)
+{
+	struct br_pin_name v;
+	__u32 id;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&v, 0, sizeof(v));
+		memcpy(v.name, ph[i].name, sizeof(v.name));
+		id = tag | i;
+		if (bpf_map_update_elem(names_fd, &id, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 static bool dst_of_gen(const void *key, void *ctx)
 {
 	const struct br_pin_dst_key *k = key;

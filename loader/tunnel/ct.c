@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Conntrack flush by address: dump the IPv4 table, then delete the
+ * Conntrack by address. Flush: dump the IPv4 table, then delete the
  * matching entries by their original tuple, as conntrack -D does. One
  * IPCTNL_MSG_CT_DELETE cannot: given a tuple it deletes that one entry,
  * without one it flushes by mark, zone or status, never by address.
+ * Port use: the same dump, counting the ports replies come back to.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -46,20 +48,30 @@ static int nested_attr(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* The attribute @type nested in @a, or NULL. */
+static const struct nlattr *nested_get(const struct nlattr *a, int type)
+{
+	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
+
+	if (!a || mnl_attr_parse_nested(a, nested_attr, tb) < 0)
+		return NULL;
+	return tb[type];
+}
+
+/* Is the IPv4 address attribute @type of tuple @t equal to @addr? */
+static bool tuple_addr_is(const struct nlattr *t, int type, __be32 addr)
+{
+	const struct nlattr *a = nested_get(nested_get(t, CTA_TUPLE_IP), type);
+
+	return a && mnl_attr_get_payload_len(a) == 4 &&
+	       !memcmp(mnl_attr_get_payload(a), &addr, 4);
+}
+
 /* Does the tuple @t have @addr as its IPv4 source or destination? */
 static bool tuple_has(const struct nlattr *t, __be32 addr)
 {
-	const struct nlattr *tt[CTA_MAX + 1] = { 0 }, *ip[CTA_MAX + 1] = { 0 };
-	int i, types[] = { CTA_IP_V4_SRC, CTA_IP_V4_DST };
-
-	if (!t || mnl_attr_parse_nested(t, nested_attr, tt) < 0 || !tt[CTA_TUPLE_IP] ||
-	    mnl_attr_parse_nested(tt[CTA_TUPLE_IP], nested_attr, ip) < 0)
-		return false;
-	for (i = 0; i < 2; i++)
-		if (ip[types[i]] && mnl_attr_get_payload_len(ip[types[i]]) == 4 &&
-		    !memcmp(mnl_attr_get_payload(ip[types[i]]), &addr, 4))
-			return true;
-	return false;
+	return tuple_addr_is(t, CTA_IP_V4_SRC, addr) ||
+	       tuple_addr_is(t, CTA_IP_V4_DST, addr);
 }
 
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
@@ -108,6 +120,12 @@ static int delete_one(struct rtnl *nl, char *buf, const struct ct_victim *v)
 	return err == -ENOENT ? 0 : err;
 }
 
+static int ct_dump(struct rtnl *nl, char *buf, nl_cb_t cb, void *ctx)
+{
+	return nl_talk(nl, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP), buf,
+		       CT_BUF, cb, ctx);
+}
+
 int ct_flush_addr4(struct in_addr addr)
 {
 	struct ct_dump d = { .addr = addr.s_addr };
@@ -127,8 +145,7 @@ int ct_flush_addr4(struct in_addr addr)
 	/* a full batch may leave more behind: dump again, a bounded number of times */
 	for (pass = 0; pass < CT_PASSES; pass++) {
 		d.n = 0;
-		err = nl_talk(&nl, ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP),
-			      buf, CT_BUF, dump_cb, &d);
+		err = ct_dump(&nl, buf, dump_cb, &d);
 		for (i = 0; !err && i < d.n; i++) {
 			err = delete_one(&nl, buf, &d.v[i]);
 			deleted += !err;
@@ -141,4 +158,83 @@ out:
 	free(d.v);
 	free(buf);
 	return err ?: deleted;
+}
+
+/* ---- port use ---------------------------------------------------------- */
+
+struct ct_use {
+	__be32 addr;
+	struct ct_port_use *out;
+	unsigned char *seen; /* a bit per port, per protocol */
+};
+
+static int proto_index(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return CT_PU_TCP;
+	case IPPROTO_UDP:
+		return CT_PU_UDP;
+	case IPPROTO_ICMP:
+		return CT_PU_ICMP;
+	}
+	return -1;
+}
+
+/* The port a reply comes back to: destination port, or ICMP identifier. */
+static int reply_port(const struct nlattr *proto, int i)
+{
+	const struct nlattr *a;
+
+	a = nested_get(proto, i == CT_PU_ICMP ? CTA_PROTO_ICMP_ID :
+						CTA_PROTO_DST_PORT);
+	if (!a || mnl_attr_get_payload_len(a) != 2)
+		return -1;
+	return ntohs(mnl_attr_get_u16(a));
+}
+
+static int use_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[CTA_MAX + 1] = { 0 }, *proto, *num;
+	struct ct_use *u = data;
+	unsigned char *bit;
+	int i, port;
+
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), nested_attr, tb);
+	if (!tuple_addr_is(tb[CTA_TUPLE_REPLY], CTA_IP_V4_DST, u->addr))
+		return MNL_CB_OK;
+	proto = nested_get(tb[CTA_TUPLE_REPLY], CTA_TUPLE_PROTO);
+	num = nested_get(proto, CTA_PROTO_NUM);
+	if (!num || mnl_attr_get_payload_len(num) != 1)
+		return MNL_CB_OK;
+	i = proto_index(mnl_attr_get_u8(num));
+	port = i < 0 ? -1 : reply_port(proto, i);
+	if (port < 0)
+		return MNL_CB_OK;
+	u->out->entries[i]++;
+	bit = &u->seen[(i << 13) + (port >> 3)];
+	if (!(*bit & (1 << (port & 7))))
+		u->out->ports[i]++;
+	*bit |= 1 << (port & 7);
+	return MNL_CB_OK;
+}
+
+int ct_port_use(struct in_addr addr, struct ct_port_use *out)
+{
+	struct ct_use u = { .addr = addr.s_addr, .out = out };
+	struct rtnl nl;
+	char *buf;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = nl_open(&nl, NETLINK_NETFILTER);
+	if (err)
+		return err;
+	buf = malloc(CT_BUF);
+	u.seen = calloc(CT_PU_NPROTO, 65536 / 8);
+	err = buf && u.seen ? ct_dump(&nl, buf, use_cb, &u) : -ENOMEM;
+	rtnl_close(&nl);
+	free(u.seen);
+	free(buf);
+	return err;
 }

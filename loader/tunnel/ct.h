@@ -19,4 +19,19 @@
  */
 int ct_flush_addr4(struct in_addr addr);
 
+/* Port use of an address in conntrack, by protocol. */
+enum { CT_PU_TCP, CT_PU_UDP, CT_PU_ICMP, CT_PU_NPROTO };
+
+struct ct_port_use {
+	unsigned int entries[CT_PU_NPROTO]; /* entries whose replies go to it */
+	unsigned int ports[CT_PU_NPROTO];   /* distinct ports (ICMP: echo ids) */
+};
+
+/*
+ * Count the IPv4 conntrack entries whose reply tuple is sent to @addr
+ * (a MAP-E CE address: every connection NATed into its port set), and
+ * the distinct destination ports of those replies. 0 or -errno.
+ */
+int ct_port_use(struct in_addr addr, struct ct_port_use *out);
+
 #endif /* BR_CT_H */
