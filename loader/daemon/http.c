@@ -152,19 +152,39 @@ static void error_page(struct http_client *c, const char *status)
 	respond(c, status, "text/plain; charset=utf-8", body, n);
 }
 
+/*
+ * "METHOD PATH HTTP/1.x": the request line split in place into @method
+ * and @path (query string cut off). 0, or -EINVAL when it is not one.
+ */
+static int request_line(char *req, char **method, char **path)
+{
+	char *version, *end = req + strcspn(req, "\r\n");
+
+	*end = '\0';
+	*method = req;
+	*path = strchr(req, ' ');
+	if (!*path)
+		return -EINVAL;
+	*(*path)++ = '\0';
+	version = strchr(*path, ' ');
+	if (!version || strncmp(version + 1, "HTTP/1.", 7) || !**method)
+		return -EINVAL;
+	*version = '\0';
+	(*path)[strcspn(*path, "?")] = '\0'; /* Prometheus may add parameters */
+	return 0;
+}
+
 /* A whole request is in c->req: answer it. */
 static void answer(struct metrics_http *h, struct http_client *c)
 {
-	char method[8], path[256];
+	char *method, *path, *body = NULL;
 	size_t len = 0;
-	char *body = NULL;
 	int err;
 
-	if (sscanf(c->req, "%7s %255s HTTP/", method, path) != 2)
+	if (request_line(c->req, &method, &path))
 		return error_page(c, "400 Bad Request");
 	if (strcmp(method, "GET"))
 		return error_page(c, "405 Method Not Allowed");
-	path[strcspn(path, "?")] = '\0'; /* Prometheus may add parameters */
 	if (strcmp(path, "/metrics"))
 		return error_page(c, "404 Not Found");
 	err = metrics_render(h->pin_dir, &body, &len);
@@ -199,6 +219,29 @@ static void client_read(struct metrics_http *h, struct http_client *c)
 		client_close(h, c);
 }
 
+/*
+ * Answer sent: close our side, but read what the client still sends
+ * until it closes too (or its deadline), since closing a socket with
+ * unread data resets the connection and the answer may be lost.
+ */
+static void client_linger(struct metrics_http *h, struct http_client *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	c->lingering = 1;
+	if (shutdown(c->fd, SHUT_WR) || epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev))
+		client_close(h, c);
+}
+
+static void client_drain(struct metrics_http *h, struct http_client *c)
+{
+	char buf[512];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		client_close(h, c);
+}
+
 static void client_write(struct metrics_http *h, struct http_client *c)
 {
 	ssize_t n = send(c->fd, c->out + c->sent, c->out_len - c->sent,
@@ -206,8 +249,10 @@ static void client_write(struct metrics_http *h, struct http_client *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n < 0 || (c->sent += n) == c->out_len)
+	if (n < 0)
 		client_close(h, c);
+	else if ((c->sent += n) == c->out_len)
+		client_linger(h, c);
 }
 
 static void expire(struct metrics_http *h)
@@ -243,7 +288,9 @@ void metrics_http_serve(struct metrics_http *h)
 			c = ev[i].data.ptr;
 			if (c->fd < 0)
 				continue; /* closed by an earlier event of this round */
-			if (c->out)
+			if (c->lingering)
+				client_drain(h, c);
+			else if (c->out)
 				client_write(h, c);
 			else
 				client_read(h, c);

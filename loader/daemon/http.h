@@ -16,6 +16,7 @@ struct http_client {
 	char req[2048];
 	char *out;		/* the answer, once the request is whole */
 	size_t out_len, sent;
+	int lingering;		/* answer sent: reading until the client closes */
 };
 
 struct metrics_http {

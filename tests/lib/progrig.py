@@ -42,6 +42,9 @@ PORT_IF = ("lan0", "wan0")
 PEER_IF = ("lanp", "wanp")
 
 STAT_NAMES = fm.stat_names()
+# The flow cache's accounting moves beside the verdicts of most frames;
+# counted() and FwRig.send() leave it out, test_flowcache.py checks it.
+CACHE_ACCOUNTING = ("fc_miss", "bridged_slow")
 
 
 def run(*args, check=True):
@@ -266,6 +269,8 @@ def counted(before, after):
     """Non-zero counter deltas as {(name, port): (packets, bytes)}."""
     out = {}
     for name in STAT_NAMES:
+        if name in CACHE_ACCOUNTING:
+            continue
         d = [a - b for a, b in zip(after[name], before[name])]
         for port in (LAN, WAN):
             if d[2 * port] or d[2 * port + 1]:

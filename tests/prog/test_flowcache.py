@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from scapy.all import ICMPv6EchoRequest, IPv6
 
 import bpfsys as bs
 import fwmaps as fm
@@ -424,3 +425,29 @@ def test_flow_cache_udp_outbound_keeps_binding_refresh(one_cpu):
     # inbound from another remote matches the refreshed binding
     fw.age_flows(20, lan=H1)
     assert fw.send(WAN, inb(udp(R2, H1, 53, 5000))) == bridged()
+
+
+def test_cache_accounting_counts_misses_and_slow_bridging_only(one_cpu):
+    fw = one_cpu
+    slow = {"rx": 1, "bridged": 1, "fc_miss": 1, "bridged_slow": 1}
+    # the first packet of a flow: probed, missed, bridged by the full path
+    assert fw.send(LAN, out(udp(H1, R1, 5000, 53)), accounting=True) == \
+        (bs.XDP_REDIRECT, dict(slow, flow_new=1))
+    # the reply: the open flow passes it and fills the cache
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000)), accounting=True) == \
+        (bs.XDP_REDIRECT, slow)
+    # then hits both ways, counted only as bridged (hits = bridged -
+    # bridged_slow)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000)), accounting=True) == \
+        (bs.XDP_REDIRECT, {"rx": 1, "bridged": 1})
+    assert fw.send(LAN, out(udp(H1, R1, 5000, 53)), accounting=True) == \
+        (bs.XDP_REDIRECT, {"rx": 1, "bridged": 1})
+    # a flow the cache cannot take (ICMPv6 echo) is bridged slow, unprobed
+    echo = IPv6(src=H1, dst=R1) / ICMPv6EchoRequest(id=7)
+    assert fw.send(LAN, out(echo), accounting=True) == \
+        (bs.XDP_REDIRECT, {"rx": 1, "bridged": 1, "bridged_slow": 1,
+                           "flow_new": 1})
+    # an entry past its second of trust: a miss again
+    fw.flush_flow_cache()
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000)), accounting=True) == \
+        (bs.XDP_REDIRECT, slow)
