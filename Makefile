@@ -47,7 +47,8 @@ DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
         libmnl-dev libnftables-dev scdoc systemd strace libcurl4-openssl-dev libjansson-dev \
-        dnsmasq openssl python3-cryptography
+        dnsmasq openssl python3-cryptography \
+        conntrack prometheus
 
 # Installation: `make install PREFIX=/usr DESTDIR=/tmp/pkg`. The config
 # file stays in /etc/brouter whatever the prefix: brouterd looks there.

@@ -10,6 +10,7 @@
 #include "ctl/map_e.h"
 #include "common/mapwalk.h"
 #include "ctl/ctl.h"
+#include "tunnel/ct.h"
 #include "tunnel/mape_rule.h"
 
 #define TUN_MAX 64 /* BR_TUN_MAX of bpf/maps.h */
@@ -64,6 +65,41 @@ static void print_ports_json(FILE *f, const struct br_tun *t)
 	mape_ports_json(f, &ce);
 }
 
+/*
+ * Ports of the set conntrack holds, per protocol: the connections NATed
+ * into it (replies go to the CE address). A full set is what users of a
+ * shared address run into: new connections then fail.
+ */
+static void print_port_use(FILE *f, const struct br_tun *t, int json)
+{
+	static const char *const proto[CT_PU_NPROTO] = { "tcp", "udp", "icmp" };
+	struct in_addr ce = { .s_addr = t->ce_ipv4 };
+	struct mape_ce c = ce_of(t);
+	unsigned int n = mape_port_count(&c), i;
+	struct ct_port_use u;
+	int err = ct_port_use(ce, &u);
+
+	if (json) {
+		if (err)
+			return;
+		fprintf(f, ", \"ports_used\": {");
+		for (i = 0; i < CT_PU_NPROTO; i++)
+			fprintf(f, "%s\"%s\": %u", i ? ", " : "", proto[i], u.ports[i]);
+		fputc('}', f);
+		return;
+	}
+	if (err) {
+		fprintf(f, "           ports in use: unknown (conntrack: %s)\n",
+			strerror(-err));
+		return;
+	}
+	fprintf(f, "           ports in use:");
+	for (i = 0; i < CT_PU_NPROTO; i++)
+		fprintf(f, "%s %s %u of %u (%.1f%%)", i ? "," : "", proto[i],
+			u.ports[i], n, n ? 100.0 * u.ports[i] / n : 0.0);
+	fputc('\n', f);
+}
+
 static void print_tun(FILE *f, const struct br_tun *t, int json)
 {
 	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], c[INET_ADDRSTRLEN];
@@ -99,17 +135,19 @@ static int print_out_one(const void *key, const void *val, void *ctx)
 {
 	const struct br_tun_out_key *k = key;
 	struct ctl_walk *w = ctx;
+	const struct br_tun *t = val;
 	char a[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &k->addr, a, sizeof(a));
-	if (w->json) {
+	if (w->json)
 		fprintf(w->f, "%s{\"prefix\": \"%s/%u\", ", ctl_sep(w), a, k->prefixlen);
-		print_tun(w->f, val, 1);
-		fputc('}', w->f);
-	} else {
+	else
 		fprintf(w->f, "  %s/%u via ", a, k->prefixlen);
-		print_tun(w->f, val, 0);
-	}
+	print_tun(w->f, t, w->json);
+	if (t->mode == BR_TUN_MAPE)
+		print_port_use(w->f, t, w->json);
+	if (w->json)
+		fputc('}', w->f);
 	return ++w->n >= TUN_MAX;
 }
 

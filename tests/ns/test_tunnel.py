@@ -739,6 +739,71 @@ def test_mape_500_concurrent_connections_use_distinct_ports_of_the_set(rig, mape
     assert st["out_bad"] == 0, st["bad"]
 
 
+# From the LAN host: N TCP connections held open until stdin closes.
+HOLD = r"""
+import socket, sys
+dst, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks = [socket.create_connection((dst, port), timeout=10) for _ in range(n)]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def ct_reply_ports(rig, proto):
+    """Reply destination ports of conntrack's entries to the CE address,
+    as Debian's conntrack tool lists them."""
+    out = run(rig.rtr, ["conntrack", "-L", "-p", proto, "--reply-dst", CE4],
+              check=False).stdout
+    # the second dport= of a line is the reply tuple's
+    return {int(m[1]) for m in (re.findall(r"dport=(\d+)", l)
+                                for l in out.splitlines()) if len(m) == 2}
+
+
+def metric_samples(text):
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)(\{[^}]*\})? (\S+)$", line)
+        if m:
+            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def test_mape_port_use_metric_counts_the_ports_conntrack_holds(rig, mape):
+    n = 200
+    seen_before = len(rig.inet_events("echo"))
+    path = rig.script("hold.py", HOLD)
+    p = rig.popen(rig.lan, [PYTHON, path, INET, str(ECHO), str(n)],
+                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        wait_for(lambda: len(rig.inet_events("echo")) >= seen_before + n,
+                 timeout=10, what="the server's accepts")
+        held = {int(port) for _, port in rig.inet_events("echo")[seen_before:]}
+        assert len(held) == n
+        before = ct_reply_ports(rig, "tcp")
+        ctl = [topo.BROUTERCTL, "-p", rig.pin_dir]
+        m = metric_samples(run(rig.rtr, ctl + ["metrics"]).stdout)
+        tun = json.loads(run(rig.rtr, ctl + ["tunnel", "--json"]).stdout)
+        text = run(rig.rtr, ctl + ["tunnel"]).stdout
+        after = ct_reply_ports(rig, "tcp")
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    assert held <= before and held <= after
+    used = m['brouter_mape_ports_used{proto="tcp"}']
+    # earlier tests' connections may time out meanwhile: between the reads
+    assert min(len(before), len(after)) <= used <= max(len(before), len(after))
+    assert used >= n
+    assert m["brouter_mape_ports"] == len(RULE.ports(PSID)) == 3840
+    assert m['brouter_mape_port_usage_ratio{proto="tcp"}'] == \
+        pytest.approx(used / 3840, rel=1e-5)
+    assert m['brouter_tunnel_up{mode="map-e"}'] == 1
+    mape_out = [t for t in tun["tun_out"] if t["mode"] == "map-e"]
+    assert min(len(before), len(after)) <= mape_out[0]["ports_used"]["tcp"] \
+        <= max(len(before), len(after))
+    assert re.search(r"ports in use: tcp (\d+) of 3840 \(\d+\.\d%\)", text), text
+
+
 def test_mape_large_tcp_transfers_arrive_intact_through_1460_mtu(rig, mape):
     with open(rig.big, "rb") as f:
         want = hashlib.sha256(f.read()).hexdigest()
