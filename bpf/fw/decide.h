@@ -109,7 +109,7 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 	if (e && n.hit)
 		fc_fill(e, &k, &n, gen, fp->smac, fp->dmac, port);
 out:
-	if (r < 0 && port == BR_PORT_WAN && (pol->flags & BR_PF_LOG_DROPS))
+	if (r < 0 && (pol->flags & BR_PF_LOG_DROPS))
 		drop_log_emit(fp, port, -r, pol->log_rate, now);
 	return r;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Rate-limited log of inbound drops, read by brouterd from a ring buffer. */
+/* Rate-limited log of firewall drops, both ways, read by brouterd from a ring buffer. */
 #ifndef BR_DROPLOG_H
 #define BR_DROPLOG_H
 

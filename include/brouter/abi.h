@@ -93,7 +93,7 @@ enum br_timeout {
 #define BR_PF_ECHO_IN (1U << 0)	  /* inbound echo request allowed (RFC 4890 4.3.1) */
 #define BR_PF_IPSEC (1U << 1)	  /* AH/ESP/IKE not blocked (REC-21..25) */
 #define BR_PF_ULA (1U << 2)	  /* forward ULA fc00::/7 across (REC-7 off) */
-#define BR_PF_LOG_DROPS (1U << 3) /* inbound drops to the drop_log ring buffer */
+#define BR_PF_LOG_DROPS (1U << 3) /* firewall drops, both ways, to drop_log */
 
 /* One generation of policy; "settings" holds two and the active index. */
 struct br_policy {
@@ -366,6 +366,8 @@ struct br_status {
 	__u64 last_reload_s;	/* last policy installed (at start, or a reload) */
 	__u32 tun_modes;	/* 1 << enum br_tun_mode of each tunnel configured */
 	__u32 pad;
+	char drops_sock[108];	/* Unix socket passing drop events on, "" if none */
+	__u32 pad2;
 };
 
 /*

@@ -10,6 +10,9 @@
 struct ctl {
 	const char *pin_dir;
 	int json;
+	int watch;		/* stats --watch */
+	unsigned int interval_ms; /* -i: between two --watch reports */
+	int count;		/* -n: reports or events, then exit; 0: until killed */
 };
 
 /* brouterctl's exit status (documented in brouterctl(8) and README.md). */
@@ -27,6 +30,10 @@ int cmd_flows(const struct ctl *c);
 int cmd_tunnel(const struct ctl *c);
 int cmd_reload(const struct ctl *c);
 int cmd_metrics(const struct ctl *c);
+int cmd_drops(const struct ctl *c);
+
+/* stats --watch on the "stats" map @fd: the exit status. */
+int stats_watch(const struct ctl *c, int fd);
 
 /*
  * Open the map @name pinned in @c's pin dir: fd, or -errno after saying
@@ -45,7 +52,7 @@ int ctl_print_map(const struct ctl *c, const char *name,
 void stats_print_text(FILE *f, const struct br_stat *st);
 void stats_print_json(FILE *f, const struct br_stat *st);
 int fdb_print(FILE *f, int map_fd, int json);
-int flows_print(FILE *f, int map_fd, int json);
+int flows_print(FILE *f, int map_fd, int names_fd, int json);
 int tunnel_print(FILE *f, int out_fd, int in_fd, int json);
 
 /* A printer walking a map (common/mapwalk.h): where to, how, how many so far. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -21,7 +22,14 @@ static const struct ctl_cmd {
 	{ "stats", cmd_stats, "per-port counters: verdicts and drop reasons",
 	  "Packets and bytes of every verdict and drop reason, per arrival port\n"
 	  "(LAN: outbound, WAN: inbound). --json: {\"lan\": {COUNTER: {\"packets\": N,\n"
-	  "\"bytes\": N}, ...}, \"wan\": {...}}.\n" },
+	  "\"bytes\": N}, ...}, \"wan\": {...}}.\n"
+	  "--watch [-i SEC] [-n N]: every SEC seconds (1; 0.1..3600), the counters\n"
+	  "that moved as packets and bits per second, and the flow cache's hit\n"
+	  "ratio; N reports, then exit. With --json one object a line.\n" },
+	{ "drops", cmd_drops, "follow firewall drops as they happen, both ways",
+	  "Each firewall drop brouterd logs, as it happens: time, arrival port,\n"
+	  "reason, protocol, addresses, ports (at most log.drop-rate a second).\n"
+	  "-n N: N drops, then exit. --json: one object a line.\n" },
 	{ "fdb", cmd_fdb, "learned MAC addresses and the port they live on",
 	  "The MAC addresses learned from frames' sources: port and age.\n" },
 	{ "flows", cmd_flows,
@@ -30,9 +38,10 @@ static const struct ctl_cmd {
 	  "age, idle time, and whether the LAN (opened-out) or a pinhole\n"
 	  "(opened-in) opened them.\n" },
 	{ "tunnel", cmd_tunnel,
-	  "IPv4 over IPv6: tunnel table, CE IPv4, PSID, port set",
+	  "IPv4 over IPv6: tunnel table, CE IPv4, PSID, port set and its use",
 	  "IPv4 over IPv6: which IPv4 goes into which tunnel (mode, CE IPv4, PSID,\n"
-	  "port set, IPv6 ends, MTU) and which 4in6 is accepted.\n" },
+	  "port set and how much of it conntrack holds, IPv6 ends, MTU) and which\n"
+	  "4in6 is accepted.\n" },
 	{ "reload", cmd_reload,
 	  "make brouterd re-read its config (SIGHUP) and wait",
 	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
@@ -57,6 +66,9 @@ static const char options_text[] =
 	"  -c, --config FILE   the config file to read pin-dir from (default\n"
 	"                      " BR_CONFIG_DEFAULT ", if present)\n"
 	"  -j, --json          machine-readable output\n"
+	"  -W, --watch         stats: report rates every interval\n"
+	"  -i, --interval SEC  stats --watch: seconds between reports (default 1)\n"
+	"  -n, --count N       stats --watch, drops: stop after N reports or drops\n"
 	"  -h, --help          this text; COMMAND --help: that command's\n"
 	"  -V, --version       print the version\n"
 	"\n"
@@ -175,6 +187,31 @@ static int pin_dir_from_config(struct ctl *c, const char *path, int must_exist)
 	return 0;
 }
 
+/* --watch, -i SEC, -n N of the live views (stats --watch, drops). */
+static int live_opt(struct ctl *ctl, int c, const char *arg)
+{
+	char *end;
+	double v;
+
+	if (c == 'W') {
+		ctl->watch = 1;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(arg, &end);
+	if (c == 'i' && !errno && !*end && v >= 0.1 && v <= 3600) {
+		ctl->interval_ms = v * 1000 + 0.5;
+		return 0;
+	}
+	if (c == 'n' && !errno && !*end && v >= 1 && v <= 1e9 && v == (int)v) {
+		ctl->count = v;
+		return 0;
+	}
+	pr_err("-%c %s: %s", c, arg, c == 'i' ? "seconds, 0.1 to 3600" :
+						"a whole number, 1 or more");
+	return -EINVAL;
+}
+
 struct ctl_args {
 	struct ctl ctl;
 	const char *config; /* -c */
@@ -192,9 +229,12 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "watch", no_argument, NULL, 'W' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
 		{ 0 },
 	};
-	static const char opts[] = "p:c:jhV";
+	static const char opts[] = "p:c:jhVWi:n:";
 	int c;
 
 	/* GNU getopt permutes: options may come before or after the command. */
@@ -216,6 +256,12 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 		case 'V':
 			printf("brouterctl %s\n", BR_VERSION);
 			return CTL_OK;
+		case 'W':
+		case 'i':
+		case 'n':
+			if (live_opt(&a->ctl, c, optarg))
+				return CTL_USAGE;
+			break;
 		default:
 			usage(stderr);
 			return CTL_USAGE;
@@ -236,7 +282,8 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct ctl_args a = { .ctl = { .pin_dir = BR_PIN_DIR_DEFAULT } };
+	struct ctl_args a = { .ctl = { .pin_dir = BR_PIN_DIR_DEFAULT,
+				       .interval_ms = 1000 } };
 	const struct ctl_cmd *cmd;
 	int status;
 

@@ -59,6 +59,11 @@ int cmd_stats(const struct ctl *c)
 	fd = ctl_open(c, "stats");
 	if (fd < 0)
 		return ctl_exit_status(fd);
+	if (c->watch) {
+		err = stats_watch(c, fd);
+		close(fd);
+		return err;
+	}
 	err = stats_read(fd, st);
 	close(fd);
 	if (err) {

@@ -9,6 +9,7 @@
 #include "brouter/abi.h"
 #include "config/config.h"
 #include "daemon/attach.h"
+#include "daemon/droppub.h"
 #include "daemon/http.h"
 #include "daemon/tunnel_run.h"
 
@@ -28,6 +29,7 @@ struct brouterd {
 	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
 	struct br_status status; /* what the pinned "status" map says */
 	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
+	struct droppub pub;	/* drop events for brouterctl; pub.ep -1 when off */
 };
 
 /* load.c: programs, maps and pins */

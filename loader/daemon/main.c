@@ -48,6 +48,7 @@ static void teardown(struct brouterd *d)
 	metrics_http_close(&d->http);
 	ring_buffer__free(d->drops);
 	d->drops = NULL;
+	droppub_close(&d->pub);
 	if (d->ra_fd >= 0)
 		close(d->ra_fd);
 	d->ra_fd = -1;
@@ -117,6 +118,17 @@ static void ra_receive(struct brouterd *d)
 		pr_warn("read router advertisement: %s", strerror(-n));
 }
 
+/* A drop event: to the log, and to whoever follows with brouterctl drops. */
+static int drop_event(void *ctx, void *data, size_t size)
+{
+	struct brouterd *d = ctx;
+
+	droplog_handle(NULL, data, size);
+	if (size >= sizeof(struct br_drop_event))
+		droppub_send(&d->pub, data);
+	return 0;
+}
+
 /* RAs on the WAN and the drop log: optional, brouter bridges without them. */
 static void listeners_open(struct brouterd *d)
 {
@@ -129,9 +141,11 @@ static void listeners_open(struct brouterd *d)
 			wan->ifname, strerror(-d->ra_fd));
 	solicit_ra(d);
 	d->drops = ring_buffer__new(bpf_map__fd(d->xdp->maps.drop_log),
-				    droplog_handle, d, NULL);
+				    drop_event, d, NULL);
 	if (!d->drops)
 		pr_warn("drop log unavailable: %s", strerror(errno));
+	else
+		droppub_open(&d->pub);
 }
 
 /* Type=notify: the service manager counts brouterd started once this is sent. */
@@ -163,7 +177,7 @@ static int signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_METRICS, PFD_MAX };
+enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_METRICS, PFD_PUB, PFD_MAX };
 
 static int run_loop(struct brouterd *d, int sig_fd)
 {
@@ -173,6 +187,7 @@ static int run_loop(struct brouterd *d, int sig_fd)
 		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
 				.events = POLLIN },
 		[PFD_METRICS] = { .fd = d->http.ep, .events = POLLIN },
+		[PFD_PUB] = { .fd = d->pub.ep, .events = POLLIN },
 	};
 	struct timespec last = { 0 }, now;
 	struct signalfd_siginfo si;
@@ -197,6 +212,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			ring_buffer__consume(d->drops);
 		if (pfd[PFD_METRICS].revents & POLLIN)
 			metrics_http_serve(&d->http);
+		if (pfd[PFD_PUB].revents & POLLIN)
+			droppub_serve(&d->pub);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				notify_reloading();
@@ -240,15 +257,16 @@ static int start(struct brouterd *d)
 		err = metrics_http_open(&d->http, d->cfg.metrics_listen,
 					d->cfg.opt.pin_dir);
 	if (!err) {
-		status_started(d);
 		listeners_open(d);
+		status_started(d);
 	}
 	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct brouterd d = { .lock_fd = -1, .ra_fd = -1, .http.ep = -1 };
+	struct brouterd d = { .lock_fd = -1, .ra_fd = -1, .http.ep = -1,
+			      .pub.ep = -1 };
 	int p, err, sig_fd;
 
 	br_prog_name = "brouterd";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The pinned "status" map: when brouterd started, its reloads, its tunnels. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
@@ -28,6 +29,8 @@ static void status_push(struct brouterd *d)
 	__u32 zero = 0;
 
 	d->status.tun_modes = tun_modes(&d->cfg.tunnel);
+	snprintf(d->status.drops_sock, sizeof(d->status.drops_sock), "%s",
+		 d->pub.path);
 	if (bpf_map__update_elem(d->xdp->maps.status, &zero, sizeof(zero),
 				 &d->status, sizeof(d->status), BPF_ANY))
 		pr_warn("update status map: %s", strerror(errno));
