@@ -17,6 +17,14 @@
 
 #define BR_VERSION "0.1.0"
 
+/*
+ * Enums stored in one byte: a field of such a type is still one byte,
+ * but BTF knows its enum, so `bpftool map dump` prints BR_FS_ESTABLISHED
+ * where it would print 3. GCC and clang give a packed enum the size of
+ * its largest value.
+ */
+#define BR_ENUM8 __attribute__((packed))
+
 /* Port indexes: key of tx_ports, index of per-port arrays. */
 enum br_port {
 	BR_PORT_LAN = 0,
@@ -40,7 +48,7 @@ struct br_fdb_key {
 };
 
 struct br_fdb_val {
-	__u32 port;	 /* enum br_port */
+	enum br_port port;
 	__u32 pad;
 	__u64 seen_ns;	 /* now_ns() (bpf/clock.h) of the last refresh */
 };
@@ -67,14 +75,14 @@ struct br_fdb_val {
 /* Inbound IPv6 firewall                                               */
 /* ------------------------------------------------------------------ */
 
-enum br_fw_mode {
+enum BR_ENUM8 br_fw_mode {
 	BR_FW_STATEFUL = 0,	 /* RFC 6092: inbound only for flows and pinholes */
 	BR_FW_STATELESS_TCP = 1, /* classic recipe: inbound TCP without SYN */
 	BR_FW_OPEN = 2,		 /* bridge everything (transparent, REC-49) */
 };
 
 /* How an inbound packet may match state a LAN host opened (RFC 4787). */
-enum br_filtering {
+enum BR_ENUM8 br_filtering {
 	BR_FILT_EI = 0,	 /* endpoint-independent: any remote, same LAN addr:port */
 	BR_FILT_AD = 1,	 /* address-dependent: the remote address it talked to */
 	BR_FILT_APD = 2, /* address-and-port-dependent: the exact remote addr:port */
@@ -97,8 +105,8 @@ enum br_timeout {
 
 /* One generation of policy; "settings" holds two and the active index. */
 struct br_policy {
-	__u8 mode;	/* enum br_fw_mode */
-	__u8 filtering; /* enum br_filtering (UDP and other port protocols) */
+	enum br_fw_mode mode;
+	enum br_filtering filtering; /* UDP and other port protocols */
 	__u8 lan_ipv6;	/* 0: keep IPv6 off the LAN entirely */
 	__u8 flags;	/* BR_PF_* */
 	__u32 timeout[BR_TO_MAX]; /* seconds */
@@ -166,7 +174,7 @@ struct br_prefix_val {
 };
 
 /* Key/value of "flows" (LRU hash), always oriented LAN side first. */
-enum br_flow_kind {
+enum BR_ENUM8 br_flow_kind {
 	BR_FK_FLOW = 0,	   /* one connection: both addresses and ports */
 	BR_FK_BIND_EI = 1, /* endpoint-independent binding: wan_addr/port zero */
 	BR_FK_BIND_AD = 2, /* address-dependent binding: wan_port zero */
@@ -178,11 +186,11 @@ struct br_flow_key {
 	__u16 lan_port; /* network order; ICMPv6 echo identifier; 0 otherwise */
 	__u16 wan_port; /* network order */
 	__u8 proto;
-	__u8 kind;	/* enum br_flow_kind */
+	enum br_flow_kind kind;
 	__u16 pad;
 };
 
-enum br_flow_state {
+enum BR_ENUM8 br_flow_state {
 	BR_FS_ACTIVE = 0,   /* UDP, ICMPv6 echo, other protocols */
 	BR_FS_SYN_SENT,	    /* TCP: outbound SYN seen */
 	BR_FS_SYN_RECV,	    /* TCP: inbound SYN allowed by a pinhole */
@@ -193,11 +201,17 @@ enum br_flow_state {
 	BR_FS_MAX,
 };
 
+/* Who opened a flow: the port its first packet arrived on (enum br_port). */
+enum BR_ENUM8 br_flow_opener {
+	BR_OPENED_OUT = 0, /* BR_PORT_LAN: an outbound packet */
+	BR_OPENED_IN = 1,  /* BR_PORT_WAN: a pinhole let an inbound one in */
+};
+
 struct br_flow {
 	__u64 seen_ns;	  /* last refresh (outbound, or any packet for TCP) */
 	__u64 created_ns;
-	__u8 state;	  /* enum br_flow_state */
-	__u8 opened_by;	  /* enum br_port: LAN = outbound, WAN = pinhole */
+	enum br_flow_state state;
+	enum br_flow_opener opened_by;
 	__u8 fin_seen;	  /* bit per arrival port */
 	__u8 pad;
 	__u32 rule_id;	  /* pinhole that opened it (opened_by WAN) */
@@ -284,6 +298,7 @@ struct br_meta {
 /* ------------------------------------------------------------------ */
 
 enum br_tun_mode {
+	BR_TUN_REFUSE = 0, /* tun_in only: 4in6 from anyone else is dropped */
 	BR_TUN_MAPE = 1,   /* RFC 7597, NAPT into the port set by nftables */
 	BR_TUN_DSLITE = 2, /* RFC 6333 B4: the AFTR does the NAT */
 	BR_TUN_IPIP6 = 3,  /* static peer, IPv4 prefixes behind it */
@@ -293,7 +308,7 @@ enum br_tun_mode {
 struct br_tun {
 	__u8 local6[16];  /* CE IPv6 address / B4 address / local end */
 	__u8 remote6[16]; /* BR / AFTR / peer */
-	__u32 mode;	  /* enum br_tun_mode */
+	enum br_tun_mode mode;
 	__u32 mtu;	  /* IPv4 MTU inside the tunnel (WAN MTU - 40) */
 	__u32 ce_ipv4;	  /* MAP-E: the CE's IPv4 address, network order */
 	__u16 psid;	  /* MAP-E: port-set id, right-aligned */

@@ -62,13 +62,13 @@ static int print_one(const void *key, const void *val, void *ctx)
 	const char *proto = ip_proto_str(k->proto, "%u", pbuf, sizeof(pbuf));
 	const char *state = v->state < BR_FS_MAX ? state_name[v->state] : "?";
 	const char *kind = k->kind <= BR_FK_BIND_AD ? kind_name[k->kind] : "?";
-	const char *dir = v->opened_by == BR_PORT_LAN ? "out" : "in";
+	const char *dir = v->opened_by == BR_OPENED_OUT ? "out" : "in";
 	unsigned long long age = mono_since(w->now, v->created_ns) / 1000000000ULL;
 	unsigned long long idle = mono_since(w->now, v->seen_ns) / 1000000000ULL;
 
 	inet_ntop(AF_INET6, k->lan_addr, lan, sizeof(lan));
 	inet_ntop(AF_INET6, k->wan_addr, wan, sizeof(wan));
-	if (v->opened_by == BR_PORT_WAN)
+	if (v->opened_by == BR_OPENED_IN)
 		pinhole_name(fw, v->rule_id, pin, sizeof(pin));
 	if (w->json) {
 		fprintf(w->f, "%s{\"proto\": \"%s\", \"kind\": \"%s\", \"lan\": \"%s\", "
@@ -76,15 +76,15 @@ static int print_one(const void *key, const void *val, void *ctx)
 			      "\"state\": \"%s\", \"opened\": \"%s\", \"rule\": %u, ",
 			ctl_sep(w), proto, kind, lan, ntohs(k->lan_port), wan,
 			ntohs(k->wan_port), state, dir, v->rule_id & BR_RULE_INDEX_MASK);
-		if (v->opened_by == BR_PORT_WAN)
+		if (v->opened_by == BR_OPENED_IN)
 			fprintf(w->f, "\"pinhole\": \"%s\", ", pin);
 		fprintf(w->f, "\"age_s\": %llu, \"idle_s\": %llu}", age, idle);
 	} else {
 		fprintf(w->f, "%-6s %-10s [%s]:%u <-> [%s]:%u %s opened-%s%s%s age %llus "
 			      "idle %llus\n", proto, kind, lan, ntohs(k->lan_port), wan,
 			ntohs(k->wan_port), state, dir,
-			v->opened_by == BR_PORT_WAN ? " by pinhole " : "",
-			v->opened_by == BR_PORT_WAN ? pin : "", age, idle);
+			v->opened_by == BR_OPENED_IN ? " by pinhole " : "",
+			v->opened_by == BR_OPENED_IN ? pin : "", age, idle);
 	}
 	w->n++;
 	return 0;
