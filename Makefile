@@ -16,7 +16,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Werror -I$(ARCH_INC) -Iinclude -Ibpf
 CFLAGS     ?= -O2 -g
 CFLAGS     += -Wall -Wextra -Werror -std=gnu11 -Iinclude -Iloader -I$(BUILD) -D_GNU_SOURCE
-LDLIBS     := -lbpf -lelf -lz -lconfig -lmnl -lnftables -lcurl -ljansson -lresolv
+LDLIBS     := -lxdp -lbpf -lelf -lz -lconfig -lmnl -lnftables -lcurl -ljansson -lresolv
 
 ifeq ($(V),1)
 Q :=
@@ -43,7 +43,7 @@ CTL_LIB     := $(BUILD)/libbrouterctl.a
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 DEPFILES     = $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-DEPS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc \
+DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev bpftool make gcc \
         iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
         libmnl-dev libnftables-dev scdoc systemd strace libcurl4-openssl-dev libjansson-dev \

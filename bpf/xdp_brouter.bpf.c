@@ -10,6 +10,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
 
 #include "lib/clock.h"
 #include "lib/parse.h"
@@ -156,6 +157,17 @@ static __always_inline int finish(struct xdp_md *ctx, struct verdict *v,
 	stat_add(v->stat, port, bytes);
 	return v->action;
 }
+
+/*
+ * For libxdp's dispatcher (brouterd attaches through it): run after
+ * programs of the default priority (50; xdp-filter runs at 10), so a
+ * filter in front sees frames first, and let programs of a higher
+ * number see what brouter passes to the stack.
+ */
+struct {
+	__uint(priority, 100);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xdp_brouter);
 
 SEC("xdp")
 int xdp_brouter(struct xdp_md *ctx)

@@ -273,6 +273,8 @@ struct br_settings {
 struct br_consts {
 	__u32 ifindex[BR_NPORTS];
 	__u32 fc_bits;	/* log2 of the flow cache's sets a CPU; 0: off */
+	__u32 owner_pid; /* the brouterd that loaded it: a program left attached
+			  * by a killed one is recognised as stale */
 };
 
 /*

@@ -221,6 +221,18 @@ static int parse_xdp_mode(struct cfg_ctx *x, const config_setting_t *s, void *ob
 	return 0;
 }
 
+static int parse_xdp_attach(struct cfg_ctx *x, const config_setting_t *s,
+			    void *obj)
+{
+	int v;
+
+	(void)obj;
+	if (cfg_enum(x, s, xdp_attach_names, &v))
+		return -EINVAL;
+	x->c->opt.xdp_attach = v;
+	return 0;
+}
+
 static int parse_log_level(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 {
 	/* the order of enum br_log_level */
@@ -285,6 +297,7 @@ static const struct cfg_key top_keys[] = {
 	{ "marks", parse_marks },
 	{ "bridge", parse_bridge },
 	{ "xdp-mode", parse_xdp_mode },
+	{ "xdp-attach", parse_xdp_attach },
 	{ "log", parse_log },
 	{ "firewall", cfg_parse_firewall },
 	{ "tunnel", cfg_parse_tunnel },
@@ -476,6 +489,13 @@ int config_reload(struct br_config *cfg)
 			"running; restart brouterd to change it",
 			xdp_modes[o->xdp_mode], xdp_modes[cfg->opt.xdp_mode]);
 		o->xdp_mode = cfg->opt.xdp_mode;
+	}
+	if (o->xdp_attach != cfg->opt.xdp_attach) {
+		pr_warn("reload: xdp-attach is %s in the new configuration but %s "
+			"is running; restart brouterd to change it",
+			xdp_attach_names[o->xdp_attach],
+			xdp_attach_names[cfg->opt.xdp_attach]);
+		o->xdp_attach = cfg->opt.xdp_attach;
 	}
 	if (n.max_flows != cfg->max_flows) {
 		pr_warn("reload: max-flows is %u in the new configuration but %u is "

@@ -32,6 +32,8 @@ static const char usage_text[] =
 	"      --bridge-pppoe        also bridge PPPoE (0x8863 discovery, 0x8864 session)\n"
 	"      --bridge-ethertype T  also bridge ethertype T (e.g. 0x88cc); repeatable\n"
 	"      --xdp-mode MODE       auto (native, else generic), native or generic\n"
+	"      --xdp-attach HOW      auto (libxdp's dispatcher, else a BPF link), libxdp\n"
+	"                            or link\n"
 	"      --keep-state          on exit, leave flows and FDB pinned so a restarted\n"
 	"                            brouterd keeps every connection\n"
 	"  -v, --verbose             more logging (repeat for libbpf details)\n"
@@ -47,6 +49,7 @@ enum {
 	OPT_BRIDGE_PPPOE,
 	OPT_BRIDGE_ETHERTYPE,
 	OPT_XDP_MODE,
+	OPT_XDP_ATTACH,
 	OPT_CHECK_CONFIG,
 	OPT_KEEP_STATE,
 	OPT_SYSLOG,
@@ -65,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "bridge-pppoe", no_argument, NULL, OPT_BRIDGE_PPPOE },
 	{ "bridge-ethertype", required_argument, NULL, OPT_BRIDGE_ETHERTYPE },
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+	{ "xdp-attach", required_argument, NULL, OPT_XDP_ATTACH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -173,6 +177,20 @@ int xdp_mode_parse(const char *s, enum br_xdp_mode *out)
 	return 0;
 }
 
+const char *const xdp_attach_names[] = { "auto", "libxdp", "link", NULL };
+
+int xdp_attach_parse(const char *s, enum br_xdp_attach *out)
+{
+	int i;
+
+	for (i = 0; xdp_attach_names[i]; i++)
+		if (!strcmp(s, xdp_attach_names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static int parse_mark(struct br_options *o, const char *arg, int port)
 {
 	if (parse_u32(arg, 0, 0xffffffffU, &o->mark[port])) {
@@ -239,6 +257,13 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 			return -EINVAL;
 		}
 		o->given |= BR_GIVEN_XDP_MODE;
+		return 0;
+	case OPT_XDP_ATTACH:
+		if (xdp_attach_parse(arg, &o->xdp_attach)) {
+			pr_err("--xdp-attach: '%s' is not auto, libxdp or link", arg);
+			return -EINVAL;
+		}
+		o->given |= BR_GIVEN_XDP_ATTACH;
 		return 0;
 	case 'v':
 		o->verbosity++;
@@ -375,6 +400,8 @@ void options_apply(struct br_options *o, const struct br_options *cli)
 	}
 	if (g & BR_GIVEN_XDP_MODE)
 		o->xdp_mode = cli->xdp_mode;
+	if (g & BR_GIVEN_XDP_ATTACH)
+		o->xdp_attach = cli->xdp_attach;
 	if (g & BR_GIVEN_VERBOSITY)
 		o->verbosity = cli->verbosity;
 	if (g & BR_GIVEN_SYSLOG)

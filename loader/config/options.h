@@ -16,6 +16,13 @@ enum br_xdp_mode {
 	BR_XDP_GENERIC,
 };
 
+/* How XDP is attached to the ports. */
+enum br_xdp_attach {
+	BR_XDP_ATTACH_AUTO = 0, /* libxdp's dispatcher, else a BPF link (logged) */
+	BR_XDP_ATTACH_LIBXDP,	/* libxdp's dispatcher, or fail */
+	BR_XDP_ATTACH_LINK,	/* a BPF link: the port is brouter's alone */
+};
+
 /*
  * Settings given on the command line (struct br_options.given), so they
  * can be laid over the config file's values again on every reload.
@@ -31,6 +38,7 @@ enum br_xdp_mode {
 #define BR_GIVEN_VERBOSITY (1U << 8)  /* -v, -q */
 #define BR_GIVEN_CONFIG (1U << 9)     /* -c: the file must exist */
 #define BR_GIVEN_SYSLOG (1U << 10)    /* --syslog */
+#define BR_GIVEN_XDP_ATTACH (1U << 11)
 
 struct br_options {
 	char ifname[BR_NPORTS][IF_NAMESIZE];
@@ -40,6 +48,7 @@ struct br_options {
 	__u16 ethertypes[BR_MAX_ETHERTYPES]; /* host order, 0 = end */
 	int n_ethertypes;
 	enum br_xdp_mode xdp_mode;
+	enum br_xdp_attach xdp_attach;
 	int verbosity;			/* -1 = -q, 0, 1 = -v, ... */
 	int syslog;			/* log to syslog, not stderr */
 	char config_path[PATH_MAX];	/* -c FILE, else BR_CONFIG_DEFAULT */
@@ -90,5 +99,9 @@ int options_add_ethertype(struct br_options *o, __u32 t);
 
 /* "auto", "native", "generic". Returns 0 or -EINVAL. */
 int xdp_mode_parse(const char *s, enum br_xdp_mode *out);
+
+/* "auto", "libxdp", "link" (index into xdp_attach_names). 0 or -EINVAL. */
+extern const char *const xdp_attach_names[];
+int xdp_attach_parse(const char *s, enum br_xdp_attach *out);
 
 #endif /* BR_OPTIONS_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Attaching and detaching the XDP and tc programs on a port. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -23,13 +24,37 @@ static int xdp_link_create(struct br_port_attach *pa, int prog_fd, __u32 flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Name of the XDP program attached to @ifindex, "" when none or unknown. */
+static void attached_name(int ifindex, char *name, size_t len)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 id = 0, ilen = sizeof(info);
+	int fd;
+
+	*name = '\0';
+	if (bpf_xdp_query_id(ifindex, 0, &id) || !id)
+		return;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+}
+
 static void xdp_attach_error(struct br_port_attach *pa, const char *mode, int err)
 {
-	if (err == -EBUSY || err == -EEXIST)
-		pr_err("attach XDP (%s) to %s: the port already has an XDP program "
-		       "(another brouterd or tool is using it)", mode, pa->ifname);
-	else
+	char name[BPF_OBJ_NAME_LEN];
+
+	if (err != -EBUSY && err != -EEXIST) {
 		pr_err("attach XDP (%s) to %s: %s", mode, pa->ifname, strerror(-err));
+		return;
+	}
+	attached_name(pa->ifindex, name, sizeof(name));
+	pr_err("attach XDP (%s) to %s: the port already has an XDP program%s%s%s "
+	       "(another brouterd, or a tool that did not attach it through "
+	       "libxdp's dispatcher)", mode, pa->ifname, *name ? " (" : "", name,
+	       *name ? ")" : "");
 }
 
 int attach_xdp(struct br_port_attach *pa, int prog_fd, enum br_xdp_mode mode)

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 
+struct xdp_program;
+
 #include "brouter/abi.h"
 #include "config/config.h"
 #include "daemon/attach.h"
@@ -19,6 +21,8 @@ struct brouterd {
 	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
 	struct xdp_brouter *xdp;
 	struct tc_ingress *tc;
+	enum br_xdp_attach attach;	/* how XDP is attached: LIBXDP or LINK */
+	struct xdp_program *xprog;	/* the XDP program for libxdp, or NULL */
 	struct br_settings settings;
 	int lock_fd;
 	int ra_fd;		/* router advertisements on the WAN, -1 if none */
@@ -45,6 +49,7 @@ int resolve_ports(struct brouterd *d);
 int enable_promisc(struct brouterd *d);
 void restore_promisc(struct brouterd *d);
 int attach_all(struct brouterd *d);
+void xdp_detach_all(struct brouterd *d);
 
 /* settings.c: live settings and policy generations */
 int settings_build(struct brouterd *d, struct br_settings *out);
@@ -54,6 +59,12 @@ int policy_install(struct brouterd *d);
 void log_policy(struct brouterd *d, const char *what);
 void reload(struct brouterd *d);
 void follow_port_macs(struct brouterd *d);
+
+/* dispatch.c: XDP through libxdp's dispatcher */
+int dispatch_load(struct brouterd *d);
+int dispatch_attach(struct brouterd *d, struct br_port_attach *pa);
+void dispatch_detach(struct brouterd *d, struct br_port_attach *pa);
+void dispatch_close(struct brouterd *d);
 
 /* status.c: the pinned "status" map (start, reloads, tunnels configured) */
 void status_started(struct brouterd *d);

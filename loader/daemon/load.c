@@ -160,6 +160,36 @@ int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj)
 	return 0;
 }
 
+/*
+ * Load the XDP object: through libxdp, which loads it as it attaches it
+ * to the LAN port's dispatcher, or as a plain program for a link. In
+ * auto mode a dispatcher libxdp cannot run (-EOPNOTSUPP: no freplace,
+ * no BTF, no bpffs; -ENOENT: no xdp-dispatcher.o) is logged and a link
+ * used: -EAGAIN asks for the objects to be opened afresh for that.
+ */
+static int xdp_load(struct brouterd *d)
+{
+	struct bpf_program *prog = d->xdp->progs.xdp_brouter;
+	int err;
+
+	if (d->attach == BR_XDP_ATTACH_LINK)
+		return xdp_brouter__load(d->xdp);
+	err = dispatch_load(d);
+	if (d->cfg.opt.xdp_attach != BR_XDP_ATTACH_AUTO ||
+	    (err != -EOPNOTSUPP && err != -ENOENT))
+		return err;
+	pr_warn("libxdp cannot run its dispatcher here (%s); attaching XDP with "
+		"a BPF link instead: no other XDP program can share the ports "
+		"(-vv shows libxdp's reasons)", strerror(-err));
+	d->attach = BR_XDP_ATTACH_LINK;
+	dispatch_close(d);
+	/* libxdp's own fallback loads a plain XDP program: a link takes it */
+	if (bpf_program__fd(prog) >= 0 &&
+	    bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
+		return 0;
+	return -EAGAIN;
+}
+
 int load_programs(struct brouterd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
@@ -170,6 +200,8 @@ int load_programs(struct brouterd *d)
 	err = flow_cache_sets(d, &fc_sets, &ncpus);
 	if (err)
 		return err;
+	d->attach = d->cfg.opt.xdp_attach == BR_XDP_ATTACH_LINK ?
+			    BR_XDP_ATTACH_LINK : BR_XDP_ATTACH_LIBXDP;
 again:
 	d->xdp = xdp_brouter__open_opts(&oo);
 	d->tc = tc_ingress__open_opts(NULL);
@@ -181,6 +213,7 @@ again:
 		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
 		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
 	}
+	d->xdp->rodata->consts.owner_pid = getpid();
 	/*
 	 * A pinned flows map of another size is not reused: the load fails
 	 * and the retry below starts with fresh maps.
@@ -195,14 +228,20 @@ again:
 		err = reasm_size(d, ncpus);
 	/* XDP first: it creates and pins the maps the tc object shares. */
 	if (!err)
-		err = xdp_brouter__load(d->xdp);
+		err = xdp_load(d);
+	if (err == -EAGAIN) {
+		tc_ingress__destroy(d->tc);
+		xdp_brouter__destroy(d->xdp);
+		goto again; /* d->attach is LINK now */
+	}
 	if (!err)
 		err = objects_share_maps(d->xdp->obj, d->tc->obj);
 	if (!err)
 		err = tc_ingress__load(d->tc);
-	if (err && !retried) {
+	if (err && err != -EBUSY && !retried) {
 		pr_warn("load failed (%s); removing maps pinned in %s by an older "
 			"brouter and retrying", strerror(-err), d->cfg.opt.pin_dir);
+		xdp_detach_all(d);
 		unpin_all(d->xdp->obj);
 		tc_ingress__destroy(d->tc);
 		xdp_brouter__destroy(d->xdp);

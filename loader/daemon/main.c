@@ -55,8 +55,7 @@ static void teardown(struct brouterd *d)
 
 	/* while XDP still decapsulates: nothing of the tunnel outlives it */
 	tunnel_run_stop(&d->tun);
-	for (p = 0; p < BR_NPORTS; p++)
-		detach_xdp(&d->port[p]);
+	xdp_detach_all(d);
 	for (p = 0; p < BR_NPORTS; p++)
 		detach_tc_ingress(&d->port[p]);
 	restore_promisc(d);

@@ -81,9 +81,14 @@ int attach_all(struct brouterd *d)
 	 * reaches the stack but is not copied across.
 	 */
 	for (p = 0; p < BR_NPORTS; p++) {
-		err = attach_xdp(&d->port[p],
-				 bpf_program__fd(d->xdp->progs.xdp_brouter),
-				 d->cfg.opt.xdp_mode);
+		if (d->attach == BR_XDP_ATTACH_LINK)
+			err = attach_xdp(&d->port[p],
+					 bpf_program__fd(d->xdp->progs.xdp_brouter),
+					 d->cfg.opt.xdp_mode);
+		else if (!d->port[p].xdp_mode) /* the LAN's came with the load */
+			err = dispatch_attach(d, &d->port[p]);
+		else
+			err = 0;
 		if (err)
 			return err;
 	}
@@ -98,4 +103,17 @@ int attach_all(struct brouterd *d)
 			d->port[p].tc_created_hook = 1;
 	}
 	return 0;
+}
+
+/* XDP off both ports, however it was attached; the libxdp program closed. */
+void xdp_detach_all(struct brouterd *d)
+{
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		detach_xdp(&d->port[p]);
+		if (d->xprog)
+			dispatch_detach(d, &d->port[p]);
+	}
+	dispatch_close(d);
 }
