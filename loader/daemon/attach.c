@@ -42,7 +42,7 @@ static void attached_name(int ifindex, char *name, size_t len)
 	close(fd);
 }
 
-static void xdp_attach_error(struct br_port_attach *pa, const char *mode, int err)
+void xdp_attach_error(struct br_port_attach *pa, const char *mode, int err)
 {
 	char name[BPF_OBJ_NAME_LEN];
 

@@ -21,6 +21,9 @@ struct br_port_attach {
 int attach_xdp(struct br_port_attach *pa, int prog_fd, enum br_xdp_mode mode);
 void detach_xdp(struct br_port_attach *pa);
 
+/* Log why attaching XDP (@mode "native"/"generic") failed; a busy port names its program. */
+void xdp_attach_error(struct br_port_attach *pa, const char *mode, int err);
+
 /* cls_bpf filter on the clsact ingress hook (created when missing). */
 int attach_tc_ingress(struct br_port_attach *pa, int prog_fd);
 void detach_tc_ingress(struct br_port_attach *pa);

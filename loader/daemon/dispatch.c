@@ -167,10 +167,7 @@ int dispatch_attach(struct brouterd *d, struct br_port_attach *pa)
 		err = xdp_program__attach(d->xprog, pa->ifindex, m, 0);
 	}
 	if (err) {
-		pr_err("attach XDP (%s) to %s through libxdp: %s%s", mode_name(m),
-		       pa->ifname, strerror(-err), err == -EBUSY ?
-		       " (the port has an XDP program not loaded through libxdp; "
-		       "unload it first)" : "");
+		xdp_attach_error(pa, mode_name(m), err);
 		return err;
 	}
 	pa->xdp_mode = m;

@@ -238,7 +238,7 @@ again:
 		err = objects_share_maps(d->xdp->obj, d->tc->obj);
 	if (!err)
 		err = tc_ingress__load(d->tc);
-	if (err && err != -EBUSY && !retried) {
+	if (err && err != -EBUSY && err != -EEXIST && !retried) {
 		pr_warn("load failed (%s); removing maps pinned in %s by an older "
 			"brouter and retrying", strerror(-err), d->cfg.opt.pin_dir);
 		xdp_detach_all(d);
@@ -248,6 +248,8 @@ again:
 		retried = 1;
 		goto again;
 	}
+	if (err == -EBUSY || err == -EEXIST)
+		return err; /* a port in use: said so already */
 	if (err) {
 		pr_err("load BPF programs: %s (run with -vvv for the verifier log)",
 		       strerror(-err));
