@@ -66,9 +66,21 @@ def pinholes(n):
     return f"  pinholes = (\n{rules}\n  );\n"
 
 
+# The same with XDP attached by a BPF link, not through libxdp's
+# dispatcher: the pair measures what the dispatcher costs.
+LINK = 'xdp-attach = "link";\n'
+
+
 class BrouterdHandle:
     def __init__(self, proc, log_path, pin_dir):
         self.proc, self.log_path, self.pin_dir = proc, log_path, pin_dir
+
+    def xdp_attach(self):
+        """How brouterd attached XDP, as its log says: "dispatcher" (libxdp)
+        or "link" (asked for, or libxdp's dispatcher unavailable)."""
+        with open(self.log_path) as f:
+            return "dispatcher" if "through libxdp's dispatcher" in f.read() \
+                else "link"
 
 
 def brouterd_start(config):
@@ -102,8 +114,10 @@ def brouterd_stats(rig, h):
         stats = json.loads(p.stdout or "{}")
     except ValueError:
         return {"error": p.stderr.strip()}
-    return {port: {k: v["packets"] for k, v in ctrs.items() if v.get("packets")}
-            for port, ctrs in stats.items()}
+    out = {port: {k: v["packets"] for k, v in ctrs.items() if v.get("packets")}
+           for port, ctrs in stats.items()}
+    out["xdp_attach"] = h.xdp_attach()
+    return out
 
 
 # ---------------------------------------------------------------- Linux bridge
@@ -200,6 +214,9 @@ DUTS = [
     Dut("brouterd-stateful", "brouterd stateful, established flows",
         brouterd_start(FW_STATEFUL % ""), brouterd_stop, brouter=True,
         costs=BROUTER_PATHS + FIREWALL_PATHS, iperf=True, stats=brouterd_stats),
+    Dut("brouterd-stateful-link", "brouterd stateful, XDP by a BPF link (no dispatcher)",
+        brouterd_start(FW_STATEFUL % "" + LINK), brouterd_stop, brouter=True,
+        costs=BROUTER_PATHS, stats=brouterd_stats),
     Dut("brouterd-10k-pinholes", "brouterd stateful + 10,000 pinholes",
         brouterd_start(FW_STATEFUL % pinholes(10000)), brouterd_stop, brouter=True,
         costs=BROUTER_PATHS + FIREWALL_PATHS, stats=brouterd_stats),

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BP
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(REPO, "tests", "bench", "bench.py")
-DUTS = ("brouterd", "brouterd-stateful", "brouterd-10k-pinholes", "bridge-ip6tables",
-        "bridge", "xdp-redirect")
+DUTS = ("brouterd", "brouterd-stateful", "brouterd-stateful-link",
+        "brouterd-10k-pinholes", "bridge-ip6tables", "bridge", "xdp-redirect")
 REFS = ("bridge-ip6tables", "bridge", "xdp-redirect")
 # The rig once measured ~0.05 Mpps whatever it ran, when each test_run call
 # slept in synchronize_rcu(): a calibration this far above that floor shows
@@ -98,7 +98,8 @@ def test_json_has_every_key(quick):
         assert pts and all(not p.get("skipped") for p in pts), (scale, pts)
     assert set(res["targets"]) == {"stateful_vs_ip6tables", "stateful_vs_redirect",
                                    "established_ns", "pinholes_10k_slowdown",
-                                   "flows_1M_slowdown", "flows_1M_all_slowdown"}
+                                   "flows_1M_slowdown", "flows_1M_all_slowdown",
+                                   "dispatcher_slowdown"}
     for p in res["scaling"]["flows"]["points"]:
         assert {"wan2lan", "lan2wan", "wan2lan_active1k"} <= set(p), p
     assert res["duts"]["brouterd"]["tcp_gbps"] > 0

@@ -128,7 +128,7 @@ class FwRig(Rig):
 
     def prog_map(self, name):
         """(fd, info) of the XDP program's map @name, pinned or not."""
-        for map_id in bs.prog_map_ids(self.xdp_fd):
+        for map_id in bs.prog_map_ids(self.brouter_fd):
             fd = bs.map_get_fd_by_id(map_id)
             info = bs.map_info(fd)
             if info.name == name.encode():

@@ -18,6 +18,7 @@ Two kernel facts shape it:
   programs see is one a test sent, and counter deltas are exact.
 """
 import contextlib
+import glob
 import json
 import os
 import re
@@ -146,12 +147,31 @@ class Rig:
             assert dev in xdp, f"no XDP program on {dev}: {net}"
             assert dev in tc, f"no tc ingress program on {dev}: {net}"
         # One program of each kind serves both ports.
-        assert xdp[PORT_IF[LAN]] == xdp[PORT_IF[WAN]]
         assert tc[PORT_IF[LAN]] == tc[PORT_IF[WAN]]
-        self.xdp_fd = self._keep(bs.prog_get_fd_by_id(xdp[PORT_IF[LAN]]))
+        # What runs on each port: brouter's program attached by a link,
+        # or libxdp's dispatcher that calls it (one per port).
+        self.xdp_fds = [self._keep(bs.prog_get_fd_by_id(xdp[d])) for d in PORT_IF]
+        self.xdp_fd = self.xdp_fds[LAN]
+        if bs.prog_info(self.xdp_fd).name == b"xdp_dispatcher":
+            self.brouter_fd = self._keep(self._component(xdp[PORT_IF[LAN]]))
+        else:
+            assert xdp[PORT_IF[LAN]] == xdp[PORT_IF[WAN]]
+            self.brouter_fd = self.xdp_fd
         self.tc_fd = self._keep(bs.prog_get_fd_by_id(tc[PORT_IF[LAN]]))
-        assert bs.prog_info(self.xdp_fd).name == b"xdp_brouter"
+        assert bs.prog_info(self.brouter_fd).name == b"xdp_brouter"
         assert bs.prog_info(self.tc_fd).name == b"tc_brouter_in"
+
+    @staticmethod
+    def _component(dispatcher_id):
+        """brouter's program in libxdp's dispatcher @dispatcher_id, through
+        the pins libxdp keeps (/sys/fs/bpf/xdp/dispatch-IFINDEX-ID/)."""
+        for d in glob.glob(f"/sys/fs/bpf/xdp/dispatch-*-{dispatcher_id}"):
+            for pin in sorted(glob.glob(os.path.join(d, "prog*-prog"))):
+                fd = bs.obj_get(pin)
+                if bs.prog_info(fd).name == b"xdp_brouter":
+                    return fd
+                os.close(fd)
+        raise AssertionError(f"no xdp_brouter in dispatcher {dispatcher_id}")
 
     def _open_maps(self):
         for name in self.MAPS:
@@ -218,7 +238,7 @@ class Rig:
         """Plain XDP test_run on arrival port; returns (result, meta, pkt)."""
         ctx = bs.XdpMd(data_end=len(frame), ingress_ifindex=self.ifindex[port])
         with self.inside():
-            r = bs.prog_test_run(self.xdp_fd, frame, ctx=ctx,
+            r = bs.prog_test_run(self.xdp_fds[port], frame, ctx=ctx,
                                  ctx_out_type=bs.XdpMd)
         metalen = r.ctx.data
         assert r.ctx.data_end == len(r.data)
@@ -231,7 +251,7 @@ class Rig:
         """
         ctx = bs.XdpMd(data_end=len(frame), ingress_ifindex=self.ifindex[port])
         with self.inside():
-            return bs.prog_test_run(self.xdp_fd, frame, ctx=ctx,
+            return bs.prog_test_run(self.xdp_fds[port], frame, ctx=ctx,
                                     data_out_size=0,
                                     flags=bs.BPF_F_TEST_XDP_LIVE_FRAMES)
 
