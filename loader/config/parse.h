@@ -97,6 +97,12 @@ int cfg_prefix6_strict(struct cfg_ctx *x, const config_setting_t *s,
 /* The "firewall" group (firewall.c). */
 int cfg_parse_firewall(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 
+/*
+ * The file of @cli (cli->config_path) read over the defaults, then @cli
+ * laid over it, the ports checked: @out filled, or -errno (config.c).
+ */
+int config_build(const struct br_options *cli, struct br_config *out);
+
 /* The "metrics" group (metrics.c). */
 int cfg_parse_metrics(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 

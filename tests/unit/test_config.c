@@ -107,6 +107,8 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.opt.n_ethertypes, 1);
 	assert_int_equal(c.opt.ethertypes[0], 0x88cc);
 	assert_int_equal(c.opt.xdp_mode, BR_XDP_AUTO);
+	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_AUTO);
+	assert_string_equal(c.metrics_listen, "");
 	assert_int_equal(c.log_level, BR_LOG_INFO);
 	assert_int_equal(c.opt.syslog, 0);
 	assert_int_equal(c.file_found, 1);
@@ -131,7 +133,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 111); /* where the example has it */
+	assert_int_equal(ph->line, 121); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
@@ -293,6 +295,15 @@ static void rejects_mistakes_naming_the_line(void **state)
 		{ "wan = \"0123456789abcdefX\";", 1, "longer than 15" },
 		{ "pin-dir = \"relative\";", 1, "absolute path" },
 		{ "xdp-mode = \"turbo\";", 1, "is not one of" },
+		{ "xdp-attach = \"glue\";", 1, "is not one of" },
+		/* metrics endpoint */
+		{ "metrics = { listen = \"9469\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = { listen = \"127.0.0.1:0\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = { listen = \"127.0.0.1:65536\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = { listen = \"::1:9469\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = { listen = \"[127.0.0.1]:9469\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = { listen = \"localhost:9469\"; };", 1, "not ADDRESS:PORT" },
+		{ "metrics = {\n port = 9469; };", 2, "unknown" },
 		/* marks */
 		{ "marks = { inbound = -1; };", 1, "out of range" },
 		{ "\nmarks = { inbound = 0x1ffffffff; };", 2, "out of range" },
@@ -380,6 +391,26 @@ static void rejects_mistakes_naming_the_line(void **state)
 			fail_msg("case %u: expected line %d and \"%s\", got:\n%s", i,
 				 bad[i].line, bad[i].says, errors);
 	}
+}
+
+static void metrics_and_attach_keys(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	assert_int_equal(load_text("", &c), 0);
+	assert_string_equal(c.metrics_listen, ""); /* off by default */
+	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_AUTO);
+	config_free(&c);
+	assert_int_equal(load_text("metrics = { listen = \"[::1]:9469\"; };\n"
+				   "xdp-attach = \"link\";\n", &c), 0);
+	assert_string_equal(c.metrics_listen, "[::1]:9469");
+	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_LINK);
+	config_free(&c);
+	assert_int_equal(load_text("metrics = { listen = \"0.0.0.0:65535\"; };\n"
+				   "xdp-attach = \"libxdp\";\n", &c), 0);
+	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_LIBXDP);
+	config_free(&c);
 }
 
 static void values_normalised(void **state)
@@ -656,6 +687,7 @@ int main(void)
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(rejects_mistakes_naming_the_line),
 		cmocka_unit_test(values_normalised),
+		cmocka_unit_test(metrics_and_attach_keys),
 		cmocka_unit_test(below_rfc_minimum_warns),
 		cmocka_unit_test(include_relative_to_file),
 		cmocka_unit_test(failed_load_leaves_out_untouched),
