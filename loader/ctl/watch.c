@@ -23,7 +23,10 @@ static const char *si(double v, char *buf, size_t len)
 		v /= 1000;
 		u++;
 	}
-	snprintf(buf, len, u ? "%.2f%c" : "%.0f", v, unit[u]);
+	if (u)
+		snprintf(buf, len, "%.2f%c", v, unit[u]);
+	else /* a frame every other second is 0.5/s, not 0 */
+		snprintf(buf, len, v < 100 && v != (long)v ? "%.1f" : "%.0f", v);
 	return buf;
 }
 
