@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <xdp/libxdp.h>
 
 #include "common/log.h"
@@ -137,14 +138,36 @@ static int clear_stale(struct br_port_attach *pa)
 	return err;
 }
 
-/* The dispatcher on @pa is libxdp's, not a plain program of its fallback. */
-static int is_dispatched(const struct br_port_attach *pa)
+/*
+ * libxdp falls back by itself to attaching a lone program without a
+ * dispatcher (netlink, not removed when brouterd dies) when the kernel
+ * cannot run one: is what runs on @pa our own program rather than a
+ * dispatcher? Asked by ids through netlink and our own fd, since looking
+ * at libxdp's dispatcher needs CAP_SYS_ADMIN (program fds by id).
+ */
+static int is_ours_alone(struct brouterd *d, struct br_port_attach *pa,
+			 __u32 flags)
 {
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(pa->ifindex);
-	int ok = !libxdp_get_error(mp) && mp && !xdp_multiprog__is_legacy(mp);
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), id = 0;
+	int fd = bpf_program__fd(d->xdp->progs.xdp_brouter);
 
-	xdp_multiprog__close(libxdp_get_error(mp) ? NULL : mp);
-	return ok;
+	if (bpf_xdp_query_id(pa->ifindex, flags, &id) || !id ||
+	    bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id == id;
+}
+
+/* Take that lone program off @pa again, by netlink, as it was attached. */
+static void detach_alone(struct brouterd *d, struct br_port_attach *pa,
+			 __u32 flags)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+		    .old_prog_fd = bpf_program__fd(d->xdp->progs.xdp_brouter));
+
+	if (bpf_xdp_detach(pa->ifindex, flags | XDP_FLAGS_REPLACE, &opts))
+		pr_warn("%s: remove the program libxdp attached without a "
+			"dispatcher: %s", pa->ifname, strerror(errno));
 }
 
 static const char *mode_name(enum xdp_attach_mode m)
@@ -157,6 +180,7 @@ int dispatch_attach(struct brouterd *d, struct br_port_attach *pa)
 {
 	enum br_xdp_mode want = d->cfg.opt.xdp_mode;
 	enum xdp_attach_mode m = want == BR_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	__u32 flags;
 	int err;
 
 	err = xdp_program__attach(d->xprog, pa->ifindex, m, 0);
@@ -170,13 +194,14 @@ int dispatch_attach(struct brouterd *d, struct br_port_attach *pa)
 		xdp_attach_error(pa, mode_name(m), err);
 		return err;
 	}
-	pa->xdp_mode = m;
-	pa->xdp_generic = m == XDP_MODE_SKB;
-	if (!is_dispatched(pa)) {
-		/* libxdp fell back to a plain attach: not what sharing needs */
-		xdp_program__detach(d->xprog, pa->ifindex, m, 0);
+	flags = m == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	if (is_ours_alone(d, pa, flags)) {
+		/* not what sharing needs: the caller decides (a link, or fail) */
+		detach_alone(d, pa, flags);
 		return -EOPNOTSUPP;
 	}
+	pa->xdp_mode = m;
+	pa->xdp_generic = m == XDP_MODE_SKB;
 	pr_info("%s: XDP attached in %s mode through libxdp's dispatcher",
 		pa->ifname, mode_name(m));
 	return 0;

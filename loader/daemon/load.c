@@ -178,7 +178,7 @@ static int xdp_load(struct brouterd *d)
 	if (d->cfg.opt.xdp_attach != BR_XDP_ATTACH_AUTO ||
 	    (err != -EOPNOTSUPP && err != -ENOENT))
 		return err;
-	pr_warn("libxdp cannot run its dispatcher here (%s); attaching XDP with "
+	pr_info("libxdp cannot run its dispatcher here (%s); attaching XDP with "
 		"a BPF link instead: no other XDP program can share the ports "
 		"(-vv shows libxdp's reasons)", strerror(-err));
 	d->attach = BR_XDP_ATTACH_LINK;

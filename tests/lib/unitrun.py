@@ -83,10 +83,16 @@ def etc_config(workdir, config):
 def _mount_setup(unit, workdir, config):
     """Shell commands building the unit's mount namespace (see above)."""
     steps = ["mount -t bpf bpf /sys/fs/bpf", etc_config(workdir, config)]
+    # RuntimeDirectory: /run/NAME, writable whatever ProtectSystem says
+    # (here a tmpfs of this namespace's own, on the directory brouterd
+    # would create anyway)
+    rundirs = [f"/run/{d}" for d in " ".join(unit.get("RuntimeDirectory", [])).split()]
+    steps += [f"mkdir -p {d}" for d in rundirs]
     if unit.get("ProtectSystem", ["no"])[-1] == "strict":
         steps.append('findmnt -rno TARGET | sort -u | while read -r m; do '
                      'case "$m" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*) ;; '
                      '*) mount -o remount,ro,bind "$m" 2>/dev/null || true ;; esac; done')
+    steps += [f"mount -t tmpfs -o mode=0755 tmpfs {d}" for d in rundirs]
     if unit.get("ProtectHome", ["no"])[-1] == "yes":
         steps.append("for d in /home /root /run/user; do [ ! -d $d ] || "
                      "mount -t tmpfs -o ro,mode=0755 tmpfs $d; done")
