@@ -74,8 +74,8 @@ static __always_inline void bridge_slow(struct verdict *v, __u32 port,
 }
 
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
-					 const struct br_settings *s, __u32 port,
-					 __u64 bytes)
+					 const struct br_settings *s,
+					 __u32 port, __u64 bytes)
 {
 	__u32 drop = l2_admit(eth, s, port, now_ns());
 

@@ -17,8 +17,10 @@ static int parse_listen(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 		return -EINVAL;
 	if (strlen(v) >= sizeof(x->c->metrics_listen) ||
 	    metrics_listen_parse(v, &ss, &len)) {
-		cfg_err(x, s, "\"%s\": not ADDRESS:PORT (e.g. \"127.0.0.1:9469\" or "
-			"\"[::1]:9469\")", v);
+		cfg_err(x, s,
+			"\"%s\": not ADDRESS:PORT (e.g. \"127.0.0.1:9469\" or "
+			"\"[::1]:9469\")",
+			v);
 		return -EINVAL;
 	}
 	strcpy(x->c->metrics_listen, v);

@@ -20,12 +20,14 @@ static const char usage_text[] =
 	"Bridge IPv6 between the LAN and WAN ports in XDP, pass IPv4 and\n"
 	"everything else to the kernel, mark the direction of IPv6 passed up.\n"
 	"\n"
-	"  -c, --config FILE         config file (default " BR_CONFIG_DEFAULT ");\n"
+	"  -c, --config FILE         config file (default " BR_CONFIG_DEFAULT
+	");\n"
 	"                            the command line overrides it\n"
 	"      --check-config        validate the config, print FILE: OK and exit\n"
 	"  -l, --lan IF              LAN port\n"
 	"  -w, --wan IF              WAN port (the ISP line)\n"
-	"  -p, --pin-dir DIR         pin maps under DIR (default " BR_PIN_DIR_DEFAULT ")\n"
+	"  -p, --pin-dir DIR         pin maps under DIR (default " BR_PIN_DIR_DEFAULT
+	")\n"
 	"      --mark-out N          mark of IPv6 from the LAN passed to the stack (default 0x600)\n"
 	"      --mark-in N           mark of IPv6 from the WAN passed to the stack (default 0x601)\n"
 	"      --no-mark             do not set direction marks\n"
@@ -260,7 +262,8 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 		return 0;
 	case OPT_XDP_ATTACH:
 		if (xdp_attach_parse(arg, &o->xdp_attach)) {
-			pr_err("--xdp-attach: '%s' is not auto, libxdp or link", arg);
+			pr_err("--xdp-attach: '%s' is not auto, libxdp or link",
+			       arg);
 			return -EINVAL;
 		}
 		o->given |= BR_GIVEN_XDP_ATTACH;

@@ -18,9 +18,10 @@ enum br_xdp_mode {
 
 /* How XDP is attached to the ports. */
 enum br_xdp_attach {
-	BR_XDP_ATTACH_AUTO = 0, /* libxdp's dispatcher, else a BPF link (logged) */
-	BR_XDP_ATTACH_LIBXDP,	/* libxdp's dispatcher, or fail */
-	BR_XDP_ATTACH_LINK,	/* a BPF link: the port is brouter's alone */
+	BR_XDP_ATTACH_AUTO =
+		0, /* libxdp's dispatcher, else a BPF link (logged) */
+	BR_XDP_ATTACH_LIBXDP, /* libxdp's dispatcher, or fail */
+	BR_XDP_ATTACH_LINK,   /* a BPF link: the port is brouter's alone */
 };
 
 /*

@@ -24,7 +24,8 @@ static void keep_running(const char *what, char *now, const char *running,
 	if (!strcmp(now, running))
 		return;
 	pr_warn("reload: %s is %s in the new configuration but %s is running; "
-		"restart brouterd to change it", what, now, running);
+		"restart brouterd to change it",
+		what, now, running);
 	snprintf(now, len, "%s", running);
 }
 
@@ -46,7 +47,8 @@ int config_reload(struct br_config *cfg)
 		     cfg->opt.ifname[BR_PORT_LAN], sizeof(o->ifname[0]));
 	keep_running("the WAN port", o->ifname[BR_PORT_WAN],
 		     cfg->opt.ifname[BR_PORT_WAN], sizeof(o->ifname[0]));
-	keep_running("pin-dir", o->pin_dir, cfg->opt.pin_dir, sizeof(o->pin_dir));
+	keep_running("pin-dir", o->pin_dir, cfg->opt.pin_dir,
+		     sizeof(o->pin_dir));
 	if (o->xdp_mode != cfg->opt.xdp_mode) {
 		pr_warn("reload: xdp-mode is %s in the new configuration but %s is "
 			"running; restart brouterd to change it",
@@ -62,8 +64,8 @@ int config_reload(struct br_config *cfg)
 	}
 	if (n.max_flows != cfg->max_flows) {
 		pr_warn("reload: max-flows is %u in the new configuration but %u is "
-			"running; restart brouterd to change it", n.max_flows,
-			cfg->max_flows);
+			"running; restart brouterd to change it",
+			n.max_flows, cfg->max_flows);
 		n.max_flows = cfg->max_flows;
 	}
 	keep_running("metrics.listen", n.metrics_listen, cfg->metrics_listen,

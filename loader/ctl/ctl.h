@@ -10,9 +10,9 @@
 struct ctl {
 	const char *pin_dir;
 	int json;
-	int watch;		/* stats --watch */
+	int watch;		  /* stats --watch */
 	unsigned int interval_ms; /* -i: between two --watch reports */
-	int count;		/* -n: reports or events, then exit; 0: until killed */
+	int count; /* -n: reports or events, then exit; 0: until killed */
 };
 
 /* brouterctl's exit status (documented in brouterctl(8) and README.md). */

@@ -79,8 +79,8 @@ static void print_json(const struct br_drop_event *e)
 	printf("{\"time\": %.3f, \"port\": \"%s\", \"reason\": \"%s\", "
 	       "\"proto\": \"%s\", \"src\": \"%s\", \"dst\": \"%s\", ",
 	       now.tv_sec + now.tv_nsec / 1e9 - ago, ctl_port_name(e->port),
-	       stats_name(e->reason), ip_proto_str(e->proto, "%u", pbuf, sizeof(pbuf)),
-	       src, dst);
+	       stats_name(e->reason),
+	       ip_proto_str(e->proto, "%u", pbuf, sizeof(pbuf)), src, dst);
 	if (e->proto == IPPROTO_ICMPV6)
 		printf("\"type\": %u, \"code\": %u}\n", ntohs(e->sport) >> 8,
 		       ntohs(e->sport) & 0xff);
@@ -105,14 +105,16 @@ int cmd_drops(const struct ctl *c)
 	ssize_t r;
 
 	if (fd < 0) /* a socket nobody listens on: its brouterd is gone */
-		return fd == -ECONNREFUSED ? CTL_NOT_RUNNING : ctl_exit_status(fd);
+		return fd == -ECONNREFUSED ? CTL_NOT_RUNNING
+					   : ctl_exit_status(fd);
 	while (!c->count || n < c->count) {
 		r = recv(fd, &e, sizeof(e), 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
 			pr_err("brouterd closed the drop event socket%s%s",
-			       r ? ": " : " (stopped?)", r ? strerror(errno) : "");
+			       r ? ": " : " (stopped?)",
+			       r ? strerror(errno) : "");
 			close(fd);
 			return CTL_ERROR;
 		}

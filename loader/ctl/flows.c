@@ -42,8 +42,8 @@ static const char *pinhole_name(const struct flows_walk *fw, __u32 rule_id,
 {
 	struct br_pin_name n;
 
-	if (fw->names_fd >= 0 && !bpf_map_lookup_elem(fw->names_fd, &rule_id, &n) &&
-	    n.name[0]) {
+	if (fw->names_fd >= 0 &&
+	    !bpf_map_lookup_elem(fw->names_fd, &rule_id, &n) && n.name[0]) {
 		snprintf(buf, len, "%.*s", (int)sizeof(n.name), n.name);
 		return buf;
 	}
@@ -71,17 +71,21 @@ static int print_one(const void *key, const void *val, void *ctx)
 	if (v->opened_by == BR_OPENED_IN)
 		pinhole_name(fw, v->rule_id, pin, sizeof(pin));
 	if (w->json) {
-		fprintf(w->f, "%s{\"proto\": \"%s\", \"kind\": \"%s\", \"lan\": \"%s\", "
-			      "\"lan_port\": %u, \"wan\": \"%s\", \"wan_port\": %u, "
-			      "\"state\": \"%s\", \"opened\": \"%s\", \"rule\": %u, ",
+		fprintf(w->f,
+			"%s{\"proto\": \"%s\", \"kind\": \"%s\", \"lan\": \"%s\", "
+			"\"lan_port\": %u, \"wan\": \"%s\", \"wan_port\": %u, "
+			"\"state\": \"%s\", \"opened\": \"%s\", \"rule\": %u, ",
 			ctl_sep(w), proto, kind, lan, ntohs(k->lan_port), wan,
-			ntohs(k->wan_port), state, dir, v->rule_id & BR_RULE_INDEX_MASK);
+			ntohs(k->wan_port), state, dir,
+			v->rule_id & BR_RULE_INDEX_MASK);
 		if (v->opened_by == BR_OPENED_IN)
 			fprintf(w->f, "\"pinhole\": \"%s\", ", pin);
 		fprintf(w->f, "\"age_s\": %llu, \"idle_s\": %llu}", age, idle);
 	} else {
-		fprintf(w->f, "%-6s %-10s [%s]:%u <-> [%s]:%u %s opened-%s%s%s age %llus "
-			      "idle %llus\n", proto, kind, lan, ntohs(k->lan_port), wan,
+		fprintf(w->f,
+			"%-6s %-10s [%s]:%u <-> [%s]:%u %s opened-%s%s%s age %llus "
+			"idle %llus\n",
+			proto, kind, lan, ntohs(k->lan_port), wan,
 			ntohs(k->wan_port), state, dir,
 			v->opened_by == BR_OPENED_IN ? " by pinhole " : "",
 			v->opened_by == BR_OPENED_IN ? pin : "", age, idle);
@@ -100,8 +104,8 @@ int flows_print(FILE *f, int map_fd, int names_fd, int json)
 
 	if (json)
 		fputc('[', f);
-	err = map_each(map_fd, sizeof(struct br_flow_key), sizeof(struct br_flow),
-		       print_one, &fw);
+	err = map_each(map_fd, sizeof(struct br_flow_key),
+		       sizeof(struct br_flow), print_one, &fw);
 	if (json)
 		fputs("]\n", f);
 	else if (!fw.w.n)

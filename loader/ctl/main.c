@@ -47,7 +47,8 @@ static const struct ctl_cmd {
 	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
 	  "is done: exit 0 once the new policy is active, 1 if brouterd kept the\n"
 	  "running one (its log says why), 3 if no brouterd runs.\n" },
-	{ "metrics", cmd_metrics, "Prometheus text exposition of all of the above",
+	{ "metrics", cmd_metrics,
+	  "Prometheus text exposition of all of the above",
 	  "Every counter, table size, reload and tunnel figure as Prometheus text\n"
 	  "(exposition format 0.0.4), for node_exporter's textfile collector.\n"
 	  "With no brouterd running it prints brouter_up 0 alone and exits 0, so\n"
@@ -207,8 +208,8 @@ static int live_opt(struct ctl *ctl, int c, const char *arg)
 		ctl->count = v;
 		return 0;
 	}
-	pr_err("-%c %s: %s", c, arg, c == 'i' ? "seconds, 0.1 to 3600" :
-						"a whole number, 1 or more");
+	pr_err("-%c %s: %s", c, arg,
+	       c == 'i' ? "seconds, 0.1 to 3600" : "a whole number, 1 or more");
 	return -EINVAL;
 }
 

@@ -84,7 +84,8 @@ static void print_port_use(FILE *f, const struct br_tun *t, int json)
 			return;
 		fprintf(f, ", \"ports_used\": {");
 		for (i = 0; i < CT_PU_NPROTO; i++)
-			fprintf(f, "%s\"%s\": %u", i ? ", " : "", proto[i], u.ports[i]);
+			fprintf(f, "%s\"%s\": %u", i ? ", " : "", proto[i],
+				u.ports[i]);
 		fputc('}', f);
 		return;
 	}

@@ -26,7 +26,8 @@ static const char *si(double v, char *buf, size_t len)
 	if (u)
 		snprintf(buf, len, "%.2f%c", v, unit[u]);
 	else /* a frame every other second is 0.5/s, not 0 */
-		snprintf(buf, len, v < 100 && v != (long)v ? "%.1f" : "%.0f", v);
+		snprintf(buf, len, v < 100 && v != (long)v ? "%.1f" : "%.0f",
+			 v);
 	return buf;
 }
 
@@ -65,20 +66,23 @@ static void print_text(const struct br_stat *a, const struct br_stat *b,
 	for (id = 0; id < BR_STAT_MAX; id++) {
 		for (p = 0; p < BR_NPORTS; p++) {
 			v[2 * p] = (port_ctr(b, id, p)->packets -
-				    port_ctr(a, id, p)->packets) / secs;
+				    port_ctr(a, id, p)->packets) /
+				   secs;
 			v[2 * p + 1] = (port_ctr(b, id, p)->bytes -
-					port_ctr(a, id, p)->bytes) * 8 / secs;
+					port_ctr(a, id, p)->bytes) *
+				       8 / secs;
 		}
 		if (id != BR_STAT_RX && !v[0] && !v[2])
 			continue; /* still */
 		printf("%-16s %12s %12s %12s %12s\n", stats_name(id),
-		       si(v[0], r[0], 16), si(v[1], r[1], 16), si(v[2], r[2], 16),
-		       si(v[3], r[3], 16));
+		       si(v[0], r[0], 16), si(v[1], r[1], 16),
+		       si(v[2], r[2], 16), si(v[3], r[3], 16));
 	}
 	for (p = 0; p < BR_NPORTS; p++) {
 		h = hit_ratio(a, b, p);
 		if (h >= 0)
-			printf("flow cache hits %s: %.1f%%\n", ctl_port_name(p), 100 * h);
+			printf("flow cache hits %s: %.1f%%\n", ctl_port_name(p),
+			       100 * h);
 	}
 	putchar('\n');
 }
@@ -102,7 +106,8 @@ static void print_json(const struct br_stat *a, const struct br_stat *b,
 			       (y->bytes - x->bytes) / secs);
 		}
 		if (hit_ratio(a, b, p) >= 0)
-			printf(", \"flow_cache_hit_ratio\": %.4f", hit_ratio(a, b, p));
+			printf(", \"flow_cache_hit_ratio\": %.4f",
+			       hit_ratio(a, b, p));
 		putchar('}');
 	}
 	puts("}");
@@ -125,14 +130,15 @@ int stats_watch(const struct ctl *c, int fd)
 			next.tv_sec++;
 			next.tv_nsec -= 1000000000L;
 		}
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+				       NULL) == EINTR)
 			;
 		err = stats_read(fd, st[!cur]);
 		t1 = mono_ns();
 		if (err)
 			break;
 		(c->json ? print_json : print_text)(st[cur], st[!cur],
-						     (t1 - t0) / 1e9);
+						    (t1 - t0) / 1e9);
 		fflush(stdout);
 		cur = !cur;
 		t0 = t1;

@@ -53,8 +53,8 @@ void xdp_attach_error(struct br_port_attach *pa, const char *mode, int err)
 	attached_name(pa->ifindex, name, sizeof(name));
 	pr_err("attach XDP (%s) to %s: the port already has an XDP program%s%s%s "
 	       "(another brouterd, or a tool that did not attach it through "
-	       "libxdp's dispatcher)", mode, pa->ifname, *name ? " (" : "", name,
-	       *name ? ")" : "");
+	       "libxdp's dispatcher)",
+	       mode, pa->ifname, *name ? " (" : "", name, *name ? ")" : "");
 }
 
 int attach_xdp(struct br_port_attach *pa, int prog_fd, enum br_xdp_mode mode)

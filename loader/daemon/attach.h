@@ -9,8 +9,8 @@
 struct br_port_attach {
 	const char *ifname;
 	int ifindex;
-	int xdp_link;	 /* bpf_link fd, -1 when not attached that way */
-	int xdp_mode;	 /* attached through libxdp in this enum xdp_attach_mode; 0: not */
+	int xdp_link; /* bpf_link fd, -1 when not attached that way */
+	int xdp_mode; /* attached through libxdp in this enum xdp_attach_mode; 0: not */
 	int xdp_generic; /* attached in generic (skb) mode */
 	int tc_attached;
 	int tc_created_hook; /* clsact created by us: removed on detach */

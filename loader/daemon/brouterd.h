@@ -21,8 +21,8 @@ struct brouterd {
 	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
 	struct xdp_brouter *xdp;
 	struct tc_ingress *tc;
-	enum br_xdp_attach attach;	/* how XDP is attached: LIBXDP or LINK */
-	struct xdp_program *xprog;	/* the XDP program for libxdp, or NULL */
+	enum br_xdp_attach attach; /* how XDP is attached: LIBXDP or LINK */
+	struct xdp_program *xprog; /* the XDP program for libxdp, or NULL */
 	struct br_settings settings;
 	int lock_fd;
 	int ra_fd;		/* router advertisements on the WAN, -1 if none */
@@ -31,9 +31,9 @@ struct brouterd {
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
 	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
-	struct br_status status; /* what the pinned "status" map says */
+	struct br_status status;  /* what the pinned "status" map says */
 	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
-	struct droppub pub;	/* drop events for brouterctl; pub.ep -1 when off */
+	struct droppub pub; /* drop events for brouterctl; pub.ep -1 when off */
 };
 
 /* load.c: programs, maps and pins */

@@ -72,8 +72,10 @@ static __u32 rodata_owner(int map_fd)
 	if (!btf)
 		return 0;
 	off = datasec_offset(btf, info.btf_value_type_id, "consts");
-	if (off >= 0 && off + offsetof(struct br_consts, owner_pid) + 4 <= info.value_size)
-		memcpy(&pid, val + off + offsetof(struct br_consts, owner_pid), 4);
+	if (off >= 0 &&
+	    off + offsetof(struct br_consts, owner_pid) + 4 <= info.value_size)
+		memcpy(&pid, val + off + offsetof(struct br_consts, owner_pid),
+		       4);
 	btf__free(btf);
 	return pid;
 }
@@ -125,13 +127,15 @@ static int clear_stale(struct br_port_attach *pa)
 		if (strcmp(xdp_program__name(p), BR_PROG_NAME))
 			continue;
 		pid = owner_of(xdp_program__id(p));
-		if (pid && (pid == (__u32)getpid() || !kill(pid, 0) || errno != ESRCH)) {
-			pr_err("%s: brouterd (pid %u) runs XDP on this port", pa->ifname,
-			       pid);
+		if (pid && (pid == (__u32)getpid() || !kill(pid, 0) ||
+			    errno != ESRCH)) {
+			pr_err("%s: brouterd (pid %u) runs XDP on this port",
+			       pa->ifname, pid);
 			err = -EBUSY;
 		} else if (!xdp_program__detach(p, pa->ifindex, mode, 0)) {
 			pr_info("%s: removed the XDP program of a brouterd that is gone "
-				"(pid %u)", pa->ifname, pid);
+				"(pid %u)",
+				pa->ifname, pid);
 		}
 	}
 	xdp_multiprog__close(mp);
@@ -167,7 +171,8 @@ static void detach_alone(struct brouterd *d, struct br_port_attach *pa,
 
 	if (bpf_xdp_detach(pa->ifindex, flags | XDP_FLAGS_REPLACE, &opts))
 		pr_warn("%s: remove the program libxdp attached without a "
-			"dispatcher: %s", pa->ifname, strerror(errno));
+			"dispatcher: %s",
+			pa->ifname, strerror(errno));
 }
 
 static const char *mode_name(enum xdp_attach_mode m)
@@ -179,14 +184,16 @@ static const char *mode_name(enum xdp_attach_mode m)
 int dispatch_attach(struct brouterd *d, struct br_port_attach *pa)
 {
 	enum br_xdp_mode want = d->cfg.opt.xdp_mode;
-	enum xdp_attach_mode m = want == BR_XDP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	enum xdp_attach_mode m = want == BR_XDP_GENERIC ? XDP_MODE_SKB
+							: XDP_MODE_NATIVE;
 	__u32 flags;
 	int err;
 
 	err = xdp_program__attach(d->xprog, pa->ifindex, m, 0);
 	if (err && want == BR_XDP_AUTO && err != -EBUSY && err != -EEXIST) {
 		pr_warn("attach XDP to %s: %s (native mode); retrying in generic "
-			"mode, which is much slower", pa->ifname, strerror(-err));
+			"mode, which is much slower",
+			pa->ifname, strerror(-err));
 		m = XDP_MODE_SKB;
 		err = xdp_program__attach(d->xprog, pa->ifindex, m, 0);
 	}

@@ -38,12 +38,14 @@ static int listen_unix(struct droppub *p)
 	int err;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->path);
-	p->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	p->listen_fd = socket(AF_UNIX,
+			      SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->listen_fd < 0)
 		return -errno;
-	unlink(p->path); /* ours: a pid of ours, or of one long gone */
+	unlink(p->path);   /* ours: a pid of ours, or of one long gone */
 	old = umask(0077); /* drops name LAN hosts: root's to read */
-	err = bind(p->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	err = bind(p->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno
+								     : 0;
 	umask(old);
 	if (err || listen(p->listen_fd, DROPPUB_MAX))
 		return err ?: -errno;
@@ -58,7 +60,8 @@ int droppub_open(struct droppub *p)
 	p->ep = p->listen_fd = -1;
 	for (i = 0; i < DROPPUB_MAX; i++)
 		p->fd[i] = -1;
-	snprintf(p->path, sizeof(p->path), DROPPUB_DIR "/drops-%d.sock", getpid());
+	snprintf(p->path, sizeof(p->path), DROPPUB_DIR "/drops-%d.sock",
+		 getpid());
 	if (mkdir(DROPPUB_DIR, 0755) && errno != EEXIST)
 		err = -errno;
 	else
@@ -132,7 +135,8 @@ void droppub_send(struct droppub *p, const struct br_drop_event *e)
 
 	for (i = 0; i < DROPPUB_MAX; i++)
 		if (p->fd[i] >= 0 &&
-		    send(p->fd[i], e, sizeof(*e), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    send(p->fd[i], e, sizeof(*e), MSG_DONTWAIT | MSG_NOSIGNAL) <
+			    0 &&
 		    errno != EAGAIN)
 			follower_close(p, i);
 }

@@ -16,9 +16,9 @@
 #define DROPPUB_MAX 8 /* followers at once */
 
 struct droppub {
-	int ep;			/* epoll set of the sockets: poll it for POLLIN */
+	int ep; /* epoll set of the sockets: poll it for POLLIN */
 	int listen_fd;
-	int fd[DROPPUB_MAX];	/* followers, -1 when free */
+	int fd[DROPPUB_MAX]; /* followers, -1 when free */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

@@ -47,7 +47,8 @@ static int listen_on(struct metrics_http *h, const char *addr)
 
 	if (metrics_listen_parse(addr, &ss, &len))
 		return -EINVAL;
-	h->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	h->listen_fd = socket(ss.ss_family,
+			      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->listen_fd < 0)
 		return -errno;
 	setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -78,7 +79,8 @@ int metrics_http_open(struct metrics_http *h, const char *addr,
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (h->ep < 0)
 		return -errno;
-	h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	h->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	err = h->timer_fd < 0 ? -errno : 0;
 	err = err ?: watch(h, h->timer_fd, EPOLLIN, &h->timer_fd) ?:
 	      listen_on(h, addr);
@@ -130,15 +132,17 @@ static void accept_one(struct metrics_http *h)
 }
 
 /* Status line and headers, then @body (may be NULL) into c->out. */
-static void respond(struct http_client *c, const char *status,
-		    const char *type, const char *body, size_t len)
+static void respond(struct http_client *c, const char *status, const char *type,
+		    const char *body, size_t len)
 {
 	FILE *f = open_memstream(&c->out, &c->out_len);
 
 	if (!f)
 		return;
-	fprintf(f, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		   "Connection: close\r\n\r\n", status, type, len);
+	fprintf(f,
+		"HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		"Connection: close\r\n\r\n",
+		status, type, len);
 	if (body && len)
 		fwrite(body, 1, len, f);
 	fclose(f);
@@ -229,7 +233,8 @@ static void client_linger(struct metrics_http *h, struct http_client *c)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
 	c->lingering = 1;
-	if (shutdown(c->fd, SHUT_WR) || epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev))
+	if (shutdown(c->fd, SHUT_WR) ||
+	    epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev))
 		client_close(h, c);
 }
 

@@ -10,20 +10,20 @@
 #define HTTP_MAX_CLIENTS 8
 
 struct http_client {
-	int fd;			/* -1: free */
-	time_t deadline;	/* closed if still there then */
-	size_t got;		/* bytes of the request read */
+	int fd;		 /* -1: free */
+	time_t deadline; /* closed if still there then */
+	size_t got;	 /* bytes of the request read */
 	char req[2048];
-	char *out;		/* the answer, once the request is whole */
+	char *out; /* the answer, once the request is whole */
 	size_t out_len, sent;
-	int lingering;		/* answer sent: reading until the client closes */
+	int lingering; /* answer sent: reading until the client closes */
 };
 
 struct metrics_http {
-	int ep;			/* epoll set of all below: poll it for POLLIN */
+	int ep; /* epoll set of all below: poll it for POLLIN */
 	int listen_fd;
-	int timer_fd;		/* ticks while clients are connected */
-	const char *pin_dir;	/* whose maps the metrics read */
+	int timer_fd;	     /* ticks while clients are connected */
+	const char *pin_dir; /* whose maps the metrics read */
 	struct http_client c[HTTP_MAX_CLIENTS];
 };
 

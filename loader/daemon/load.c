@@ -180,7 +180,8 @@ static int xdp_load(struct brouterd *d)
 		return err;
 	pr_info("libxdp cannot run its dispatcher here (%s); attaching XDP with "
 		"a BPF link instead: no other XDP program can share the ports "
-		"(-vv shows libxdp's reasons)", strerror(-err));
+		"(-vv shows libxdp's reasons)",
+		strerror(-err));
 	d->attach = BR_XDP_ATTACH_LINK;
 	dispatch_close(d);
 	/* libxdp's own fallback loads a plain XDP program: a link takes it */
@@ -200,8 +201,9 @@ int load_programs(struct brouterd *d)
 	err = flow_cache_sets(d, &fc_sets, &ncpus);
 	if (err)
 		return err;
-	d->attach = d->cfg.opt.xdp_attach == BR_XDP_ATTACH_LINK ?
-			    BR_XDP_ATTACH_LINK : BR_XDP_ATTACH_LIBXDP;
+	d->attach = d->cfg.opt.xdp_attach == BR_XDP_ATTACH_LINK
+			    ? BR_XDP_ATTACH_LINK
+			    : BR_XDP_ATTACH_LIBXDP;
 again:
 	d->xdp = xdp_brouter__open_opts(&oo);
 	d->tc = tc_ingress__open_opts(NULL);

@@ -183,7 +183,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 	struct pollfd pfd[PFD_MAX] = {
 		[PFD_SIGNAL] = { .fd = sig_fd, .events = POLLIN },
 		[PFD_RA] = { .fd = d->ra_fd, .events = POLLIN },
-		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
+		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops)
+					       : -1,
 				.events = POLLIN },
 		[PFD_METRICS] = { .fd = d->http.ep, .events = POLLIN },
 		[PFD_PUB] = { .fd = d->pub.ep, .events = POLLIN },
@@ -264,8 +265,9 @@ static int start(struct brouterd *d)
 
 int main(int argc, char **argv)
 {
-	struct brouterd d = { .lock_fd = -1, .ra_fd = -1, .http.ep = -1,
-			      .pub.ep = -1 };
+	struct brouterd d = {
+		.lock_fd = -1, .ra_fd = -1, .http.ep = -1, .pub.ep = -1
+	};
 	int p, err, sig_fd;
 
 	br_prog_name = "brouterd";

@@ -82,9 +82,10 @@ int attach_all(struct brouterd *d)
 	 */
 	for (p = 0; p < BR_NPORTS; p++) {
 		if (d->attach == BR_XDP_ATTACH_LINK)
-			err = attach_xdp(&d->port[p],
-					 bpf_program__fd(d->xdp->progs.xdp_brouter),
-					 d->cfg.opt.xdp_mode);
+			err = attach_xdp(
+				&d->port[p],
+				bpf_program__fd(d->xdp->progs.xdp_brouter),
+				d->cfg.opt.xdp_mode);
 		else if (!d->port[p].xdp_mode) /* the LAN's came with the load */
 			err = dispatch_attach(d, &d->port[p]);
 		else

@@ -56,8 +56,8 @@ static void counter_families(FILE *f, const struct br_stat *st, int bytes)
 	for (id = 0; id < BR_STAT_MAX; id++) {
 		if (stats_is_drop_reason(id))
 			continue;
-		snprintf(name, sizeof(name), "brouter_%s_%s_total", stats_name(id),
-			 bytes ? "bytes" : "packets");
+		snprintf(name, sizeof(name), "brouter_%s_%s_total",
+			 stats_name(id), bytes ? "bytes" : "packets");
 		snprintf(help, sizeof(help), "%s (%s, by arrival port)",
 			 stats_help(id), bytes ? "bytes" : "packets");
 		expo_family(f, name, "counter", help);
@@ -72,14 +72,14 @@ static void counter_families(FILE *f, const struct br_stat *st, int bytes)
 /* The drop reasons, one family with a reason label. */
 static void drop_family(FILE *f, const struct br_stat *st, int bytes)
 {
-	const char *name = bytes ? "brouter_dropped_bytes_total" :
-				   "brouter_dropped_packets_total";
+	const char *name = bytes ? "brouter_dropped_bytes_total"
+				 : "brouter_dropped_packets_total";
 	const struct br_ctr *c;
 	int id, p;
 
-	expo_family(f, name, "counter", bytes ?
-		    "Bytes dropped, by arrival port and reason" :
-		    "Frames dropped, by arrival port and reason");
+	expo_family(f, name, "counter",
+		    bytes ? "Bytes dropped, by arrival port and reason"
+			  : "Frames dropped, by arrival port and reason");
 	for (id = BR_DROP_FIRST; id <= BR_DROP_LAST; id++)
 		for (p = 0; p < BR_NPORTS; p++) {
 			c = ctr(st, id, p);
@@ -95,9 +95,10 @@ static void cache_family(FILE *f, const struct br_stat *st)
 	__u64 all, slow;
 	int p;
 
-	expo_family(f, name, "counter",
-		    "Frames bridged by the flow cache alone (bridged - bridged_slow); "
-		    "misses are brouter_fc_miss_packets_total");
+	expo_family(
+		f, name, "counter",
+		"Frames bridged by the flow cache alone (bridged - bridged_slow); "
+		"misses are brouter_fc_miss_packets_total");
 	for (p = 0; p < BR_NPORTS; p++) {
 		all = ctr(st, BR_STAT_BRIDGED, p)->packets;
 		slow = ctr(st, BR_STAT_BRIDGED_SLOW, p)->packets;
@@ -180,12 +181,13 @@ static int policy(FILE *f, const char *pin_dir, const struct br_status *st)
 	counter(f, "brouter_reloads_total",
 		"Reloads (SIGHUP) that installed a new policy", st->reloads);
 	counter(f, "brouter_reload_failures_total",
-		"Reloads refused: the running policy stayed", st->reload_failures);
+		"Reloads refused: the running policy stayed",
+		st->reload_failures);
 	gauge(f, "brouter_last_reload_success_timestamp_seconds",
 	      "When the running policy was installed (start or reload), Unix time",
 	      st->last_reload_s);
-	gauge(f, "brouter_start_time_seconds", "When brouterd started, Unix time",
-	      st->started_s);
+	gauge(f, "brouter_start_time_seconds",
+	      "When brouterd started, Unix time", st->started_s);
 	return 0;
 }
 
@@ -204,7 +206,8 @@ int metrics_write(FILE *f, const char *pin_dir)
 	struct br_status st = { 0 };
 	int up = daemon_up(pin_dir);
 
-	gauge(f, "brouter_up", "1 while a brouterd runs with this pin directory", up);
+	gauge(f, "brouter_up",
+	      "1 while a brouterd runs with this pin directory", up);
 	if (!up)
 		return 0;
 	/* the status map is optional: pins of an older brouterd lack it */

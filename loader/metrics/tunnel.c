@@ -18,12 +18,15 @@
 #define TUN_MODES 4 /* enum br_tun_mode: 1..3 */
 
 static const char *const mode_label[TUN_MODES] = {
-	[BR_TUN_MAPE] = "map-e", [BR_TUN_DSLITE] = "ds-lite",
+	[BR_TUN_MAPE] = "map-e",
+	[BR_TUN_DSLITE] = "ds-lite",
 	[BR_TUN_IPIP6] = "ipip6",
 };
 
 static const char *const proto_label[CT_PU_NPROTO] = {
-	[CT_PU_TCP] = "tcp", [CT_PU_UDP] = "udp", [CT_PU_ICMP] = "icmp",
+	[CT_PU_TCP] = "tcp",
+	[CT_PU_UDP] = "udp",
+	[CT_PU_ICMP] = "icmp",
 };
 
 struct tun_seen {
@@ -50,12 +53,14 @@ static void up_family(FILE *f, const struct tun_seen *s, __u32 configured)
 	const char *name = "brouter_tunnel_up";
 	int m;
 
-	expo_family(f, name, "gauge",
-		    "1 when a configured tunnel carries IPv4 (0: e.g. MAP-E waiting "
-		    "for a prefix)");
+	expo_family(
+		f, name, "gauge",
+		"1 when a configured tunnel carries IPv4 (0: e.g. MAP-E waiting "
+		"for a prefix)");
 	for (m = 1; m < TUN_MODES; m++)
 		if (s->n[m] || (configured & (1U << m)))
-			expo_u64(f, name, !!s->n[m], "mode", mode_label[m], NULL);
+			expo_u64(f, name, !!s->n[m], "mode", mode_label[m],
+				 NULL);
 }
 
 static __u32 portset_size(const struct br_tun *t)
@@ -82,8 +87,9 @@ static void mape_families(FILE *f, const struct br_tun *t)
 	struct ct_port_use u;
 	int err, i;
 
-	expo_family(f, "brouter_mape_ports", "gauge",
-		    "Ports in the MAP-E CE's port set (each protocol has them all)");
+	expo_family(
+		f, "brouter_mape_ports", "gauge",
+		"Ports in the MAP-E CE's port set (each protocol has them all)");
 	expo_u64(f, "brouter_mape_ports", size, NULL);
 	err = ct_port_use(ce, &u);
 	if (err) {
@@ -91,17 +97,20 @@ static void mape_families(FILE *f, const struct br_tun *t)
 			strerror(-err));
 		return;
 	}
-	ports_family(f, "brouter_mape_ports_used",
-		     "Distinct ports (ICMP: echo identifiers) of the CE address in "
-		     "use in conntrack", u.ports);
+	ports_family(
+		f, "brouter_mape_ports_used",
+		"Distinct ports (ICMP: echo identifiers) of the CE address in "
+		"use in conntrack",
+		u.ports);
 	ports_family(f, "brouter_mape_nat_entries",
-		     "Conntrack entries whose replies go to the CE address", u.entries);
+		     "Conntrack entries whose replies go to the CE address",
+		     u.entries);
 	expo_family(f, ratio, "gauge",
 		    "Share of the port set in use (brouter_mape_ports_used / "
 		    "brouter_mape_ports)");
 	for (i = 0; i < CT_PU_NPROTO; i++)
-		expo_double(f, ratio, size ? (double)u.ports[i] / size : 0, "proto",
-			    proto_label[i], NULL);
+		expo_double(f, ratio, size ? (double)u.ports[i] / size : 0,
+			    "proto", proto_label[i], NULL);
 }
 
 int metrics_tunnels(FILE *f, const char *pin_dir, const struct br_status *st)

@@ -186,8 +186,8 @@ static int reply_port(const struct nlattr *proto, int i)
 {
 	const struct nlattr *a;
 
-	a = nested_get(proto, i == CT_PU_ICMP ? CTA_PROTO_ICMP_ID :
-						CTA_PROTO_DST_PORT);
+	a = nested_get(proto, i == CT_PU_ICMP ? CTA_PROTO_ICMP_ID
+					      : CTA_PROTO_DST_PORT);
 	if (!a || mnl_attr_get_payload_len(a) != 2)
 		return -1;
 	return ntohs(mnl_attr_get_u16(a));

@@ -24,7 +24,7 @@ enum { CT_PU_TCP, CT_PU_UDP, CT_PU_ICMP, CT_PU_NPROTO };
 
 struct ct_port_use {
 	unsigned int entries[CT_PU_NPROTO]; /* entries whose replies go to it */
-	unsigned int ports[CT_PU_NPROTO];   /* distinct ports (ICMP: echo ids) */
+	unsigned int ports[CT_PU_NPROTO]; /* distinct ports (ICMP: echo ids) */
 };
 
 /*
