@@ -173,6 +173,13 @@ $(BUILD)/ns/%: $(BUILD)/tests/ns/%.o $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# tests/prog/test_alignment.py: the three objects verified with strict alignment
+STRICT_LOAD := $(BUILD)/tests/strict_load
+$(STRICT_LOAD): $(BUILD)/tests/prog/strict_load.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/tests/prog/strict_load.o: | $(SKELS)
+
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do $$t; done
 

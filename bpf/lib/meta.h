@@ -26,7 +26,8 @@ static __always_inline int meta_write(struct xdp_md *ctx, __u32 port,
 	m = (void *)(long)ctx->data_meta;
 	if ((void *)(m + 1) > data)
 		return -1;
-	m->magic = BR_META_MAGIC;
+	m->magic[0] = BR_META_MAGIC_HI;
+	m->magic[1] = BR_META_MAGIC_LO;
 	m->port = port;
 	m->flags = flags;
 	m->pad = 0;
@@ -41,7 +42,7 @@ static __always_inline struct br_meta *meta_read(struct __sk_buff *skb)
 
 	if ((void *)(m + 1) > data)
 		return NULL;
-	if (m->magic != BR_META_MAGIC)
+	if (m->magic[0] != BR_META_MAGIC_HI || m->magic[1] != BR_META_MAGIC_LO)
 		return NULL;
 	return m;
 }

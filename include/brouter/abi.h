@@ -280,12 +280,17 @@ struct br_consts {
 /*
  * XDP -> tc ingress handover, in the XDP metadata area in front of the
  * frame. The magic tells tc the area was written by brouter's XDP program
- * and not by some other program sharing the port.
+ * and not by some other program sharing the port. Every field is at most
+ * 16 bits wide: the area's length is a multiple of 4 and it ends where
+ * the frame begins, which the kernel places NET_IP_ALIGN (2) bytes past
+ * a word boundary, so a 32-bit field there is misaligned on the CPUs
+ * that trap on it (BPF_F_STRICT_ALIGNMENT refuses the program).
  */
-#define BR_META_MAGIC 0xb40e7e60U
+#define BR_META_MAGIC_HI 0xb40eU
+#define BR_META_MAGIC_LO 0x7e60U
 
 struct br_meta {
-	__u32 magic;
+	__u16 magic[2];	/* BR_META_MAGIC_HI, BR_META_MAGIC_LO */
 	__u8 port;	/* enum br_port the frame arrived on */
 	__u8 flags;	/* BR_META_* */
 	__u16 pad;

@@ -39,6 +39,7 @@ struct brouterd {
 /* load.c: programs, maps and pins */
 int load_programs(struct brouterd *d);
 int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj);
+void object_strict_alignment(struct bpf_object *obj);
 void drop_incompatible_state(const char *pin_dir, struct br_info *prev);
 int info_write(struct brouterd *d);
 void keep_state(struct brouterd *d);

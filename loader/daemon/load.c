@@ -191,6 +191,22 @@ static int xdp_load(struct brouterd *d)
 	return -EAGAIN;
 }
 
+/*
+ * Verify @obj's programs as CPUs without efficient unaligned access
+ * (MIPS, some ARM: home routers) would: there the verifier always
+ * enforces alignment, elsewhere only with this flag. The programs run
+ * the same either way; the flag only makes every box refuse what one of
+ * them would.
+ */
+void object_strict_alignment(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_flags(prog, bpf_program__flags(prog) |
+					     BPF_F_STRICT_ALIGNMENT);
+}
+
 int load_programs(struct brouterd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
@@ -211,6 +227,8 @@ again:
 		pr_err("open BPF objects: %s", strerror(errno));
 		return -errno;
 	}
+	object_strict_alignment(d->xdp->obj);
+	object_strict_alignment(d->tc->obj);
 	for (p = 0; p < BR_NPORTS; p++) {
 		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
 		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;

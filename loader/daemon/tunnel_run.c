@@ -21,6 +21,7 @@ static int egress_up(struct tunnel_run *r)
 		pr_err("tunnel: open tc egress object: %s", strerror(-err));
 		return err;
 	}
+	object_strict_alignment(r->skel->obj);
 	r->skel->rodata->consts.ifindex[BR_PORT_WAN] = r->wan->ifindex;
 	err = objects_share_maps(r->maps, r->skel->obj) ?: tc_egress__load(r->skel);
 	if (err) {

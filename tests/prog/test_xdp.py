@@ -36,12 +36,12 @@ ETH_P_ALL = 0x0003
 ETH_HLEN = 14
 IP6_HLEN = 40
 
-BR_META_MAGIC = 0xB40E7E60
+BR_META_MAGIC = (0xB40E, 0x7E60)
 BR_META_MARK = 1
 BR_META_CLONE = 2
 BR_F_MARK = 1
 
-META = struct.Struct("<IBBH")          # struct br_meta
+META = struct.Struct("<HHBBH")         # struct br_meta
 FDB_VAL = struct.Struct("<IIQ")        # struct br_fdb_val
 SETTINGS = struct.Struct("<12s8H2II")  # head of struct br_settings
 
@@ -152,7 +152,7 @@ def pppoe_sess(src, dst):
 
 
 def meta(port, flags):
-    return META.pack(BR_META_MAGIC, port, flags, 0)
+    return META.pack(*BR_META_MAGIC, port, flags, 0)
 
 
 class Tap:
