@@ -33,7 +33,8 @@ int tc_brouter_out(struct __sk_buff *skb)
 	if (!t)
 		return TC_ACT_OK; /* not for a tunnel: native IPv4 on the WAN */
 	if (encap(skb, t, tot_len)) {
-		stat_add(BR_STAT_ENCAP_FAIL, BR_PORT_WAN, len);
+		stat_add(BR_STAT_DROP, BR_PORT_WAN, len);
+		stat_add(BR_STAT_DROP_ENCAP_FAIL, BR_PORT_WAN, len);
 		return TC_ACT_SHOT;
 	}
 	stat_add(BR_STAT_ENCAP, BR_PORT_WAN, len);

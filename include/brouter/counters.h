@@ -8,7 +8,8 @@
 /*
  * Counter ids: key of the "stats" map. One X-macro list gives the enum and
  * the names brouterctl prints, so a new reason cannot be half-added.
- * Verdicts first, then drop reasons (BR_DROP_*), then tc ingress events.
+ * Verdicts first, then every drop reason (BR_DROP_FIRST..BR_DROP_LAST,
+ * contiguous: "drop" is their sum), then tc ingress and tunnel events.
  */
 #define BR_STAT_LIST(X)                                                        \
 	X(RX, "rx", "frames seen by XDP")                                     \
@@ -53,6 +54,7 @@
 	X(DROP_TUN_FRAG_BIG, "tun_frag_big", "4in6 datagram too large to reassemble") \
 	X(DROP_TUN_FRAG_TIMEOUT, "tun_frag_timeout", "4in6 fragment of a datagram incomplete after 2 s") \
 	X(DROP_TUN_FRAG_EVICTED, "tun_frag_evicted", "4in6 fragment of an incomplete datagram pushed out by a newer one") \
+	X(DROP_ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped") \
 	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
 	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
 	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
@@ -61,7 +63,6 @@
 	X(TUN_FRAG_HELD, "tun_frag_held", "tc ingress: 4in6 fragment held until its datagram is whole") \
 	X(TUN_REASM, "tun_reasm", "tc ingress: 4in6 datagram reassembled to the stack as IPv4") \
 	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
-	X(ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped") \
 	X(FC_MISS, "fc_miss", "flow cache probed, no hit: the full path decided") \
 	X(BRIDGED_SLOW, "bridged_slow", "bridged by the full path (bridged - this = cache hits)")
 
@@ -73,12 +74,12 @@ enum br_stat_id {
 #undef BR_STAT_ENUM
 
 /*
- * Drop reasons are the ids from DROP_RUNT up to the tc events. The flow
- * cache's two counters are counted on the full path only, so the fast
- * path pays nothing for them: its hits are bridged - bridged_slow.
+ * The drop reasons, first and last; every BR_STAT_DROP_* lies between.
+ * The flow cache's two counters are counted on the full path only, so the
+ * fast path pays nothing for them: its hits are bridged - bridged_slow.
  */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_TUN_FRAG_EVICTED
+#define BR_DROP_LAST BR_STAT_DROP_ENCAP_FAIL
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {

@@ -153,6 +153,23 @@ def stat_names():
     return re.findall(r'X\(\s*\w+\s*,\s*"(\w+)"', body)
 
 
+def drop_reason_names():
+    """Names of the drop reasons, BR_DROP_FIRST..BR_DROP_LAST: every
+    DROP_* id of the list, which must lie together for "drop" to be
+    their sum (brouterctl and the tests read the range)."""
+    with open(HEADER) as f:
+        text = f.read()
+    body = text[text.index("#define BR_STAT_LIST(X)"):]
+    body = body[:body.index("#define BR_STAT_ENUM")]
+    ids = re.findall(r'X\(\s*(\w+)\s*,\s*"(\w+)"', body)
+    at = [i for i, (ident, _) in enumerate(ids) if ident.startswith("DROP_")]
+    assert at == list(range(at[0], at[-1] + 1)), "drop reasons not contiguous"
+    first = re.search(r"#define BR_DROP_FIRST BR_STAT_(\w+)", text).group(1)
+    last = re.search(r"#define BR_DROP_LAST BR_STAT_(\w+)", text).group(1)
+    assert (ids[at[0]][0], ids[at[-1]][0]) == (first, last), (first, last)
+    return [ids[i][1] for i in at]
+
+
 # ------------------------------------------------------------- helpers
 
 

@@ -39,7 +39,7 @@ from scapy.all import IPv6, TCP, UDP, Ether, Raw
 
 import bpfsys as bs
 import fwmaps as fm
-from progrig import CACHE_ACCOUNTING, LAN, STAT_NAMES, WAN, Rig
+from progrig import CACHE_ACCOUNTING, LAN, STAT_NAMES, WAN, Rig, drops_add_up
 
 # Addresses: the LAN's /64 (a learned prefix), LAN hosts, WAN remotes.
 LAN_NET = "2001:db8:1::"
@@ -199,6 +199,7 @@ class FwRig(Rig):
             if d[2 * port]:
                 assert d[2 * port + 1] == d[2 * port] * len(frame), name
                 counts[name] = d[2 * port]
+        drops_add_up(counts)
         return verdict, counts
 
     # -- maps

@@ -46,6 +46,7 @@ STAT_NAMES = fm.stat_names()
 # The flow cache's accounting moves beside the verdicts of most frames;
 # counted() and FwRig.send() leave it out, test_flowcache.py checks it.
 CACHE_ACCOUNTING = ("fc_miss", "bridged_slow")
+DROP_REASONS = fm.drop_reason_names()
 
 
 def run(*args, check=True):
@@ -285,8 +286,16 @@ def running(rig):
         rig.stop()
 
 
+def drops_add_up(deltas):
+    """"drop" moved by the sum of the reasons: {name: packets} of a port."""
+    reasons = sum(deltas.get(r, 0) for r in DROP_REASONS)
+    assert deltas.get("drop", 0) == reasons, \
+        f"drop moved {deltas.get('drop', 0)}, the reasons {reasons}: {deltas}"
+
+
 def counted(before, after):
-    """Non-zero counter deltas as {(name, port): (packets, bytes)}."""
+    """Non-zero counter deltas as {(name, port): (packets, bytes)}; checks
+    on the way that each port's drops add up."""
     out = {}
     for name in STAT_NAMES:
         if name in CACHE_ACCOUNTING:
@@ -295,6 +304,8 @@ def counted(before, after):
         for port in (LAN, WAN):
             if d[2 * port] or d[2 * port + 1]:
                 out[(name, port)] = (d[2 * port], d[2 * port + 1])
+    for port in (LAN, WAN):
+        drops_add_up({n: v[0] for (n, p), v in out.items() if p == port})
     return out
 
 

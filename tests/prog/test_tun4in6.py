@@ -328,6 +328,23 @@ def test_ipv4_to_a_peer_prefix_is_wrapped_to_the_peer(mape):
     assert_encap(mape, ipv4_out(CE4, PEER_NET_HOST), PEER_LOCAL, PEER)
 
 
+def test_ipv4_that_cannot_be_wrapped_is_a_counted_drop(mape):
+    """
+    A UDP GSO super-packet (one skb standing for several datagrams) cannot
+    grow an outer header without changing its segments' sizes:
+    bpf_skb_adjust_room refuses, and the packet is dropped as encap_fail,
+    a drop reason like any other, so "drop" moves with it.
+    """
+    frame = bytes(ipv4_out(CE4, INET))
+    ctx = bs.SkBuff(ifindex=mape.ifindex[WAN], gso_segs=2, gso_size=100)
+    before = mape.stats()
+    with mape.inside():
+        r = bs.prog_test_run(mape.tc_out_fd, frame, ctx=ctx)
+    assert r.retval == bs.TC_ACT_SHOT
+    assert tun_counted(before, mape.stats()) == expect(WAN, len(frame), "drop",
+                                                      "encap_fail")
+
+
 @pytest.mark.parametrize("what", ["ipv6", "arp", "lan_port"])
 def test_tc_egress_leaves_everything_else_alone(mape, what):
     """(A truncated IPv4 header cannot be tried: test_run refuses it, EINVAL.)"""
