@@ -76,7 +76,13 @@ struct {
 
 struct br_clock {
 	__u64 jiffies; /* when ns was read */
-	__u64 ns;      /* bpf_ktime_get_coarse_ns() */
+	__u64 ns;      /* bpf_ktime_get_coarse_ns() + skew_ns */
+	/*
+	 * 0 in service. The program tests set it to move brouter's time
+	 * forward with every table and cache left as it is, the way time
+	 * passing does: no program writes it.
+	 */
+	__u64 skew_ns;
 };
 
 /* Not pinned: each CPU refills it on its next packet. */
@@ -207,7 +213,13 @@ union fc_key {
 struct fc_entry {
 	union fc_key k;
 	__u64 until_ns; /* trusted until then */
-	__u32 gen;	/* settings.gen it was confirmed under */
+	/*
+	 * By arrival port: the settings.gen (its low bits) a packet may hit
+	 * under, the one it was confirmed under, or one behind for
+	 * outbound packets that must still refresh the flow (flowcache.h,
+	 * invariant 4).
+	 */
+	__u16 gen[BR_NPORTS];
 	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the stations on either side */
 };
 

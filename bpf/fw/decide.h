@@ -106,8 +106,11 @@ __attribute__((noinline)) int fw_decide(struct fw_pkt *fp,
 		r = fw_outbound(fp, pol, now, fp->mcast, &n);
 	else
 		r = fw_inbound(fp, pol, gen & 1, now, fp->mcast, &n);
-	if (e && n.hit)
+	if (e && n.hit) {
+		/* built again: a key kept across the slow path costs stack */
+		fc_ref_set(&k, fp, port);
 		fc_fill(e, &k, &n, gen, fp->smac, fp->dmac, port);
+	}
 out:
 	if (r < 0 && (pol->flags & BR_PF_LOG_DROPS))
 		drop_log_emit(fp, port, -r, pol->log_rate, now);

@@ -1,28 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * A per-CPU, direct-mapped cache of recently confirmed flows in front of
- * the "flows" LRU hash. Hashing the 40-byte key (jhash), walking the
+ * A per-CPU, two-way set-associative cache of recently confirmed flows in
+ * front of the "flows" LRU hash. Hashing the 40-byte key (jhash), walking the
  * bucket and the calls into the full firewall cost most of an established
  * packet's time; a hit here is a multiply, one cache line and a compare.
  * Its size (firewall.flow-cache entries per CPU, 64k by default) holds
  * the working set of a busy network's flows, not just the last few.
  *
- * An entry is trusted until its until_ns: one BR_FC_TRUST_NS after the
- * slow path confirmed the flow, or the flow's own idle expiry if that
- * comes first. Within that time the slow path would find the flow alive
- * and, for the packets the cache takes (no SYN/FIN/RST), change at most
- * its seen_ns, which flow_touch() and the UDP binding refresh only write
- * once it is BR_FLOW_REFRESH_NS old: so they still run, on the first
- * packet after the entry lapses, and a flow's seen_ns lags its traffic by
- * at most BR_FLOW_REFRESH_NS + BR_FC_TRUST_NS. A one-way inbound stream
- * (UDP is refreshed by outbound packets only) keeps its entry as long as
- * the flow lives. What anyone can see: a flow evicted from a full table
- * or deleted from user space passes for up to BR_FC_TRUST_NS on a CPU
- * that confirmed it. The entry holds the full settings.gen, which
- * brouterd increments on every reload, so no decision outlives a policy.
- * One entry serves both directions of a flow: for these packets the slow
- * path of an open flow is the same whichever port they arrive on (the key
- * is LAN side first), and a reply must not evict its request's entry.
+ * Its invariants, each with a test that moves the programs' clock while
+ * the cache stays populated (tests/prog/test_flowcache.py):
+ *
+ * 1. A hit stands for the slow path's verdict. An entry is filled only
+ *    after the slow path passed a packet of an open flow under the same
+ *    policy generation (settings.gen, which brouterd increments on every
+ *    reload and port MAC change; its low 16 bits here: 65,536 reloads
+ *    within the second an entry lives cannot happen), between the same
+ *    two stations (their MACs, so a hit stands for the FDB too), after
+ *    fw_addr_check(). One entry serves both directions: the key is LAN
+ *    side first, and a reply must not evict its request's entry.
+ * 2. An entry is trusted until its until_ns: BR_FC_TRUST_NS after the
+ *    slow path confirmed the flow, or the flow's idle expiry if that
+ *    comes first. So a flow idling out is never passed by the cache after
+ *    its timeout, and one evicted from a full table or deleted from user
+ *    space passes for at most BR_FC_TRUST_NS on a CPU that confirmed it.
+ * 3. What changes a flow's state reaches the slow path: TCP SYN, FIN and
+ *    RST, ICMPv6, fragments and multicast never hit.
+ * 4. A flow's seen_ns (and its binding's) lags the packets that refresh it
+ *    by at most BR_FLOW_REFRESH_NS + BR_FC_TRUST_NS, whichever direction
+ *    filled the entry. The slow path rewrites seen_ns only once it is
+ *    BR_FLOW_REFRESH_NS old, so a hit may stand for a packet that would
+ *    refresh only while seen_ns was within that at confirmation
+ *    (out_fresh; else the entry's generation for outbound packets is
+ *    left one behind, which they never match). Outbound packets refresh
+ *    every flow and TCP both ways, so an entry confirmed by them always
+ *    has it; UDP and the other protocols are refreshed by outbound
+ *    packets only (REC-12), so an entry an inbound packet confirmed may
+ *    lack it, and outbound packets then miss until one of them has
+ *    refreshed the flow on the slow path. Inbound packets of such a flow
+ *    refresh nothing: a one-way inbound stream keeps hitting its entry
+ *    for as long as the flow lives, with one slow-path packet per
+ *    BR_FC_TRUST_NS.
  *
  * The entries and the "flow_cache" map are in maps.h.
  */
@@ -43,7 +60,8 @@
 /* What the slow path reports for the cache: an open flow passed the packet. */
 struct fc_note {
 	__u64 until_ns;
-	__u32 hit;
+	__u8 hit;
+	__u8 out_fresh; /* invariant 4 */
 };
 
 static __always_inline void fc_note_flow(struct fc_note *n,
@@ -55,6 +73,8 @@ static __always_inline void fc_note_flow(struct fc_note *n,
 
 	/* CLOSED (after a RST) lives seconds: not worth caching */
 	n->hit = f->state != BR_FS_CLOSED;
+	/* read after the slow path's own refresh of this packet, if any */
+	n->out_fresh = ns_since(now, f->seen_ns) <= BR_FLOW_REFRESH_NS;
 	n->until_ns = now + BR_FC_TRUST_NS;
 	if (ns_since(n->until_ns, expiry) > 0)
 		n->until_ns = expiry;
@@ -212,8 +232,10 @@ static __always_inline int fc_hit_one(const struct fc_entry *e,
 				      const __u8 *dst, __u32 port, __u32 gen,
 				      __u64 now)
 {
+	/* [port == WAN]: a port index the verifier sees bounded */
 	return fc_key_eq(e, r) && fc_macs_eq(e, src, dst, port) &&
-	       e->gen == gen && ns_since(e->until_ns, now) >= 0;
+	       e->gen[port == BR_PORT_WAN] == (__u16)gen &&
+	       ns_since(e->until_ns, now) >= 0;
 }
 
 /* Does @set confirm the flow of @r, between stations @src and @dst? */
@@ -255,7 +277,8 @@ static __always_inline void fc_fill(struct fc_set *set, const struct fc_ref *r,
 	a[7] = r->wan[3];
 	e->k.q[4] = r->t.q;
 	e->until_ns = n->until_ns;
-	e->gen = gen;
+	e->gen[BR_PORT_WAN] = gen;
+	e->gen[BR_PORT_LAN] = n->out_fresh ? gen : gen - 1;
 	__builtin_memcpy(e->mac[BR_PORT_LAN], lan ? src : dst, ETH_ALEN_BR);
 	__builtin_memcpy(e->mac[BR_PORT_WAN], lan ? dst : src, ETH_ALEN_BR);
 }

@@ -33,7 +33,7 @@ static __always_inline __u64 now_ns(void)
 		return bpf_ktime_get_coarse_ns();
 	if (c->jiffies != j) {
 		c->jiffies = j;
-		c->ns = bpf_ktime_get_coarse_ns();
+		c->ns = bpf_ktime_get_coarse_ns() + c->skew_ns;
 	}
 	return c->ns;
 }

@@ -14,7 +14,9 @@ the wrong reason fails.
 Policies other than the default are made by rewriting pol[gen] in the
 pinned "settings" map; pinholes by writing "pin_dst"/"pin_rules" of the
 active generation; the clock is driven by rewriting "flows" entries'
-seen_ns (CLOCK_MONOTONIC, the base of bpf_ktime_get_coarse_ns). Before
+seen_ns (CLOCK_MONOTONIC, the base of bpf_ktime_get_coarse_ns), or,
+where the state must stay as it is, by moving the programs' own clock
+(advance()). Before
 each test the settings are restored and flows, lan_addrs, frags, pinholes
 and prefixes reset (prefixes: just LAN_NET), so tests are independent.
 
@@ -61,8 +63,12 @@ NSEC = 1000000000
 
 # bpf/maps.h (struct fc_entry): firewall.flow-cache entries per possible CPU (in sets
 # of BR_FC_WAYS) of
-# {struct br_flow_key, until_ns, gen, the LAN and WAN stations' MACs}
-FC_ENTRY = struct.Struct("=40sQI12x")
+# {struct br_flow_key, until_ns, gen (low 16 bits) for packets from the LAN
+# and from the WAN, the LAN and WAN stations' MACs}
+FC_ENTRY = struct.Struct("=40sQHH12x")
+FC_GEN_MASK = 0xffff
+# struct br_clock (bpf/maps.h): jiffies, ns, skew_ns
+CLOCK = struct.Struct("=QQQ")
 
 
 def default_flow_cache():
@@ -125,6 +131,9 @@ class FwRig(Rig):
         super().start()
         self.settings0 = self.settings_raw()
         self._open_flow_cache()
+        self.clock_fd, info = self.prog_map("clock")
+        assert info.value_size == CLOCK.size
+        self.skew_ns = 0
 
     def prog_map(self, name):
         """(fd, info) of the XDP program's map @name, pinned or not."""
@@ -148,18 +157,41 @@ class FwRig(Rig):
         self.fc_mem = mmap.mmap(fd, sets * info.value_size, mmap.MAP_SHARED,
                                 mmap.PROT_READ | mmap.PROT_WRITE)
 
+    def now_ns(self):
+        """The programs' clock: CLOCK_MONOTONIC plus what advance() added."""
+        return mono_ns() + self.skew_ns
+
+    def ago(self, seconds):
+        """now_ns() @seconds ago, as the u64 the BPF side stores (see mono_ago)."""
+        return (self.now_ns() - int(seconds * NSEC)) % 2**64
+
+    def advance(self, seconds):
+        """
+        Move the programs' clock @seconds forward on every CPU, leaving
+        every table and the flow cache as they are: time passing, as the
+        programs see it (each CPU reads the clock afresh on its next
+        packet). It never goes back, so it stays skewed for the rest of
+        the rig's life: compare with now_ns(), not mono_ns().
+        """
+        self.skew_ns += int(seconds * NSEC)
+        bs.map_update(self.clock_fd, struct.pack("=I", 0),
+                      CLOCK.pack(0, 0, self.skew_ns) * bs.possible_cpus())
+
     def flush_flow_cache(self):
         """Zero every CPU's flow cache, as a second passing does."""
         self.fc_mem[:] = bytes(len(self.fc_mem))
 
     def flow_cache(self):
-        """[(cpu, struct br_flow_key bytes, until_ns, gen)] of used entries."""
+        """[(cpu, struct br_flow_key bytes, until_ns, gen, gen_lan)] of
+        used entries (gen: its low bits, FC_GEN_MASK; the WAN side's, and
+        the LAN side's, one behind while outbound packets must refresh)."""
         mem, esz, none = self.fc_mem[:], FC_ENTRY.size, bytes(40)
         out = []
         for off in range(0, len(mem), esz):
             if mem[off:off + 40] != none:
-                k, until, gen = FC_ENTRY.unpack_from(mem, off)
-                out.append((off // esz // max(1, self.fc_per_cpu), k, until, gen))
+                k, until, gen_lan, gen = FC_ENTRY.unpack_from(mem, off)
+                out.append((off // esz // max(1, self.fc_per_cpu), k, until, gen,
+                            gen_lan))
         return out
 
     def check_maps(self):
@@ -297,7 +329,7 @@ class FwRig(Rig):
             if lan and fm.flow_key_decode(k)["lan_addr"] != lan:
                 continue
             v = fm.unpack("br_flow", bs.map_lookup(fd, k, fm.S["br_flow"].size))
-            v["seen_ns"] = mono_ago(seconds)
+            v["seen_ns"] = self.ago(seconds)
             bs.map_update(fd, k, fm.pack("br_flow", **v), bs.BPF_EXIST)
             n += 1
         assert n, "no flow to age"

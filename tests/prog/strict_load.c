@@ -52,7 +52,12 @@ static int report(const char *name, int err)
 	size_t n = strlen(vlog);
 
 	if (!err) {
+		/* the verifier's summary: instructions, stack depth per frame */
+		while (n && vlog[n - 1] == '\n')
+			vlog[--n] = 0;
 		printf("%s: ok\n", name);
+		fprintf(stderr, "%s: %s\n", name,
+			strrchr(vlog, '\n') ? strrchr(vlog, '\n') + 1 : vlog);
 		return 0;
 	}
 	printf("%s: %s\n%s\n", name, strerror(-err),

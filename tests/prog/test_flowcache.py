@@ -11,9 +11,9 @@ from scapy.all import ICMPv6EchoRequest, IPv6
 
 import bpfsys as bs
 import fwmaps as fm
-from fwrig import (FC_ENTRY, FwRig, H1, LAN, LAN_MAC, LAN_MAC2, NSEC, R1, R2,
+from fwrig import (CLOCK, FC_ENTRY, FC_GEN_MASK, FwRig, H1, LAN, LAN_MAC, LAN_MAC2, NSEC, R1, R2,
                    TCP_KEY, UDP_KEY, UDP_P, WAN, WAN_MAC, bridged, dropped,
-                   inb, mono_ago, mono_ns, on_one_cpu, open_tcp, open_udp, out,
+                   inb, on_one_cpu, open_tcp, open_udp, out,
                    passed, state, tcp, udp)
 from progrig import running
 
@@ -27,10 +27,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 
 def cached(fw, key):
-    """Entries of this CPU's cache holding flow @key: [(until_ns, gen)]."""
+    """Entries of this CPU's cache holding flow @key: [(until_ns, gen)],
+    gen widened to settings.gen's (the entry holds its low bits)."""
     k = fm.flow_key(*key)
     cpu = min(os.sched_getaffinity(0))
-    return [(until, gen) for c, ck, until, gen in fw.flow_cache()
+    g = fw.settings()["gen"]
+    return [(until, (g & ~FC_GEN_MASK) | gen) for c, ck, until, gen, _ in fw.flow_cache()
             if c == cpu and ck == k]
 
 
@@ -104,8 +106,13 @@ def test_flow_cache_rst_then_closed_timeout_applies(one_cpu):
     ({"lan_ipv6": 0}, "lan_ipv6_off")])
 def test_flow_cache_reload_never_passes_a_cached_decision(one_cpu, pol,
                                                           reason):
+    """Invariant 1: an entry half-way through its trust (the clock moved
+    0.5 s) is worth nothing under the next policy."""
     fw = one_cpu
     hot_udp(fw)
+    fw.advance(0.5)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    assert cached(fw, UDP_KEY)
     reload(fw, **pol)
     assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped(reason)
 
@@ -120,7 +127,7 @@ def test_flow_cache_two_quick_reloads_do_not_alias(one_cpu):
     fw = one_cpu
     hot_udp(fw)
     for (lan, wan, proto, lport, wport, kind), v in fw.flows().items():
-        v["seen_ns"] = mono_ago(5)
+        v["seen_ns"] = fw.ago(5)
         fw.set_flow((lan, wan, proto, lport, wport, kind), v, flush=False)
     gen = fw.settings()["gen"]
     reload(fw, mode=fm.BR_FW_STATELESS_TCP)
@@ -158,7 +165,7 @@ def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
     aged = fw.flow(*TCP_KEY)["seen_ns"]
     assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "A"))) == bridged()
     seen = fw.flow(*TCP_KEY)["seen_ns"]
-    assert seen - aged > 4 * NSEC and abs(seen - mono_ns()) < 2 * NSEC
+    assert seen - aged > 4 * NSEC and abs(seen - fw.now_ns()) < 2 * NSEC
     # within the second, hits leave the table alone
     assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
     assert fw.flow(*TCP_KEY)["seen_ns"] == seen
@@ -171,8 +178,6 @@ def test_flow_cache_hits_still_refresh_seen_ns(one_cpu):
     assert fw.flow(*TCP_KEY)["seen_ns"] - seen >= NSEC
 
 
-# struct br_clock (bpf/clock.h): jiffies, ns
-CLOCK = struct.Struct("=QQ")
 # how far a coarse reading kept for a jiffy may lag CLOCK_MONOTONIC: two
 # ticks, at HZ 100 or more
 CLOCK_LAG_NS = 20 * 1000000
@@ -196,14 +201,14 @@ def test_clock_read_once_per_tick(one_cpu):
 
     def keep(jiffies, ns):
         vals = bs.percpu_lookup(fd, zero, CLOCK.size, ncpus)
-        vals[cpu] = CLOCK.pack(jiffies, ns)
+        vals[cpu] = CLOCK.pack(jiffies, ns, fw.skew_ns)
         bs.map_update(fd, zero, b"".join(vals))
 
     keep(0, 0)
-    t0 = mono_ns()
+    t0 = fw.now_ns()
     open_udp(fw)
-    t1 = mono_ns()
-    jiffies, ns = reading()
+    t1 = fw.now_ns()
+    jiffies, ns, _ = reading()
     assert jiffies and t0 - CLOCK_LAG_NS <= ns <= t1, (t0, ns, t1)
     try:
         # A new outbound flow fills no cache entry, so the flows table is
@@ -212,7 +217,7 @@ def test_clock_read_once_per_tick(one_cpu):
         for _ in range(50):
             fw.clear("flows", flush=False)
             open_udp(fw)
-            jiffies, ns = reading()
+            jiffies, ns, _ = reading()
             keep(jiffies, ns - 30 * NSEC)
             fw.clear("flows", flush=False)
             open_udp(fw)
@@ -402,7 +407,7 @@ def test_flow_cache_entry_ends_with_the_flow(one_cpu):
     hot_udp(fw)
     udp_to = fw.policy()["timeout"][fm.BR_TO_UDP] * NSEC
     (until, _), = cached(fw, UDP_KEY)
-    assert 0 < until - mono_ns() <= NSEC
+    assert 0 < until - fw.now_ns() <= NSEC
     fw.age_flows(udp_to / NSEC - 0.5, lan=H1)
     seen = fw.flow(*UDP_KEY)["seen_ns"]
     assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
@@ -421,7 +426,7 @@ def test_flow_cache_udp_outbound_keeps_binding_refresh(one_cpu):
     flows = fw.flows()
     assert len(flows) == 2  # the flow and its endpoint-independent binding
     for v in flows.values():
-        assert abs(v["seen_ns"] - mono_ns()) < 2 * NSEC
+        assert abs(v["seen_ns"] - fw.now_ns()) < 2 * NSEC
     # inbound from another remote matches the refreshed binding
     fw.age_flows(20, lan=H1)
     assert fw.send(WAN, inb(udp(R2, H1, 53, 5000))) == bridged()
@@ -451,3 +456,134 @@ def test_cache_accounting_counts_misses_and_slow_bridging_only(one_cpu):
     fw.flush_flow_cache()
     assert fw.send(WAN, inb(udp(R1, H1, 53, 5000)), accounting=True) == \
         (bs.XDP_REDIRECT, slow)
+
+
+# ------------------------------------------------------------------------
+# The cache's invariants (bpf/fw/flowcache.h), each with time moved by the
+# programs' own clock (FwRig.advance()) while the cache stays populated.
+
+STEP = 0.01  # the clock moves in steps of 10 ms between packets
+UDP_TIMEOUT = 3
+
+
+def short_udp_timeout(fw):
+    t = list(fw.policy()["timeout"])
+    t[fm.BR_TO_UDP] = UDP_TIMEOUT
+    fw.set_policy(timeout=t)
+
+
+def run_verdict(fw, port, frame):
+    """Verdict alone (no counter reads: the loops below send thousands)."""
+    return fw.xdp(port, bytes(frame))[0].retval
+
+
+def test_flow_cache_sparse_outbound_keeps_a_busy_inbound_udp_flow_alive(one_cpu):
+    """
+    Invariant 4 (refreshes): RTP with sparse RTCP, a QUIC download, a game.
+    Inbound every 10 ms keeps the flow's entry filled by inbound packets,
+    which refresh nothing; the LAN host sends every 0.5 s, and those
+    packets must still refresh the flow and its binding, so with a 3 s
+    UDP timeout no inbound packet is ever refused. After every outbound
+    packet the flow's seen_ns lags by at most refresh + trust (2 s).
+    """
+    fw = one_cpu
+    short_udp_timeout(fw)
+    open_udp(fw)
+    refused = []
+    for i in range(1200):  # 12 s
+        fw.advance(STEP)
+        if i % 50 == 25:
+            assert run_verdict(fw, LAN, out(udp(H1, R1, 5000, 53))) == bs.XDP_REDIRECT
+            for v in fw.flows().values():  # the flow and its binding
+                assert fw.now_ns() - v["seen_ns"] <= 2 * NSEC + STEP * NSEC, i
+            assert cached(fw, UDP_KEY), f"step {i}: the cache was emptied"
+        if run_verdict(fw, WAN, inb(udp(R1, H1, 53, 5000))) != bs.XDP_REDIRECT:
+            refused.append(i)
+    assert refused == []
+
+
+def test_flow_cache_tcp_seen_ns_lags_at_most_refresh_plus_trust(one_cpu):
+    """
+    Invariant 4 for TCP, which both directions refresh: an established
+    connection carried by cache hits alone, one way or the other, keeps
+    its seen_ns within refresh + trust of now, for 10 s of clock.
+    """
+    fw = one_cpu
+    hot_tcp(fw)
+    for i in range(100):
+        fw.advance(0.1)
+        frame = (LAN, out(tcp(H1, R1, 40000, 443, "A"))) if (i // 25) % 2 else \
+            (WAN, inb(tcp(R1, H1, 443, 40000, "A")))
+        assert run_verdict(fw, *frame) == bs.XDP_REDIRECT
+        assert fw.now_ns() - fw.flow(*TCP_KEY)["seen_ns"] <= 2 * NSEC, i
+    assert cached(fw, TCP_KEY)
+
+
+def test_flow_cache_one_way_inbound_stream_hits_with_one_refill_a_second(one_cpu):
+    """
+    Invariant 4, the other half: inbound packets refresh nothing, so a
+    one-way inbound UDP stream keeps hitting the cache; the slow path
+    confirms it again (a new until_ns) once per second of clock, not on
+    every packet, although the flow's seen_ns grows old.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    untils = set()
+    for _ in range(50):  # 5 s, a packet every 100 ms
+        fw.advance(0.1)
+        assert run_verdict(fw, WAN, inb(udp(R1, H1, 53, 5000))) == bs.XDP_REDIRECT
+        (until, _), = cached(fw, UDP_KEY)
+        untils.add(until)
+    assert 5 <= len(untils) <= 6, len(untils)
+    assert fw.now_ns() - fw.flow(*UDP_KEY)["seen_ns"] >= 5 * NSEC
+
+
+def test_flow_cache_entry_never_outlives_the_flow(one_cpu):
+    """
+    Invariant 2: an entry confirmed 0.5 s before the flow idles out ends
+    with the flow, not a second later: 0.6 s on, the cache still holds
+    it, yet the reply is refused as the table would refuse it.
+    """
+    fw = one_cpu
+    short_udp_timeout(fw)
+    open_udp(fw)
+    fw.advance(UDP_TIMEOUT - 0.5)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    assert cached(fw, UDP_KEY)
+    fw.advance(0.6)
+    assert cached(fw, UDP_KEY)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
+
+
+def test_flow_cache_deleted_flow_passes_at_most_the_trust(one_cpu):
+    """
+    Invariant 2: a flow deleted behind the cache's back (or evicted from
+    a full table) still passes on the CPU that confirmed it, for at most
+    BR_FC_TRUST_NS (1 s) of clock.
+    """
+    fw = one_cpu
+    hot_udp(fw)
+    for key in fw.flows():
+        fw.delete_flow(key, flush=False)
+    fw.advance(0.9)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == bridged()
+    fw.advance(0.2)
+    assert cached(fw, UDP_KEY)
+    assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
+
+
+def test_flow_cache_fin_reaches_the_table_and_its_timeout_applies(one_cpu):
+    """
+    Invariant 3: a FIN while the entry is trusted goes to the table, so
+    the connection then lives by the closing timeout (4 min), not the
+    established one (2 h), although ACKs kept hitting the cache.
+    """
+    fw = one_cpu
+    hot_tcp(fw)
+    fw.advance(0.3)
+    assert fw.send(LAN, out(tcp(H1, R1, 40000, 443, "FA"))) == bridged()
+    assert state(fw, *TCP_KEY) == "FIN_WAIT"
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == bridged()
+    closing = fw.policy()["timeout"][fm.BR_TO_TCP_TRANS]
+    fw.advance(closing + 1)
+    assert fw.send(WAN, inb(tcp(R1, H1, 443, 40000, "A"))) == dropped("no_flow")
