@@ -39,22 +39,19 @@ static __always_inline void decide(struct verdict *v, int action, __u32 stat,
 }
 
 /*
- * Layer-2 part of bridging, shared by IPv6 and bridged ethertypes: refuse
- * impossible sources, learn, and keep traffic between stations on the same
- * port local. Returns 0 when the frame may cross, or a drop reason.
+ * Layer-2 refusals shared by IPv6 and bridged ethertypes: impossible
+ * sources, and traffic between stations on the same port, which stays
+ * local. Returns 0 when the frame may go on, or a drop reason. @c: this
+ * CPU's FDB cache, looked up once for both MACs.
  */
-static __always_inline __u32 l2_admit(struct ethhdr *eth,
+static __always_inline __u32 l2_admit(struct fdb_cache *c, struct ethhdr *eth,
 				      const struct br_settings *s, __u32 port,
 				      __u64 now)
 {
-	struct fdb_cache *c;
-
 	if (mac_is_group(eth->h_source))
 		return BR_STAT_DROP_SRC_MCAST;
 	if (mac_is_own(s, eth->h_source))
 		return BR_STAT_DROP_OWN_SRC;
-	c = fdb_cache(); /* once for both MACs */
-	fdb_learn(c, eth->h_source, port, now);
 	if (!mac_is_group(eth->h_dest) &&
 	    fdb_port(c, eth->h_dest, now) == (int)port)
 		return BR_STAT_DROP_SAME_PORT;
@@ -73,15 +70,30 @@ static __always_inline void bridge_slow(struct verdict *v, __u32 port,
 	stat_add(BR_STAT_BRIDGED_SLOW, port, bytes);
 }
 
+/*
+ * The FDB learns only from frames that cross: one the firewall drops or
+ * keeps to the brouter's stack teaches it nothing, so spoofed frames from
+ * the WAN can neither move a LAN station to the WAN (whose LAN-local
+ * unicast would then leak there) nor fill the table.
+ */
+static __always_inline void l2_learn(struct fdb_cache *c, struct ethhdr *eth,
+				     __u32 port, __u64 now)
+{
+	fdb_learn(c, eth->h_source, port, now);
+}
+
 static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
 					 const struct br_settings *s,
 					 __u32 port, __u64 bytes)
 {
-	__u32 drop = l2_admit(eth, s, port, now_ns());
+	struct fdb_cache *c = fdb_cache();
+	__u64 now = now_ns();
+	__u32 drop = l2_admit(c, eth, s, port, now);
 
 	if (drop)
-		decide(v, XDP_DROP, drop, 0);
-	else if (mac_is_group(eth->h_dest))
+		return decide(v, XDP_DROP, drop, 0);
+	l2_learn(c, eth, port, now);
+	if (mac_is_group(eth->h_dest))
 		decide(v, XDP_PASS, BR_STAT_FLOOD, BR_META_CLONE);
 	else
 		bridge_slow(v, port, bytes);
@@ -94,7 +106,8 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 				       __u64 now, int fc, __u64 bytes)
 {
 	int mcast = mac_is_group(eth->h_dest);
-	__u32 drop = l2_admit(eth, s, port, now);
+	struct fdb_cache *c = fdb_cache();
+	__u32 drop = l2_admit(c, eth, s, port, now);
 	int r;
 
 	if (fc == FC_MISSED)
@@ -106,6 +119,8 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 		return decide(v, XDP_DROP, -r, 0);
 	if (r == FW_LOCAL_ONLY)
 		return decide(v, XDP_PASS, BR_STAT_FLOOD_LOCAL, BR_META_MARK);
+	/* ctx's packet is unchanged: eth is still valid after the calls */
+	l2_learn(c, eth, port, now);
 	v->flow_new = r == FW_PASS_NEW;
 	if (mcast)
 		return decide(v, XDP_PASS, BR_STAT_FLOOD,

@@ -347,6 +347,15 @@ class FwRig(Rig):
         if flush:
             self.flush_flow_cache()
 
+    def clear_fdb(self):
+        """Empty the FDB and each CPU's cache in front of it (fdb_cpu)."""
+        self.clear("fdb")
+        fd, info = self.prog_map("fdb_cpu")
+        bs.map_update(fd, struct.pack("=I", 0),
+                      bytes(info.value_size * bs.possible_cpus()))
+        os.close(fd)
+        self.fds.remove(fd)
+
     def fdb_port(self, mac):
         """Port the FDB has @mac on (struct br_fdb_key: MAC + 2 pad), or None."""
         v = self.lookup("fdb", bytes.fromhex(mac.replace(":", "")) + bytes(2))
