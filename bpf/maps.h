@@ -17,6 +17,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 #include "brouter/abi.h"
+#include "lib/parse.h"
 
 /* Immutable per load (rodata), written by brouterd before the load. */
 const volatile struct br_consts consts = {};
@@ -199,6 +200,18 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } prefixes SEC(".maps");
+
+/*
+ * The firewall's copy of the packet it judges (fw/decide.h), one per CPU.
+ * Kept off the stack: the verifier allows 512 bytes for a program and
+ * the global functions it calls together, and fw_decide() needs most.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fw_pkt);
+} fw_scratch SEC(".maps");
 
 /* ---- flow cache (fw/flowcache.h, which says what an entry stands for) ---- */
 

@@ -219,6 +219,8 @@ int xdp_brouter(struct xdp_md *ctx)
 		now = now_ns();
 		if (!ip6)
 			decide(&v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
+		else if (ip6_end(ip6) > data_end) /* see ip6_trim() */
+			decide(&v, XDP_DROP, BR_STAT_DROP_TRUNC, 0);
 		else if ((fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
 			decide(&v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
 		else if (mac_is_own(s, eth->h_dest))

@@ -28,7 +28,9 @@
 /* The packet an ICMPv6 error quotes, from the cursor at the ICMPv6 header. */
 static __always_inline void parse_quoted(struct cursor *c, struct fw_pkt *fp)
 {
-	struct cursor q = { .pos = c->pos + sizeof(struct icmp6hdr), .end = c->end };
+	/* quoted packets are cut short by nature: no ip6_trim() for this one */
+	struct cursor q = { .pos = c->pos + sizeof(struct icmp6hdr),
+			    .end = c->end, .lim = c->lim };
 	struct ipv6hdr *qip6 = parse_ip6(&q);
 
 	if (!qip6)
@@ -53,6 +55,9 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 	ip6 = parse_ip6(&c);
 	if (!ip6)
 		return -BR_STAT_DROP_BAD_IP6;
+	err = ip6_trim(&c, ip6);
+	if (err)
+		return err;
 	/*
 	 * The caller does not zero *fp (a 100-byte memset per packet): what
 	 * is read without being parsed is cleared here. parse_l3l4() sets
@@ -127,19 +132,23 @@ static __always_inline int firewall(struct xdp_md *ctx,
 {
 	__u32 gen = s->gen;
 	const struct br_policy *pol = &s->pol[gen & 1];
-	struct fw_pkt fp; /* fw_parse() clears what it does not fill */
+	struct fw_pkt *fp; /* fw_parse() clears what it does not fill */
+	__u32 zero = 0;
 	int r;
 
 	if (!pol->lan_ipv6)
 		return mcast ? FW_LOCAL_ONLY : -BR_STAT_DROP_LAN_IPV6_OFF;
 	if (pol->mode == BR_FW_OPEN)
 		return FW_PASS;
-	r = fw_parse(ctx, &fp);
+	fp = bpf_map_lookup_elem(&fw_scratch, &zero);
+	r = fw_parse(ctx, fp);
 	if (r)
 		return mcast ? FW_LOCAL_ONLY : r;
-	fp.mcast = mcast;
-	fp.fc_probed = probed;
-	return fw_decide(&fp, pol, gen, port, now);
+	if (!fp)
+		return -BR_STAT_DROP_BAD_IP6; /* never: fw_parse() said so */
+	fp->mcast = mcast;
+	fp->fc_probed = probed;
+	return fw_decide(fp, pol, gen, port, now);
 }
 
 /*

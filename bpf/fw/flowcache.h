@@ -137,13 +137,17 @@ static __always_inline int fc_ref_pkt(struct fc_ref *r, struct ipv6hdr *ip6,
 				      void *end, __u32 port)
 {
 	__u32 *l4 = (__u32 *)(ip6 + 1), w;
+	/* the payload length, checked against the frame (ip6_trim()) */
+	__u16 len = bpf_ntohs(ip6->payload_len);
 
 	if (ip6->nexthdr == IPPROTO_TCP) {
 		if ((void *)l4 + sizeof(struct tcphdr) > end ||
+		    len < sizeof(struct tcphdr) ||
 		    (((__u8 *)l4)[13] & (TCPF_SYN | TCPF_FIN | TCPF_RST)))
 			return 0;
 	} else if (ip6->nexthdr != IPPROTO_UDP ||
-		   (void *)l4 + sizeof(struct udphdr) > end) {
+		   (void *)l4 + sizeof(struct udphdr) > end ||
+		   len < sizeof(struct udphdr)) {
 		return 0;
 	}
 	if (ip6->daddr.s6_addr[0] == 0xff)

@@ -23,9 +23,16 @@
  */
 #define BR_MAX_EXTHDRS 8
 
+/*
+ * @end is the frame's end, what the verifier checks every access against;
+ * @lim the packet's own end, which the IPv6 payload length may put
+ * before it (ip6_trim()): what lies between is Ethernet padding or a
+ * trailer, not headers to walk.
+ */
 struct cursor {
 	void *pos;
 	void *end;
+	void *lim;
 };
 
 static __always_inline void cursor_init(struct cursor *c, void *data,
@@ -33,6 +40,14 @@ static __always_inline void cursor_init(struct cursor *c, void *data,
 {
 	c->pos = data;
 	c->end = data_end;
+	c->lim = data_end;
+}
+
+/* Do @n bytes at @p lie within the frame and within the packet? */
+static __always_inline int cursor_fits(const struct cursor *c, const void *p,
+				       __u32 n)
+{
+	return p + n <= c->end && p + n <= c->lim;
 }
 
 static __always_inline struct ethhdr *parse_eth(struct cursor *c)
@@ -55,6 +70,28 @@ static __always_inline struct ipv6hdr *parse_ip6(struct cursor *c)
 		return NULL;
 	c->pos = ip6 + 1;
 	return ip6;
+}
+
+/*
+ * Bound the cursor to the IPv6 packet at @ip6 by its payload length.
+ * Returns 0, or -BR_STAT_DROP_TRUNC when that length runs past the frame:
+ * a truncated packet, which must not cross whatever its headers claim. A
+ * frame longer than the packet (Ethernet pads frames to 60 bytes) is
+ * normal and passes untouched.
+ */
+static __always_inline void *ip6_end(const struct ipv6hdr *ip6)
+{
+	return (void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len);
+}
+
+static __always_inline int ip6_trim(struct cursor *c, struct ipv6hdr *ip6)
+{
+	void *lim = ip6_end(ip6);
+
+	if (lim > c->end)
+		return -BR_STAT_DROP_TRUNC;
+	c->lim = lim;
+	return 0;
 }
 
 enum br_frag {
@@ -113,7 +150,7 @@ struct frag_hdr6 {
  * Walk the extension-header chain (bounded). Returns 0 with p->proto set
  * and the cursor on the upper-layer header, or a negative BR_STAT_DROP_*
  * reason: RH0 with segments left (RFC 5095), a chain longer than the bound,
- * or a header running past the packet.
+ * or a header running past the packet (its payload length, not the frame).
  * AH and ESP end the walk: they are keyed by addresses and protocol.
  */
 static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
@@ -130,7 +167,7 @@ static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
 		case IPPROTO_ROUTING:
 			h = c->pos;
 			/* 4 bytes: the routing header's type and segments left too */
-			if (c->pos + 4 > c->end)
+			if (!cursor_fits(c, c->pos, 4))
 				return -BR_STAT_DROP_BAD_EXTHDR;
 			if (nexthdr == IPPROTO_ROUTING && ((__u8 *)h)[2] == 0 &&
 			    ((__u8 *)h)[3] != 0)
@@ -142,12 +179,12 @@ static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
 			 * packet would otherwise end the walk on whatever its
 			 * next-header byte claims (No Next Header, ESP, ...).
 			 */
-			if (c->pos > c->end)
+			if (!cursor_fits(c, c->pos, 0))
 				return -BR_STAT_DROP_BAD_EXTHDR;
 			break;
 		case IPPROTO_FRAGMENT:
 			fh = c->pos;
-			if ((void *)(fh + 1) > c->end)
+			if (!cursor_fits(c, fh, sizeof(*fh)))
 				return -BR_STAT_DROP_BAD_EXTHDR;
 			p->frag_id = fh->id;
 			if (fh->frag_off & bpf_htons(0xfff8)) {
@@ -183,7 +220,7 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		tcp = c->pos;
-		if ((void *)(tcp + 1) > c->end)
+		if (!cursor_fits(c, tcp, sizeof(*tcp)))
 			goto short_l4;
 		p->sport = tcp->source;
 		p->dport = tcp->dest;
@@ -193,14 +230,14 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP: /* ports in the same place as UDP's */
 		udp = c->pos;
-		if ((void *)(udp + 1) > c->end)
+		if (!cursor_fits(c, udp, sizeof(*udp)))
 			goto short_l4;
 		p->sport = udp->source;
 		p->dport = udp->dest;
 		break;
 	case IPPROTO_ICMPV6:
 		icmp = c->pos;
-		if ((void *)(icmp + 1) > c->end)
+		if (!cursor_fits(c, icmp, sizeof(*icmp)))
 			goto short_l4;
 		p->icmp_type = icmp->icmp6_type;
 		p->icmp_code = icmp->icmp6_code;

@@ -118,6 +118,10 @@ static __always_inline int tun_inner_ok(const struct br_tun *t,
 
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return -BR_STAT_DROP_TUN_BAD;
+	/* the inner packet must be whole in what the outer one carries */
+	if (bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
+	    (void *)ip + bpf_ntohs(ip->tot_len) > ip6_end(ip6))
+		return -BR_STAT_DROP_TUN_BAD;
 	c->pos = (void *)ip + ip->ihl * 4;
 	if (c->pos > c->end)
 		return -BR_STAT_DROP_TUN_BAD;

@@ -24,6 +24,7 @@
 	X(DROP, "drop", "dropped (sum of the reasons below)")                 \
 	X(DROP_RUNT, "runt", "shorter than an Ethernet header")               \
 	X(DROP_BAD_IP6, "bad_ipv6", "truncated IPv6 header or version != 6")  \
+	X(DROP_TRUNC, "truncated", "IPv6 payload length runs past the frame") \
 	X(DROP_SRC_MCAST, "src_multicast", "group bit set in source MAC")     \
 	X(DROP_OWN_SRC, "own_src_mac", "source MAC is the brouter's (loop)")  \
 	X(DROP_SAME_PORT, "same_port", "destination MAC learned on the ingress port") \

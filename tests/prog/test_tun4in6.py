@@ -295,6 +295,24 @@ def test_truncated_or_malformed_inner_ipv4_is_tun_bad_inner(mape):
     assert_dropped(mape, in6(mape, PEER, PEER_LOCAL, Raw(hdr[:12])), "tun_bad_inner")
 
 
+def test_inner_ipv4_longer_than_the_outer_carries_is_tun_bad_inner(mape):
+    """
+    The inner total length must lie within the outer packet: one that
+    claims more, even where the frame goes on (Ethernet padding past the
+    outer payload length), is malformed, not decapsulated. The same inner
+    packet with the right length and the same padding is decapsulated.
+    """
+    inner = IP(src=INET, dst=CE4) / UDP(sport=53, dport=1233) / Raw(b"answer")
+    good = in6(mape, BR, CE6, inner)
+    padded = good + bytes(30)
+    long_ip = bytes(inner)
+    long_ip = long_ip[:2] + (len(long_ip) + 10).to_bytes(2, "big") + long_ip[4:]
+    assert_dropped(mape, in6(mape, BR, CE6, Raw(long_ip)) + bytes(30),
+                   "tun_bad_inner")
+    assert_dropped(mape, in6(mape, PEER, PEER_LOCAL, Raw(long_ip)), "tun_bad_inner")
+    assert_decap(mape, padded, decapsulated(mape, inner) + bytes(30))
+
+
 # ------------------------------------------------------------ encapsulation
 
 
