@@ -44,7 +44,8 @@ UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 DEPFILES     = $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev bpftool make gcc \
-        iproute2 iputils-ping ethtool nftables radvd curl iperf3 tcpdump clang-format \
+        iproute2 iputils-ping ethtool nftables radvd isc-dhcp-client curl iperf3 tcpdump \
+        clang-format \
         python3 python3-scapy python3-pytest libcmocka-dev libconfig-dev pkg-config \
         libmnl-dev libnftables-dev scdoc systemd strace libcurl4-openssl-dev libjansson-dev \
         dnsmasq openssl python3-cryptography \

@@ -208,6 +208,24 @@ static __always_inline int icmp_related(const struct fw_pkt *fp,
 					   binding_match(pol, &k, now));
 }
 
+/*
+ * A DHCPv6 Advertise or Reply answering a message the client multicast to
+ * All_DHCP_Relay_Agents_and_Servers: no flow can match it (the request
+ * went to ff02::1:2), and it comes back to the address the client sent
+ * from, which is link-local (RFC 8415 13.1). A reply to anything else (a
+ * client's unicast from a global address) matches the flow its request
+ * opened, like any UDP.
+ */
+static __always_inline int dhcp6_answer(const struct fw_pkt *fp)
+{
+	const struct pkt *p = &fp->l;
+
+	return p->proto == IPPROTO_UDP &&
+	       p->sport == bpf_htons(DHCP6_SERVER_PORT) &&
+	       p->dport == bpf_htons(DHCP6_CLIENT_PORT) &&
+	       a6_linklocal(&fp->daddr);
+}
+
 /* Multicast from the WAN copied to the LAN: what hosts need to get online. */
 static __always_inline int mcast_in_ok(const struct fw_pkt *fp,
 				       const struct br_policy *pol)
@@ -318,9 +336,7 @@ static __always_inline int fw_in_unicast(const struct fw_pkt *fp,
 		return -BR_STAT_DROP_SPOOF_IN;
 	if (p->proto == IPPROTO_ICMPV6)
 		return icmp_in(fp, pol, gen, now);
-	/* DHCPv6 Advertise/Reply answer a multicast Solicit: no flow to match */
-	if (p->proto == IPPROTO_UDP && p->sport == bpf_htons(DHCP6_SERVER_PORT) &&
-	    p->dport == bpf_htons(DHCP6_CLIENT_PORT))
+	if (dhcp6_answer(fp))
 		return FW_PASS;
 	if ((pol->flags & BR_PF_IPSEC) &&
 	    (p->proto == IPPROTO_ESP || p->proto == IPPROTO_AH ||

@@ -70,6 +70,17 @@ def exit_on_sigterm():
     signal.signal(signal.SIGHUP, handler)
 
 
+# What dhclient runs on a lease: the address on the interface, nothing else.
+DHCLIENT_SCRIPT = """#!/bin/sh
+case "$reason" in
+BOUND6|RENEW6|REBIND6|REBOOT6)
+	[ -n "$new_ip6_address" ] &&
+		ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface" nodad
+	;;
+esac
+exit 0
+"""
+
 RADVD_CONF = """\
 interface eth0 {
 	AdvSendAdvert on;
@@ -566,6 +577,54 @@ class Topology:
         """Client addresses the ISP's HTTP server has logged."""
         with open(self.http_log) as f:
             return [l.split()[0] for l in f if "GET" in l]
+
+    # ------------------------------------------------------------ DHCPv6
+
+    DHCP6_RANGE = ("2001:db8:1::d000", "2001:db8:1::dfff")
+
+    def start_dhcp6_server(self):
+        """dnsmasq on the ISP side: stateful DHCPv6 only (no DNS, no RA:
+        radvd does those), leases in the temp dir."""
+        log_path = os.path.join(self.tmp, "dnsmasq.log")
+        lo, hi = self.DHCP6_RANGE
+        with open(log_path, "w") as lf:
+            p = self.popen(self.isp, [
+                "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                "--port=0", "--no-resolv", "--no-hosts", "--user=root",
+                "--interface=eth0", "--bind-interfaces", "--log-dhcp",
+                "--log-facility=-", f"--dhcp-range={lo},{hi},64,1h",
+                f"--dhcp-leasefile={os.path.join(self.tmp, 'dnsmasq.leases')}",
+                f"--pid-file={os.path.join(self.tmp, 'dnsmasq.pid')}"],
+                stdout=lf, stderr=lf)
+        time.sleep(0.3)
+        if p.poll() is not None:
+            raise TopoError(f"dnsmasq exited {p.returncode}:\n{open(log_path).read()}")
+        self.dnsmasq_log = log_path
+        return p
+
+    def start_dhcp6_client(self, host=None):
+        """
+        dhclient -6 (stateful, IA_NA) on a LAN host, in the foreground so
+        close() stops it. Its script only puts the leased address on the
+        interface: Debian's dhclient-script would rewrite /etc/resolv.conf,
+        which the namespaces share with the host.
+        """
+        host = host or self.lan1
+        d = os.path.join(self.tmp, f"dhclient-{host}")
+        os.mkdir(d)
+        script = os.path.join(d, "script")
+        with open(script, "w") as f:
+            f.write(DHCLIENT_SCRIPT)
+        os.chmod(script, 0o755)
+        conf = os.path.join(d, "dhclient.conf")
+        open(conf, "w").close()
+        log_path = os.path.join(d, "log")
+        with open(log_path, "w") as lf:
+            p = self.popen(host, [
+                "dhclient", "-6", "-d", "-v", "-cf", conf, "-sf", script,
+                "-lf", os.path.join(d, "leases"), "-pf", os.path.join(d, "pid"),
+                "eth0"], stdout=lf, stderr=lf)
+        return p, log_path
 
     # ------------------------------------------------------------ brouterd
 

@@ -123,13 +123,29 @@ def test_unknown_icmp_type_dropped_icmp_type(fw, typ):
     assert fw.send(WAN, inb(icmp_raw(R1, H1, typ))) == dropped("icmp_type")
 
 
-def test_dhcpv6_reply_unicast_inbound_passes_without_state(fw):
-    assert fw.send(WAN, inb(udp(ISP_LL, H1, 547, 546))) == bridged()
-    assert fw.send(WAN, inb(udp("2001:db8:f00::547", H1, 547, 546))) == \
+H1_LL = "fe80::10"
+
+
+def test_dhcpv6_answer_to_a_link_local_client_passes_without_state(fw):
+    """The Advertise/Reply to a multicast Solicit/Request goes to the
+    link-local address the client sent it from: no flow to match."""
+    assert fw.send(WAN, inb(udp(ISP_LL, H1_LL, 547, 546))) == bridged()
+    assert fw.send(WAN, inb(udp("2001:db8:f00::547", H1_LL, 547, 546))) == \
         bridged()
     assert fw.flows() == {}
     # only server -> client: 546 -> 547 or 547 -> 547 are not replies
-    assert fw.send(WAN, inb(udp(ISP_LL, H1, 546, 547))) == dropped("no_flow")
+    assert fw.send(WAN, inb(udp(ISP_LL, H1_LL, 546, 547))) == dropped("no_flow")
+    assert fw.send(WAN, inb(udp(ISP_LL, H1_LL, 547, 547))) == dropped("no_flow")
+
+
+@pytest.mark.parametrize("src", [ISP_LL, "2001:db8:f00::547"])
+def test_dhcpv6_reply_to_a_global_address_needs_a_flow(fw, src):
+    """547 -> 546 to a global LAN address from anyone: no exception, so
+    a spoofed flood of them stops here; the reply to a client's own
+    unicast from that address matches the flow its request opened."""
+    assert fw.send(WAN, inb(udp(src, H1, 547, 546))) == dropped("no_flow")
+    assert fw.send(LAN, out(udp(H1, src, 546, 547))) == bridged(new=True)
+    assert fw.send(WAN, inb(udp(src, H1, 547, 546))) == bridged()
 
 
 def test_multicast_ra_from_wan_is_flooded(fw):

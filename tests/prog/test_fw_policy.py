@@ -125,7 +125,7 @@ def test_stateless_tcp_mode(fw):
     assert fw.send(WAN, inb(tcp(R1, H1, 51000, 22, "S"))) == \
         dropped("syn_in")
     assert fw.send(WAN, inb(udp(R1, H1, 53, 5000))) == dropped("no_flow")
-    assert fw.send(WAN, inb(udp(ISP_LL, H1, 547, 546))) == bridged()
+    assert fw.send(WAN, inb(udp(ISP_LL, "fe80::10", 547, 546))) == bridged()
     # the classic recipe's ACK rule still refuses LAN sources (from ND)
     ns = bytes(Ether(src=LAN_MAC2, dst="33:33:ff:00:00:10") /
                IPv6(src=H3, dst="ff02::1:ff00:10", hlim=255) /
@@ -164,7 +164,7 @@ def test_lan_ipv6_off_drops_unicast_both_ways(fw):
     fw.set_policy(lan_ipv6=0)
     assert fw.send(LAN, out(udp(H1, R1, 5000, 53))) == \
         dropped("lan_ipv6_off")
-    assert fw.send(WAN, inb(udp(ISP_LL, H1, 547, 546))) == \
+    assert fw.send(WAN, inb(udp(ISP_LL, "fe80::10", 547, 546))) == \
         dropped("lan_ipv6_off")
     assert fw.send(WAN, inb(IPv6(src=ISP_LL, dst=H1, hlim=255) /
                             ICMPv6ND_NS(tgt=H1))) == dropped("lan_ipv6_off")

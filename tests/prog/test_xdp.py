@@ -112,7 +112,8 @@ def ip6_frame(src, dst, port=LAN, payload=b"brouter test"):
     IPv6 unicast arriving on @port, of a kind the IPv6 firewall always
     lets across without state (RFC 6092/4890): an ICMPv6 echo reply going
     out (from a link-local source: a global one must be in a prefix the
-    brouter knows, RFC 6092 REC-5), a DHCPv6 reply (547 -> 546) coming in.
+    brouter knows, RFC 6092 REC-5), a DHCPv6 reply (547 -> 546) to a
+    link-local client coming in.
     These tests are about the layer-2 path; the firewall's own decisions
     are tested elsewhere.
     """
@@ -120,7 +121,7 @@ def ip6_frame(src, dst, port=LAN, payload=b"brouter test"):
         l3 = (IPv6(src="fe80::10", dst="2001:db8:2::20") /
               ICMPv6EchoReply(id=0x4242, seq=1, data=payload))
     else:
-        l3 = (IPv6(src="fe80::1", dst="2001:db8:1::10") /
+        l3 = (IPv6(src="fe80::1", dst="fe80::10") /
               UDP(sport=547, dport=546) / Raw(payload))
     return bytes(Ether(src=src, dst=dst) / l3)
 
