@@ -272,8 +272,11 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } drop_log SEC(".maps");
 
-/* One-second window shared by all CPUs; the count is approximate by design. */
-struct log_window {
+/*
+ * One-second window shared by all CPUs (lib/rate.h); the count is
+ * approximate by design: two CPUs may both start a new window.
+ */
+struct rate_window {
 	__u64 start_ns;
 	__u32 count;
 	__u32 pad;
@@ -283,8 +286,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct log_window);
+	__type(value, struct rate_window);
 } log_rate SEC(".maps");
+
+/* Inbound echo requests let in (RFC 4890 4.3.1), firewall.echo-rate a second. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rate_window);
+} echo_window SEC(".maps");
 
 /* ---- IPv4 over IPv6 (tun/) ----------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include "fw/flows.h"
 #include "fw/flowcache.h"
 #include "fw/pinhole.h"
+#include "lib/rate.h"
 
 enum {
 	FW_PASS = 0,
@@ -250,6 +251,21 @@ static __always_inline int mcast_in_ok(const struct fw_pkt *fp,
 	return 0;
 }
 
+/*
+ * RFC 4890 4.3.1 lets inbound echo requests in by default; a flood of
+ * them is another matter: at most pol->echo_rate a second cross, unicast
+ * and multicast together (0: no limit).
+ */
+static __always_inline int echo_rate_ok(const struct br_policy *pol, __u64 now)
+{
+	return !pol->echo_rate || rate_allowed(&echo_window, pol->echo_rate, now);
+}
+
+static __always_inline int is_echo_request(const struct pkt *p)
+{
+	return p->proto == IPPROTO_ICMPV6 && p->icmp_type == ICMPV6_ECHO_REQUEST;
+}
+
 static __always_inline int icmp_in(const struct fw_pkt *fp,
 				   const struct br_policy *pol, __u8 gen,
 				   __u64 now)
@@ -275,12 +291,16 @@ static __always_inline int icmp_in(const struct fw_pkt *fp,
 	case BR_ND_FIRST ... BR_ND_LAST:
 		return fp->hop_limit == 255 ? FW_PASS : -BR_STAT_DROP_ND_HOPLIMIT;
 	}
-	if (mcast_in_ok(fp, pol))
+	/* MLD; echo below, so that a pinhole's echo spends none of the rate */
+	if (!is_echo_request(p) && mcast_in_ok(fp, pol))
 		return FW_PASS;
 	if (pinhole_match(gen, &fp->daddr, &fp->saddr, IPPROTO_ICMPV6, p->icmp_type, 1, &rule))
 		return FW_PASS;
-	return p->icmp_type == ICMPV6_ECHO_REQUEST ? -BR_STAT_DROP_ECHO_IN :
-						     -BR_STAT_DROP_ICMP_TYPE;
+	if (!is_echo_request(p))
+		return -BR_STAT_DROP_ICMP_TYPE;
+	if (!(pol->flags & BR_PF_ECHO_IN))
+		return -BR_STAT_DROP_ECHO_IN;
+	return echo_rate_ok(pol, now) ? FW_PASS : -BR_STAT_DROP_ECHO_RATE;
 }
 
 /* Inbound with no flow: a pinhole may open one. */
@@ -360,8 +380,13 @@ static __always_inline int fw_inbound(const struct fw_pkt *fp,
 	const struct pkt *p = &fp->l;
 	int r;
 
-	if (mcast)
-		return mcast_in_ok(fp, pol) ? FW_PASS : FW_LOCAL_ONLY;
+	if (mcast) {
+		if (!mcast_in_ok(fp, pol))
+			return FW_LOCAL_ONLY;
+		if (is_echo_request(p) && !echo_rate_ok(pol, now))
+			return -BR_STAT_DROP_ECHO_RATE;
+		return FW_PASS;
+	}
 	if (p->frag == BR_FRAG_NONFIRST)
 		return frag_allowed(fp, p->frag_id, now) ? FW_PASS :
 							    -BR_STAT_DROP_FRAG_ORPHAN;

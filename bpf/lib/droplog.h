@@ -8,21 +8,7 @@
 #include "maps.h"
 #include "lib/clock.h"
 #include "lib/parse.h"
-
-static __always_inline int log_allowed(__u32 rate, __u64 now)
-{
-	struct log_window *w;
-	__u32 zero = 0;
-
-	w = bpf_map_lookup_elem(&log_rate, &zero);
-	if (!w)
-		return 0;
-	if (ns_since(now, w->start_ns) > 1000000000LL) {
-		w->start_ns = now;
-		w->count = 0;
-	}
-	return __sync_fetch_and_add(&w->count, 1) < rate;
-}
+#include "lib/rate.h"
 
 static __always_inline void drop_log_emit(const struct fw_pkt *fp, __u32 port,
 					  __u32 reason, __u32 rate, __u64 now)
@@ -30,7 +16,7 @@ static __always_inline void drop_log_emit(const struct fw_pkt *fp, __u32 port,
 	const struct pkt *p = &fp->l;
 	struct br_drop_event *e;
 
-	if (!log_allowed(rate, now))
+	if (!rate_allowed(&log_rate, rate, now))
 		return;
 	e = bpf_ringbuf_reserve(&drop_log, sizeof(*e), 0);
 	if (!e)

@@ -112,6 +112,7 @@ struct br_policy {
 	__u32 timeout[BR_TO_MAX]; /* seconds */
 	__u32 log_rate;		  /* drop log events per second, all CPUs */
 	__u32 n_pinholes;	  /* rules compiled in (for display) */
+	__u32 echo_rate;	  /* inbound echo requests per second, all CPUs; 0: any */
 };
 
 /*
@@ -358,8 +359,10 @@ struct br_tun_in_key {
  * 2: "stats" gained the flow cache counters (a longer array), and a
  *    flow's rule_id carries the tag of the reload that compiled it
  *    (BR_RULE_*), so "pin_names" can name it.
+ * 3: "settings" holds br_policy.echo_rate; "stats" gained the drop
+ *    reasons truncated and echo_rate, and encap_fail moved among them.
  */
-#define BR_LAYOUT_VERSION 2
+#define BR_LAYOUT_VERSION 3
 
 struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */

@@ -45,6 +45,7 @@
 	X(DROP_ICMP_TYPE, "icmp_type", "inbound ICMPv6 type not allowed (RFC 4890)") \
 	X(DROP_ND_HOPLIMIT, "nd_hoplimit", "ND/RA/RS with hop limit != 255")  \
 	X(DROP_ECHO_IN, "echo_in", "inbound echo request, not allowed by policy") \
+	X(DROP_ECHO_RATE, "echo_rate", "inbound echo request over firewall.echo-rate") \
 	X(DROP_LAN_IPV6_OFF, "lan_ipv6_off", "IPv6 kept off the LAN (lan-ipv6 = false)") \
 	X(DROP_TUN_SRC, "tun_bad_src", "4in6 from a source that is not the BR/AFTR/peer") \
 	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E: inner destination is not the CE address") \

@@ -31,6 +31,7 @@ void config_defaults(struct br_config *c)
 	c->pol.timeout[BR_TO_ICMP] = 60;
 	c->pol.timeout[BR_TO_OTHER] = 600;
 	c->pol.log_rate = 10;
+	c->pol.echo_rate = BR_CFG_DEF_ECHO_RATE;
 	c->max_flows = BR_CFG_DEF_FLOWS;
 	c->flow_cache = BR_CFG_FC_AUTO;
 	c->log_level = BR_LOG_INFO;

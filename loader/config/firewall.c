@@ -63,6 +63,18 @@ static int parse_echo(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return set_flag(x, s, BR_PF_ECHO_IN);
 }
 
+/* Inbound echo requests a second (all CPUs) beyond which they are dropped. */
+static int parse_echo_rate(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	long long v;
+
+	(void)obj;
+	if (cfg_int(x, s, 0, BR_CFG_ECHO_RATE_MAX, &v))
+		return -EINVAL;
+	x->c->pol.echo_rate = v;
+	return 0;
+}
+
 static int parse_ipsec(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 {
 	(void)obj;
@@ -204,6 +216,7 @@ static const struct cfg_key fw_keys[] = {
 	{ "lan-ipv6", parse_lan_ipv6 },
 	{ "filtering", parse_filtering },
 	{ "inbound-echo", parse_echo },
+	{ "echo-rate", parse_echo_rate },
 	{ "ipsec", parse_ipsec },
 	{ "ula", parse_ula },
 	{ "lan-prefixes", parse_lan_prefixes },

@@ -16,6 +16,13 @@
 #define BR_CFG_DEF_FLOWS 131072
 #define BR_CFG_MIN_FLOWS 1024
 #define BR_CFG_MAX_FLOWS (1 << 24)
+/*
+ * Inbound echo requests a second, all LAN hosts together: ample for
+ * monitoring and traceroute to every host of a home or office LAN, far
+ * below a flood's rate. 0 lifts the limit.
+ */
+#define BR_CFG_DEF_ECHO_RATE 100
+#define BR_CFG_ECHO_RATE_MAX 1000000
 
 struct cfg_ctx {
 	const char *path;	/* the file as given */

@@ -117,6 +117,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.pol.filtering, BR_FILT_EI);
 	assert_int_equal(c.pol.flags, BR_PF_ECHO_IN | BR_PF_IPSEC | BR_PF_LOG_DROPS);
 	assert_int_equal(c.pol.log_rate, 10);
+	assert_int_equal(c.pol.echo_rate, 100);
 	assert_int_equal(c.pol.timeout[BR_TO_TCP_EST], 7440);
 	assert_int_equal(c.pol.timeout[BR_TO_TCP_TRANS], 240);
 	assert_int_equal(c.pol.timeout[BR_TO_TCP_CLOSED], 10);
@@ -133,7 +134,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 121); /* where the example has it */
+	assert_int_equal(ph->line, 123); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
@@ -322,6 +323,9 @@ static void rejects_mistakes_naming_the_line(void **state)
 		/* firewall */
 		{ "firewall = { mode = \"paranoid\"; };", 1, "\"stateful\", \"stateless-tcp\", \"open\"" },
 		{ "firewall = { filtering = \"strict\"; };", 1, "is not one of" },
+		{ "firewall = { echo-rate = -1; };", 1, "out of range" },
+		{ "firewall = { echo-rate = 1000001; };", 1, "out of range" },
+		{ "firewall = { echo-rate = \"fast\"; };", 1, "integer" },
 		{ "firewall = { timeouts = { udp = 0; }; };", 1, "out of range" },
 		{ "firewall = { timeouts = { other = 99999999; }; };", 1, "out of range" },
 		{ "firewall = { timeouts = { udp = 99999999999; }; };", 1, "out of range" },
