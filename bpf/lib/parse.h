@@ -151,7 +151,14 @@ struct frag_hdr6 {
  * and the cursor on the upper-layer header, or a negative BR_STAT_DROP_*
  * reason: RH0 with segments left (RFC 5095), a chain longer than the bound,
  * or a header running past the packet (its payload length, not the frame).
- * AH and ESP end the walk: they are keyed by addresses and protocol.
+ * Only hop-by-hop, routing, fragment and destination options are walked
+ * past. Every other next header ends the walk and is the protocol flows
+ * and pinholes are keyed by: AH and ESP (RFC 6092 REC-21..25 filter IPsec
+ * as such), and the headers RFC 7045 lists besides, Mobility (135), HIP
+ * (139) and Shim6 (140), which carry no upper layer of their own in
+ * practice (next header 59) and are matched by addresses and protocol
+ * like ESP; what follows any of them is not looked into. brouterd's
+ * pinhole config refuses the walked headers and accepts these.
  */
 static __always_inline int parse_chain(struct cursor *c, __u8 nexthdr,
 				       struct pkt *p)

@@ -20,6 +20,12 @@ const char *ip_proto_name(__u8 proto)
 		return "ah";
 	case IPPROTO_SCTP:
 		return "sctp";
+	case 135:
+		return "mobility-header";
+	case 139:
+		return "hip";
+	case 140:
+		return "shim6";
 	}
 	return NULL;
 }

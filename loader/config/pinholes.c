@@ -18,17 +18,20 @@ static const struct {
 	{ "ipv6-icmp", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
 	{ "udplite", IPPROTO_UDPLITE }, { "esp", IPPROTO_ESP },
 	{ "ah", IPPROTO_AH },	     { "gre", IPPROTO_GRE },
+	{ "mobility-header", 135 },  { "hip", 139 },
+	{ "shim6", 140 },
 };
 
 /*
- * Next-header values that are IPv6 extension headers (RFC 7045) or "no
- * next header": the firewall walks past them, so a rule could never match.
- * AH and ESP are not here: RFC 6092 REC-21..25 filter them as protocols.
+ * The extension headers the firewall walks past (hop-by-hop, routing,
+ * fragment, destination options: bpf/lib/parse.h), so a rule naming one
+ * could never match. AH, ESP, Mobility (135), HIP (139) and Shim6 (140)
+ * end the walk and are filtered as protocols of their own (RFC 6092
+ * REC-21..25 for IPsec), so rules may name them.
  */
-static int is_ext_header(long long p)
+static int is_walked_header(long long p)
 {
-	return p == 0 || p == 43 || p == 44 || p == 59 || p == 60 || p == 135 ||
-	       p == 139 || p == 140;
+	return p == 0 || p == 43 || p == 44 || p == 60;
 }
 
 static int has_ports(__u8 proto)
@@ -91,7 +94,8 @@ static int parse_proto(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 				break;
 		if (i == sizeof(proto_names) / sizeof(proto_names[0])) {
 			cfg_err(x, s, "\"%s\" is not tcp, udp, icmpv6, sctp, udplite, "
-				"esp, ah, gre, any or a protocol number 1..255", v);
+				"esp, ah, gre, mobility-header, hip, shim6, any "
+				"or a protocol number 1..255", v);
 			return -EINVAL;
 		}
 		pp->r->proto = proto_names[i].proto;
@@ -100,9 +104,14 @@ static int parse_proto(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	}
 	if (cfg_int(x, s, 1, 255, &p))
 		return -EINVAL;
-	if (is_ext_header(p)) {
-		cfg_err(x, s, "%lld is an IPv6 extension header or no-next-header: "
-			"the firewall walks past it, a rule could never match", p);
+	if (is_walked_header(p)) {
+		cfg_err(x, s, "%lld is an IPv6 extension header the firewall "
+			"walks past (0, 43, 44, 60): a rule could never match", p);
+		return -EINVAL;
+	}
+	if (p == 59) {
+		cfg_err(x, s, "59 is \"no next header\": such a packet carries "
+			"nothing a rule could be for");
 		return -EINVAL;
 	}
 	pp->r->proto = p;

@@ -10,8 +10,8 @@ from scapy.all import (IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
 
 import bpfsys as bs
 import fwmaps as fm
-from fwrig import (ESP_P, H1, LAN, R1, R2, TCP_P, UDP_P, WAN, bridged, dropped,
-                   inb, mono_ago, open_udp, out)
+from fwrig import (AH_P, ESP_P, H1, H2, LAN, R1, R2, TCP_P, UDP_P, WAN, bridged,
+                   dropped, inb, mono_ago, open_udp, out)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (netns, BPF)")
@@ -152,3 +152,49 @@ def test_fragments_of_a_dropped_first_are_orphans(fw):
     nxt = IPv6(src=R1, dst=H1) / \
         IPv6ExtHdrFragment(m=0, offset=4, id=0x99, nh=UDP_P) / Raw(b"b" * 8)
     assert fw.send(WAN, inb(nxt)) == dropped("frag_orphan")
+
+
+# AH, Mobility, HIP and Shim6 end the walk: they are the protocol.
+
+def header8(next_header):
+    """An 8-byte header in the extension-header format whose next header
+    is @next_header (as a shim6 payload header carries the upper layer)."""
+    return bytes([next_header, 0, 0, 0, 0, 0, 0, 0])
+
+
+def tcp_syn_bytes(sport, dport):
+    return bytes(TCP(sport=sport, dport=dport, flags="S"))
+
+
+@pytest.mark.parametrize("proto", [135, 139, 140])
+def test_mobility_hip_shim6_are_protocols_not_walked(fw, proto):
+    """What follows them (here a TCP SYN) is not looked into: inbound
+    they need a flow or a pinhole for the protocol itself, which then
+    matches whatever they carry; outbound they open a flow of their own."""
+    syn = header8(TCP_P) + tcp_syn_bytes(40000, 22)
+    pkt = IPv6(src=R1, dst=H1, nh=proto) / Raw(syn)
+    assert fw.send(WAN, inb(pkt)) == dropped("no_flow")
+    fw.add_pinhole(H1, 128, 1, [(proto, None, 0, [])])
+    assert fw.send(WAN, inb(pkt)) == bridged(new=True)
+    assert fw.flow(H1, R1, proto) is not None
+    assert fw.flow(H1, R1, TCP_P, 22, 40000) is None
+    # outbound: a flow of that protocol, replies from that peer only
+    fw.clear("pin_rules")
+    fw.clear("flows")
+    assert fw.send(LAN, out(IPv6(src=H2, dst=R1, nh=proto) / Raw(syn))) == \
+        bridged(new=True)
+    assert fw.send(WAN, inb(IPv6(src=R1, dst=H2, nh=proto) / Raw(syn))) == \
+        bridged()
+    assert fw.send(WAN, inb(IPv6(src=R2, dst=H2, nh=proto) / Raw(syn))) == \
+        dropped("no_flow")
+
+
+def test_ah_is_the_protocol_with_ipsec_off(fw):
+    """AH carrying a TCP SYN: with ipsec = false it needs an AH flow
+    (no_flow, not syn_in: the SYN behind it is not looked at)."""
+    fw.set_flags(off=fm.BR_PF_IPSEC)
+    pkt = IPv6(src=R1, dst=H1, nh=AH_P) / Raw(
+        bytes([TCP_P, 4, 0, 0]) + b"\0\0\1\0" + bytes(16) + tcp_syn_bytes(40000, 22))
+    assert fw.send(WAN, inb(pkt)) == dropped("no_flow")
+    fw.set_flags(on=fm.BR_PF_IPSEC)
+    assert fw.send(WAN, inb(pkt)) == bridged()

@@ -347,6 +347,8 @@ static void rejects_mistakes_naming_the_line(void **state)
 		{ PH("{ dst = \"::1\"; proto = 256; }"), 2, "out of range" },
 		{ PH("{ dst = \"::1\"; proto = 44; }"), 2, "extension header" },
 		{ PH("{ dst = \"::1\"; proto = 60; }"), 2, "extension header" },
+		{ PH("{ dst = \"::1\"; proto = 43; }"), 2, "walks past (0, 43, 44, 60)" },
+		{ PH("{ dst = \"::1\"; proto = 59; }"), 2, "no next header" },
 		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 0 ]; }"), 2, "out of range" },
 		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 65536 ]; }"), 2, "out of range" },
 		{ PH("{ dst = \"::1\"; proto = \"tcp\"; ports = [ 4294967318 ]; }"), 2, "out of range" },
@@ -432,7 +434,9 @@ static void values_normalised(void **state)
 		"   src = [ \"2001:db8:1::/48\", \"2001:db8::/32\", \"2001:db8:2::1\" ]; },\n"
 		" { dst = \"::/0\"; proto = 47; },\n"
 		" { dst = \"::1\"; proto = \"ipv6-icmp\"; icmp-type = [ 1, 2, 3, 128 ]; },\n"
-		" { dst = \"::2\"; proto = \"esp\"; }, { dst = \"::2\"; proto = \"ah\"; }\n"
+		" { dst = \"::2\"; proto = \"esp\"; }, { dst = \"::2\"; proto = \"ah\"; },\n"
+		" { dst = \"::3\"; proto = 135; }, { dst = \"::3\"; proto = \"hip\"; },\n"
+		" { dst = \"::3\"; proto = \"shim6\"; }, { dst = \"::4\"; proto = \"mobility-header\"; }\n"
 		"); };\n", &c), 0);
 	assert_int_equal(c.opt.mark[BR_PORT_LAN], 0xffffffffU);
 	assert_int_equal(c.opt.mark[BR_PORT_WAN], 0);
@@ -453,6 +457,11 @@ static void values_normalised(void **state)
 	assert_int_equal(c.pinholes[2].n_ranges, 2); /* 1-3, 128 */
 	assert_int_equal(c.pinholes[3].proto, IPPROTO_ESP);
 	assert_int_equal(c.pinholes[4].proto, IPPROTO_AH);
+	/* headers that end the firewall's walk are protocols rules may name */
+	assert_int_equal(c.pinholes[5].proto, 135);
+	assert_int_equal(c.pinholes[6].proto, 139);
+	assert_int_equal(c.pinholes[7].proto, 140);
+	assert_int_equal(c.pinholes[8].proto, 135);
 	config_free(&c);
 }
 
