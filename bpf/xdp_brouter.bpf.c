@@ -99,11 +99,15 @@ static __always_inline void bridge_other(struct verdict *v, struct ethhdr *eth,
 		bridge_slow(v, port, bytes);
 }
 
-/* IPv6 to bridge that the fast path did not pass; @fc: what it said. */
+/*
+ * IPv6 to bridge that the fast path did not pass; @fc: what it said;
+ * @tags: VLAN tags in front of it; @bytes: the frame's length.
+ */
 static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 				       struct ethhdr *eth,
 				       const struct br_settings *s, __u32 port,
-				       __u64 now, int fc, __u64 bytes)
+				       __u64 now, int fc, __u32 tags,
+				       __u64 bytes)
 {
 	int mcast = mac_is_group(eth->h_dest);
 	struct fdb_cache *c = fdb_cache();
@@ -114,7 +118,7 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 		stat_add(BR_STAT_FC_MISS, port, bytes);
 	if (drop)
 		return decide(v, XDP_DROP, drop, 0);
-	r = firewall(ctx, s, port, mcast, now, fc == FC_MISSED);
+	r = firewall(ctx, s, port, mcast, now, fc == FC_MISSED, tags);
 	if (r < 0)
 		return decide(v, XDP_DROP, -r, 0);
 	if (r == FW_LOCAL_ONLY)
@@ -144,6 +148,59 @@ static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
 		decide(v, XDP_PASS, BR_STAT_TUN_FRAG, BR_META_REASM);
 	else if (r > 0)
 		v->decap = 1;
+}
+
+/*
+ * An IPv6 frame, @tags VLAN tags deep (the cursor past them). Tagged
+ * IPv6 gets what untagged IPv6 gets, the firewall and its flow cache
+ * included, but not the fast path (which reads the packet at fixed
+ * offsets) nor tunnel decapsulation (a tunnel's packets come untagged).
+ */
+static __always_inline void ip6_frame(struct xdp_md *ctx, struct verdict *v,
+				      struct cursor *c, struct ethhdr *eth,
+				      const struct br_settings *s, __u32 port,
+				      __u32 tags, __u64 bytes)
+{
+	struct ipv6hdr *ip6 = parse_ip6(c);
+	/* one clock read per packet, for the FDB and the firewall alike */
+	__u64 now = now_ns();
+	int fc = FC_NOT_TAKEN;
+
+	if (!ip6)
+		decide(v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
+	else if (ip6_end(ip6) > c->end) /* see ip6_trim() */
+		decide(v, XDP_DROP, BR_STAT_DROP_TRUNC, 0);
+	else if (!tags && (fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
+		decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
+	else if (!mac_is_own(s, eth->h_dest))
+		bridge_ip6(ctx, v, eth, s, port, now, fc, tags, bytes);
+	else if (!tags)
+		local_ip6(v, c, ip6, port);
+	else
+		decide(v, XDP_PASS, BR_STAT_LOCAL, BR_META_MARK);
+}
+
+/*
+ * A frame whose ethertype is a VLAN tag configured as bridged: what it
+ * carries decides, as if it came untagged. IPv6 is bridged through the
+ * firewall, an ethertype configured as bridged is bridged, the rest
+ * (IPv4, ARP, more than two tags) goes to the stack.
+ */
+static __always_inline void tagged(struct xdp_md *ctx, struct verdict *v,
+				   struct cursor *c, struct ethhdr *eth,
+				   const struct br_settings *s, __u32 port,
+				   __u64 bytes)
+{
+	__be16 proto = eth->h_proto;
+	int tags = parse_vlans(c, &proto);
+
+	if (tags < 0)
+		decide(v, XDP_DROP, BR_STAT_DROP_RUNT, 0);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ip6_frame(ctx, v, c, eth, s, port, tags, bytes);
+	else if (!ethertype_is_vlan(proto) && ethertype_bridged(s, proto) &&
+		 !mac_is_own(s, eth->h_dest))
+		bridge_other(v, eth, s, port, bytes);
 }
 
 /* The single exit: redirect or decapsulate, hand over metadata, count. */
@@ -191,13 +248,11 @@ int xdp_brouter(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
 	struct verdict v = { XDP_PASS, BR_STAT_PASS, 0, 0, 0 };
-	struct ipv6hdr *ip6;
 	const struct br_settings *s;
 	struct ethhdr *eth;
 	struct cursor c;
 	__u32 zero = 0;
-	int port, fc;
-	__u64 now;
+	int port;
 
 	port = port_of(ctx->ingress_ifindex);
 	if (port < 0)
@@ -214,19 +269,10 @@ int xdp_brouter(struct xdp_md *ctx)
 	} else if (!eth) {
 		decide(&v, XDP_DROP, BR_STAT_DROP_RUNT, 0);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		ip6 = parse_ip6(&c);
-		/* one clock read per packet, for the FDB and the firewall alike */
-		now = now_ns();
-		if (!ip6)
-			decide(&v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
-		else if (ip6_end(ip6) > data_end) /* see ip6_trim() */
-			decide(&v, XDP_DROP, BR_STAT_DROP_TRUNC, 0);
-		else if ((fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
-			decide(&v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
-		else if (mac_is_own(s, eth->h_dest))
-			local_ip6(&v, &c, ip6, port);
-		else
-			bridge_ip6(ctx, &v, eth, s, port, now, fc, bytes);
+		ip6_frame(ctx, &v, &c, eth, s, port, 0, bytes);
+	} else if (ethertype_is_vlan(eth->h_proto) &&
+		   ethertype_bridged(s, eth->h_proto)) {
+		tagged(ctx, &v, &c, eth, s, port, bytes);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
 		bridge_other(&v, eth, s, port, bytes);

@@ -41,17 +41,26 @@ static __always_inline void parse_quoted(struct cursor *c, struct fw_pkt *fp)
 	fp->q_valid = !parse_l3l4(&q, qip6->nexthdr, &fp->q);
 }
 
-__attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
+/* @tags: VLAN tags between the Ethernet and IPv6 headers (0..2). */
+__attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp,
+				       __u32 tags)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
 	struct ipv6hdr *ip6;
+	struct ethhdr *eth;
 	struct cursor c;
 	int err;
 
 	if (!fp)
 		return -BR_STAT_DROP_BAD_IP6;
-	cursor_init(&c, data + sizeof(struct ethhdr), data_end);
+	cursor_init(&c, data, data_end);
+	/* checked on its own: the IPv6 header's offset below varies */
+	eth = parse_eth(&c);
+	if (!eth)
+		return -BR_STAT_DROP_RUNT;
+	/* 4 bytes a tag: the verifier sees IPv6 word-aligned (strict alignment) */
+	c.pos += (tags & 3) * sizeof(struct vlan_tag);
 	ip6 = parse_ip6(&c);
 	if (!ip6)
 		return -BR_STAT_DROP_BAD_IP6;
@@ -65,8 +74,8 @@ __attribute__((noinline)) int fw_parse(struct xdp_md *ctx, struct fw_pkt *fp)
 	 */
 	fp->l = (struct pkt){};
 	fp->q_valid = 0;
-	__builtin_memcpy(fp->smac, ((struct ethhdr *)data)->h_source, ETH_ALEN);
-	__builtin_memcpy(fp->dmac, ((struct ethhdr *)data)->h_dest, ETH_ALEN);
+	__builtin_memcpy(fp->smac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(fp->dmac, eth->h_dest, ETH_ALEN);
 	addr_copy(fp->saddr.s6_addr, &ip6->saddr);
 	addr_copy(fp->daddr.s6_addr, &ip6->daddr);
 	fp->hop_limit = ip6->hop_limit;
@@ -123,12 +132,13 @@ out:
 }
 
 /*
- * Firewall verdict for an IPv6 packet crossing from @port. @probed: the
- * fast path looked the packet's flow up in the cache and missed.
+ * Firewall verdict for an IPv6 packet crossing from @port, behind @tags
+ * VLAN tags. @probed: the fast path looked the packet's flow up in the
+ * cache and missed.
  */
 static __always_inline int firewall(struct xdp_md *ctx,
 				    const struct br_settings *s, __u32 port,
-				    int mcast, __u64 now, int probed)
+				    int mcast, __u64 now, int probed, __u32 tags)
 {
 	__u32 gen = s->gen;
 	const struct br_policy *pol = &s->pol[gen & 1];
@@ -141,7 +151,7 @@ static __always_inline int firewall(struct xdp_md *ctx,
 	if (pol->mode == BR_FW_OPEN)
 		return FW_PASS;
 	fp = bpf_map_lookup_elem(&fw_scratch, &zero);
-	r = fw_parse(ctx, fp);
+	r = fw_parse(ctx, fp, tags);
 	if (r)
 		return mcast ? FW_LOCAL_ONLY : r;
 	if (!fp)

@@ -60,6 +60,46 @@ static __always_inline struct ethhdr *parse_eth(struct cursor *c)
 	return eth;
 }
 
+/* IEEE 802.1Q (C-tag) and 802.1ad (S-tag): what brouter parses. */
+#define ETH_P_8021Q_BR 0x8100
+#define ETH_P_8021AD_BR 0x88a8
+/* An S-tag and a C-tag (802.1ad, "Q-in-Q"); more is not looked into. */
+#define BR_MAX_VLAN_TAGS 2
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto; /* the next ethertype */
+};
+
+static __always_inline int ethertype_is_vlan(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q_BR) ||
+	       proto == bpf_htons(ETH_P_8021AD_BR);
+}
+
+/*
+ * Walk up to BR_MAX_VLAN_TAGS tags from the cursor, @proto holding the
+ * first tag's ethertype; leaves @proto the ethertype behind them (still a
+ * tag's with more than two). Returns the tags walked, or -1 when the frame
+ * ends inside one.
+ */
+static __always_inline int parse_vlans(struct cursor *c, __be16 *proto)
+{
+	struct vlan_tag *t;
+	int i;
+
+	for (i = 0; i < BR_MAX_VLAN_TAGS; i++) {
+		if (!ethertype_is_vlan(*proto))
+			return i;
+		t = c->pos;
+		if ((void *)(t + 1) > c->end)
+			return -1;
+		*proto = t->proto;
+		c->pos = t + 1;
+	}
+	return i;
+}
+
 static __always_inline struct ipv6hdr *parse_ip6(struct cursor *c)
 {
 	struct ipv6hdr *ip6 = c->pos;
