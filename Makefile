@@ -198,8 +198,10 @@ $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-# `make bench` (< 10 min), `make bench QUICK=1` (< 1 min: checks the rig works)
+# `make bench` (< 10 min), `make bench QUICK=1` (< 1 min: checks the rig works);
+# BASE=DIR also measures the brouterd of build directory DIR (before/after)
 bench: all $(BENCH_OBJS)
+	$(if $(BASE),BROUTER_BENCH_BASE=$(abspath $(BASE))) \
 	$(PYTHON) tests/bench/bench.py $(if $(filter 1 yes true,$(QUICK)),--quick)
 
 .PHONY: bench

@@ -335,6 +335,7 @@ def ratios(duts, field="mpps"):
 # ---------------------------------------------------------------- output
 
 SHORT = {"brouterd": "brouterd", "brouterd-stateful": "b-stateful",
+         "brouterd-stateful-base": "b-st-base",
          "brouterd-10k-pinholes": "b-10kpinh", "brouterd-map-e": "b-map-e",
          "bridge-ip6tables": "br+ip6t",
          "bridge": "bridge", "xdp-redirect": "xdp-redir"}

@@ -26,7 +26,6 @@ from rig_netns import (BPFFS, BUILD, V6_PREFIX, RigError, kill_group,
                        tc_egress_prog_id, xdp_prog_id)
 
 BROUTERD = os.path.join(BUILD, "brouterd")
-BROUTERCTL = os.path.join(BUILD, "brouterctl")
 
 # ---------------------------------------------------------------- brouterd
 
@@ -72,8 +71,9 @@ LINK = 'xdp-attach = "link";\n'
 
 
 class BrouterdHandle:
-    def __init__(self, proc, log_path, pin_dir):
+    def __init__(self, proc, log_path, pin_dir, build):
         self.proc, self.log_path, self.pin_dir = proc, log_path, pin_dir
+        self.build = build
 
     def xdp_attach(self):
         """How brouterd attached XDP, as its log says: "dispatcher" (libxdp)
@@ -83,20 +83,24 @@ class BrouterdHandle:
                 else "link"
 
 
-def brouterd_start(config):
+def brouterd_start(config, build=BUILD):
+    """@build: the build directory whose brouterd runs (another
+    worktree's, to compare two versions in one run: BASE_BUILD)."""
+    brouterd = os.path.join(build, "brouterd")
+
     def start(rig):
         n = len(rig.procs)
         conf = rig.file(f"brouterd-{n}.conf", config)
-        run = rig.run(None, [BROUTERD, "--check-config", "-c", conf], check=False)
+        run = rig.run(None, [brouterd, "--check-config", "-c", conf], check=False)
         if run.returncode != 0:
             raise RigError(f"brouterd refuses the config:\n{run.stdout}{run.stderr}")
         pin_dir = f"{BPFFS}/{rig.prefix}brouterd-{n}"
         log_path = os.path.join(rig.tmp, f"brouterd-{n}.log")
         with open(log_path, "w") as lf:
-            proc = rig.popen("dut", [BROUTERD, "-c", conf, "--pin-dir", pin_dir,
+            proc = rig.popen("dut", [brouterd, "-c", conf, "--pin-dir", pin_dir,
                                      "lan0", "wan0"], stdout=lf, stderr=lf)
         rig.wait_file(log_path, r"\bready\b", proc)
-        return BrouterdHandle(proc, log_path, pin_dir)
+        return BrouterdHandle(proc, log_path, pin_dir, build)
     return start
 
 
@@ -109,7 +113,8 @@ def brouterd_stop(rig, h):
 
 def brouterd_stats(rig, h):
     """Non-zero counters (brouterctl stats --json), for the JSON."""
-    p = rig.run(None, [BROUTERCTL, "-p", h.pin_dir, "stats", "--json"], check=False)
+    ctl = os.path.join(h.build, "brouterctl")  # its own counter list
+    p = rig.run(None, [ctl, "-p", h.pin_dir, "stats", "--json"], check=False)
     try:
         stats = json.loads(p.stdout or "{}")
     except ValueError:
@@ -231,6 +236,17 @@ DUTS = [
     Dut("xdp-redirect", "bare XDP devmap redirect (ceiling)", redirect_start,
         redirect_stop, costs=("redirect",)),
 ]
+
+# `make bench BASE=DIR`: the stateful brouterd of another build directory
+# (say, main's, in a worktree of its own) measured in the same run, in
+# turn with the others, for before/after ratios on the same machine.
+BASE_BUILD = os.environ.get("BROUTER_BENCH_BASE")
+if BASE_BUILD:
+    DUTS.insert(2, Dut("brouterd-stateful-base",
+                       f"brouterd stateful, established flows, built in {BASE_BUILD}",
+                       brouterd_start(FW_STATEFUL % "", BASE_BUILD), brouterd_stop,
+                       brouter=True, costs=BROUTER_PATHS + FIREWALL_PATHS,
+                       stats=brouterd_stats))
 
 # The references the ratios divide by.
 REFERENCES = ("bridge-ip6tables", "bridge", "xdp-redirect")
