@@ -134,7 +134,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 123); /* where the example has it */
+	assert_int_equal(ph->line, 124); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
