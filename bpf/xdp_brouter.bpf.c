@@ -170,7 +170,8 @@ static __always_inline void ip6_frame(struct xdp_md *ctx, struct verdict *v,
 		decide(v, XDP_DROP, BR_STAT_DROP_BAD_IP6, 0);
 	else if (ip6_end(ip6) > c->end) /* see ip6_trim() */
 		decide(v, XDP_DROP, BR_STAT_DROP_TRUNC, 0);
-	else if (!tags && (fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
+	else if (!tags &&
+		 (fc = fast_path(ctx, eth, ip6, s, port, now)) == FC_PASS)
 		decide(v, XDP_REDIRECT, BR_STAT_BRIDGED, 0);
 	else if (!mac_is_own(s, eth->h_dest))
 		bridge_ip6(ctx, v, eth, s, port, now, fc, tags, bytes);

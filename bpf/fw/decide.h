@@ -30,7 +30,8 @@ static __always_inline void parse_quoted(struct cursor *c, struct fw_pkt *fp)
 {
 	/* quoted packets are cut short by nature: no ip6_trim() for this one */
 	struct cursor q = { .pos = c->pos + sizeof(struct icmp6hdr),
-			    .end = c->end, .lim = c->lim };
+			    .end = c->end,
+			    .lim = c->lim };
 	struct ipv6hdr *qip6 = parse_ip6(&q);
 
 	if (!qip6)
@@ -138,7 +139,8 @@ out:
  */
 static __always_inline int firewall(struct xdp_md *ctx,
 				    const struct br_settings *s, __u32 port,
-				    int mcast, __u64 now, int probed, __u32 tags)
+				    int mcast, __u64 now, int probed,
+				    __u32 tags)
 {
 	__u32 gen = s->gen;
 	const struct br_policy *pol = &s->pol[gen & 1];

@@ -258,12 +258,14 @@ static __always_inline int mcast_in_ok(const struct fw_pkt *fp,
  */
 static __always_inline int echo_rate_ok(const struct br_policy *pol, __u64 now)
 {
-	return !pol->echo_rate || rate_allowed(&echo_window, pol->echo_rate, now);
+	return !pol->echo_rate ||
+	       rate_allowed(&echo_window, pol->echo_rate, now);
 }
 
 static __always_inline int is_echo_request(const struct pkt *p)
 {
-	return p->proto == IPPROTO_ICMPV6 && p->icmp_type == ICMPV6_ECHO_REQUEST;
+	return p->proto == IPPROTO_ICMPV6 &&
+	       p->icmp_type == ICMPV6_ECHO_REQUEST;
 }
 
 static __always_inline int icmp_in(const struct fw_pkt *fp,

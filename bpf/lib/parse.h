@@ -61,8 +61,8 @@ static __always_inline struct ethhdr *parse_eth(struct cursor *c)
 }
 
 /* IEEE 802.1Q (C-tag) and 802.1ad (S-tag): what brouter parses. */
-#define ETH_P_8021Q_BR 0x8100
-#define ETH_P_8021AD_BR 0x88a8
+#define ETH_P_8021Q_BR	 0x8100
+#define ETH_P_8021AD_BR	 0x88a8
 /* An S-tag and a C-tag (802.1ad, "Q-in-Q"); more is not looked into. */
 #define BR_MAX_VLAN_TAGS 2
 

@@ -112,7 +112,7 @@ struct br_policy {
 	__u32 timeout[BR_TO_MAX]; /* seconds */
 	__u32 log_rate;		  /* drop log events per second, all CPUs */
 	__u32 n_pinholes;	  /* rules compiled in (for display) */
-	__u32 echo_rate;	  /* inbound echo requests per second, all CPUs; 0: any */
+	__u32 echo_rate; /* inbound echo requests per second, all CPUs; 0: any */
 };
 
 /*
@@ -291,7 +291,7 @@ struct br_consts {
 #define BR_META_MAGIC_LO 0x7e60U
 
 struct br_meta {
-	__u16 magic[2];	/* BR_META_MAGIC_HI, BR_META_MAGIC_LO */
+	__u16 magic[2]; /* BR_META_MAGIC_HI, BR_META_MAGIC_LO */
 	__u8 port;	/* enum br_port the frame arrived on */
 	__u8 flags;	/* BR_META_* */
 	__u16 pad;

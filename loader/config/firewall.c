@@ -64,7 +64,8 @@ static int parse_echo(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 }
 
 /* Inbound echo requests a second (all CPUs) beyond which they are dropped. */
-static int parse_echo_rate(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+static int parse_echo_rate(struct cfg_ctx *x, const config_setting_t *s,
+			   void *obj)
 {
 	long long v;
 

@@ -13,12 +13,18 @@ static const struct {
 	const char *name;
 	__u8 proto;
 } proto_names[] = {
-	{ "any", BR_PIN_PROTO_ANY }, { "tcp", IPPROTO_TCP },
-	{ "udp", IPPROTO_UDP },	     { "icmpv6", IPPROTO_ICMPV6 },
-	{ "ipv6-icmp", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
-	{ "udplite", IPPROTO_UDPLITE }, { "esp", IPPROTO_ESP },
-	{ "ah", IPPROTO_AH },	     { "gre", IPPROTO_GRE },
-	{ "mobility-header", 135 },  { "hip", 139 },
+	{ "any", BR_PIN_PROTO_ANY },
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ "icmpv6", IPPROTO_ICMPV6 },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 },
+	{ "sctp", IPPROTO_SCTP },
+	{ "udplite", IPPROTO_UDPLITE },
+	{ "esp", IPPROTO_ESP },
+	{ "ah", IPPROTO_AH },
+	{ "gre", IPPROTO_GRE },
+	{ "mobility-header", 135 },
+	{ "hip", 139 },
 	{ "shim6", 140 },
 };
 
@@ -93,9 +99,11 @@ static int parse_proto(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 			if (!strcmp(proto_names[i].name, v))
 				break;
 		if (i == sizeof(proto_names) / sizeof(proto_names[0])) {
-			cfg_err(x, s, "\"%s\" is not tcp, udp, icmpv6, sctp, udplite, "
+			cfg_err(x, s,
+				"\"%s\" is not tcp, udp, icmpv6, sctp, udplite, "
 				"esp, ah, gre, mobility-header, hip, shim6, any "
-				"or a protocol number 1..255", v);
+				"or a protocol number 1..255",
+				v);
 			return -EINVAL;
 		}
 		pp->r->proto = proto_names[i].proto;
@@ -105,12 +113,15 @@ static int parse_proto(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	if (cfg_int(x, s, 1, 255, &p))
 		return -EINVAL;
 	if (is_walked_header(p)) {
-		cfg_err(x, s, "%lld is an IPv6 extension header the firewall "
-			"walks past (0, 43, 44, 60): a rule could never match", p);
+		cfg_err(x, s,
+			"%lld is an IPv6 extension header the firewall "
+			"walks past (0, 43, 44, 60): a rule could never match",
+			p);
 		return -EINVAL;
 	}
 	if (p == 59) {
-		cfg_err(x, s, "59 is \"no next header\": such a packet carries "
+		cfg_err(x, s,
+			"59 is \"no next header\": such a packet carries "
 			"nothing a rule could be for");
 		return -EINVAL;
 	}

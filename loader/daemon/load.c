@@ -202,9 +202,9 @@ void object_strict_alignment(struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, obj)
+	bpf_object__for_each_program (prog, obj)
 		bpf_program__set_flags(prog, bpf_program__flags(prog) |
-					     BPF_F_STRICT_ALIGNMENT);
+						     BPF_F_STRICT_ALIGNMENT);
 }
 
 int load_programs(struct brouterd *d)

@@ -19,8 +19,8 @@
 #define FAKE_LAN 1000001
 #define FAKE_WAN 1000002
 /* a small flow cache, but on: fc_bits 0 would prune the fast path unverified */
-#define FC_BITS 4
-#define FC_CPUS 64
+#define FC_BITS	 4
+#define FC_CPUS	 64
 
 static char vlog[1 << 22];
 
@@ -30,13 +30,13 @@ static void prepare(struct bpf_object *obj)
 	struct bpf_program *prog;
 	struct bpf_map *map;
 
-	bpf_object__for_each_program(prog, obj) {
+	bpf_object__for_each_program (prog, obj) {
 		bpf_program__set_flags(prog, bpf_program__flags(prog) |
-					     BPF_F_STRICT_ALIGNMENT);
+						     BPF_F_STRICT_ALIGNMENT);
 		bpf_program__set_log_buf(prog, vlog, sizeof(vlog));
 		bpf_program__set_log_level(prog, 1);
 	}
-	bpf_object__for_each_map(map, obj)
+	bpf_object__for_each_map (map, obj)
 		bpf_map__set_pin_path(map, NULL);
 }
 
