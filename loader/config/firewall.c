@@ -63,17 +63,24 @@ static int parse_echo(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return set_flag(x, s, BR_PF_ECHO_IN);
 }
 
+/* An integer setting from @lo to @hi into @out. */
+static int set_u32(struct cfg_ctx *x, const config_setting_t *s, long long lo,
+		   long long hi, __u32 *out)
+{
+	long long v;
+
+	if (cfg_int(x, s, lo, hi, &v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* Inbound echo requests a second (all CPUs) beyond which they are dropped. */
 static int parse_echo_rate(struct cfg_ctx *x, const config_setting_t *s,
 			   void *obj)
 {
-	long long v;
-
 	(void)obj;
-	if (cfg_int(x, s, 0, BR_CFG_ECHO_RATE_MAX, &v))
-		return -EINVAL;
-	x->c->pol.echo_rate = v;
-	return 0;
+	return set_u32(x, s, 0, BR_CFG_ECHO_RATE_MAX, &x->c->pol.echo_rate);
 }
 
 static int parse_ipsec(struct cfg_ctx *x, const config_setting_t *s, void *obj)
@@ -140,13 +147,8 @@ static int parse_timeouts(struct cfg_ctx *x, const config_setting_t *s, void *ob
 static int parse_max_flows(struct cfg_ctx *x, const config_setting_t *s,
 			   void *obj)
 {
-	long long v;
-
 	(void)obj;
-	if (cfg_int(x, s, BR_CFG_MIN_FLOWS, BR_CFG_MAX_FLOWS, &v))
-		return -EINVAL;
-	x->c->max_flows = v;
-	return 0;
+	return set_u32(x, s, BR_CFG_MIN_FLOWS, BR_CFG_MAX_FLOWS, &x->c->max_flows);
 }
 
 static int parse_flow_cache(struct cfg_ctx *x, const config_setting_t *s,
