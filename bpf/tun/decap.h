@@ -118,15 +118,28 @@ static __always_inline int tun_inner_ok(const struct br_tun *t,
 
 	if ((void *)(ip + 1) > c->end || ip->version != 4 || ip->ihl < 5)
 		return -BR_STAT_DROP_TUN_BAD;
-	/* the inner packet must be whole in what the outer one carries */
-	if (bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
-	    (void *)ip + bpf_ntohs(ip->tot_len) > ip6_end(ip6))
-		return -BR_STAT_DROP_TUN_BAD;
 	c->pos = (void *)ip + ip->ihl * 4;
 	if (c->pos > c->end)
 		return -BR_STAT_DROP_TUN_BAD;
 	if (t->mode == BR_TUN_MAPE)
 		return mape_inner_ok(t, c, ip);
+	return 0;
+}
+
+/*
+ * An unfragmented 4in6 packet carries its inner packet whole: an inner
+ * total length past the outer payload length (or short of its own
+ * header) is malformed, whatever lies in the frame beyond.
+ */
+static __always_inline int tun_inner_whole(const struct cursor *c,
+					   const struct ipv6hdr *ip6)
+{
+	struct iphdr *ip = c->pos;
+
+	if ((void *)(ip + 1) > c->end ||
+	    bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
+	    (void *)ip + bpf_ntohs(ip->tot_len) > ip6_end(ip6))
+		return -BR_STAT_DROP_TUN_BAD;
 	return 0;
 }
 
@@ -157,7 +170,9 @@ static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
 		return r;
 	if (ip6->nexthdr == IPPROTO_FRAGMENT)
 		return TUN_IN_FRAG;
-	r = tun_inner_ok(t, c);
+	r = tun_inner_whole(c, ip6);
+	if (!r)
+		r = tun_inner_ok(t, c);
 	return r ? r : 1;
 }
 
