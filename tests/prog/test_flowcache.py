@@ -464,6 +464,9 @@ def test_cache_accounting_counts_misses_and_slow_bridging_only(one_cpu):
 
 STEP = 0.01  # the clock moves in steps of 10 ms between packets
 UDP_TIMEOUT = 3
+# refresh + trust (invariant 4), and what the coarse clock's tick and a
+# loaded host add between a packet's run and this process reading the time
+LAG_MAX = 2 * NSEC + NSEC // 10
 
 
 def short_udp_timeout(fw):
@@ -495,7 +498,7 @@ def test_flow_cache_sparse_outbound_keeps_a_busy_inbound_udp_flow_alive(one_cpu)
         if i % 50 == 25:
             assert run_verdict(fw, LAN, out(udp(H1, R1, 5000, 53))) == bs.XDP_REDIRECT
             for v in fw.flows().values():  # the flow and its binding
-                assert fw.now_ns() - v["seen_ns"] <= 2 * NSEC + STEP * NSEC, i
+                assert fw.now_ns() - v["seen_ns"] <= LAG_MAX, i
             assert cached(fw, UDP_KEY), f"step {i}: the cache was emptied"
         if run_verdict(fw, WAN, inb(udp(R1, H1, 53, 5000))) != bs.XDP_REDIRECT:
             refused.append(i)
@@ -515,7 +518,7 @@ def test_flow_cache_tcp_seen_ns_lags_at_most_refresh_plus_trust(one_cpu):
         frame = (LAN, out(tcp(H1, R1, 40000, 443, "A"))) if (i // 25) % 2 else \
             (WAN, inb(tcp(R1, H1, 443, 40000, "A")))
         assert run_verdict(fw, *frame) == bs.XDP_REDIRECT
-        assert fw.now_ns() - fw.flow(*TCP_KEY)["seen_ns"] <= 2 * NSEC, i
+        assert fw.now_ns() - fw.flow(*TCP_KEY)["seen_ns"] <= LAG_MAX, i
     assert cached(fw, TCP_KEY)
 
 
@@ -529,12 +532,15 @@ def test_flow_cache_one_way_inbound_stream_hits_with_one_refill_a_second(one_cpu
     fw = one_cpu
     hot_udp(fw)
     untils = set()
-    for _ in range(50):  # 5 s, a packet every 100 ms
+    for _ in range(50):  # 5 s of clock (and the real time the test takes)
         fw.advance(0.1)
         assert run_verdict(fw, WAN, inb(udp(R1, H1, 53, 5000))) == bs.XDP_REDIRECT
         (until, _), = cached(fw, UDP_KEY)
         untils.add(until)
-    assert 5 <= len(untils) <= 6, len(untils)
+    # confirmed again only once the last confirmation's second was over
+    untils = sorted(untils)
+    assert len(untils) >= 5
+    assert all(b - a >= NSEC for a, b in zip(untils, untils[1:])), untils
     assert fw.now_ns() - fw.flow(*UDP_KEY)["seen_ns"] >= 5 * NSEC
 
 
