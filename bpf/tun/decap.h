@@ -136,8 +136,7 @@ static __always_inline int tun_inner_whole(const struct cursor *c,
 {
 	struct iphdr *ip = c->pos;
 
-	if ((void *)(ip + 1) > c->end ||
-	    bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
+	if ((void *)(ip + 1) > c->end || bpf_ntohs(ip->tot_len) < ip->ihl * 4 ||
 	    (void *)ip + bpf_ntohs(ip->tot_len) > ip6_end(ip6))
 		return -BR_STAT_DROP_TUN_BAD;
 	return 0;

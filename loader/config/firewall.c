@@ -148,7 +148,8 @@ static int parse_max_flows(struct cfg_ctx *x, const config_setting_t *s,
 			   void *obj)
 {
 	(void)obj;
-	return set_u32(x, s, BR_CFG_MIN_FLOWS, BR_CFG_MAX_FLOWS, &x->c->max_flows);
+	return set_u32(x, s, BR_CFG_MIN_FLOWS, BR_CFG_MAX_FLOWS,
+		       &x->c->max_flows);
 }
 
 static int parse_flow_cache(struct cfg_ctx *x, const config_setting_t *s,
