@@ -77,12 +77,22 @@ __u32 config_flow_cache(const struct br_config *c, int ncpus);
 int brouter_config(int argc, char **argv, struct br_config *out);
 
 /*
- * SIGHUP: re-read cfg->opt.config_path (same must-exist rule) and lay
- * cfg->cli over it again. The ports, pin directory and XDP mode cannot
- * change live: they are kept, with a warning if the file changed them.
- * Returns 0 with @cfg replaced (the old contents freed), or -errno with
- * @cfg untouched: the running policy stays.
+ * SIGHUP: re-read cur->opt.config_path (same must-exist rule; a file
+ * that was there at start and is now missing or empty is refused) and
+ * lay cur->cli over it again. The ports, pin directory and XDP mode
+ * cannot change live: they are kept, with a warning if the file changed
+ * them. Returns 0 with the new configuration in @out (the caller applies
+ * it, then frees one of the two), or -errno after logging why; @cur is
+ * never touched.
  */
-int config_reload(struct br_config *cfg);
+int config_reload(const struct br_config *cur, struct br_config *out);
+
+/*
+ * Log, one line each, what applying @new over @old changes: pinholes
+ * added, removed or changed (named ones by name, others by what they
+ * open), firewall settings, lan-prefixes, the tunnel. Returns how many
+ * lines that was (0: "unchanged" was logged).
+ */
+int config_log_changes(const struct br_config *old, const struct br_config *new);
 
 #endif /* BR_CONFIG_H */

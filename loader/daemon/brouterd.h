@@ -53,12 +53,15 @@ int attach_all(struct brouterd *d);
 void xdp_detach_all(struct brouterd *d);
 
 /* settings.c: live settings and policy generations */
-int settings_build(struct brouterd *d, struct br_settings *out);
+int settings_build(struct brouterd *d, const struct br_config *c,
+		   struct br_settings *out);
 int settings_push(struct brouterd *d, const struct br_settings *s);
 int tx_ports_fill(struct brouterd *d);
+int policy_stage(struct brouterd *d, const struct br_config *c);
+void policy_unstage(struct brouterd *d);
+int policy_commit(struct brouterd *d, const struct br_config *c);
 int policy_install(struct brouterd *d);
 void log_policy(struct brouterd *d, const char *what);
-void reload(struct brouterd *d);
 void follow_port_macs(struct brouterd *d);
 
 /* dispatch.c: XDP through libxdp's dispatcher */
@@ -70,5 +73,8 @@ void dispatch_close(struct brouterd *d);
 /* status.c: the pinned "status" map (start, reloads, tunnels configured) */
 void status_started(struct brouterd *d);
 void status_reloaded(struct brouterd *d, int ok);
+
+/* reload.c: SIGHUP */
+void reload(struct brouterd *d);
 
 #endif /* BR_BROUTERD_H */

@@ -243,7 +243,7 @@ static int start(struct brouterd *d)
 	err = load_programs(d);
 	if (err)
 		return err;
-	err = settings_build(d, &d->settings) ?: settings_push(d, &d->settings) ?:
+	err = settings_build(d, &d->cfg, &d->settings) ?: settings_push(d, &d->settings) ?:
 	      tx_ports_fill(d) ?: policy_install(d);
 	if (err) {
 		pr_err("install firewall policy: %s", strerror(-err));
@@ -271,6 +271,12 @@ int main(int argc, char **argv)
 	int p, err, sig_fd;
 
 	br_prog_name = "brouterd";
+	/*
+	 * A log reader that goes away (a pipe into a pager, a logger being
+	 * restarted) must not kill the daemon with the ports half-attached:
+	 * a failed write to stderr is an error to ignore, not a signal.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	for (p = 0; p < BR_NPORTS; p++) {
 		d.port[p].xdp_link = -1;
 		d.promisc_before[p] = -1;

@@ -18,8 +18,9 @@
 #include "fw/prefixes.h"
 #include "xdp_brouter.skel.h"
 
-/* Fill the live settings from options and the ports' current MACs. */
-int settings_build(struct brouterd *d, struct br_settings *out)
+/* Fill the live settings from @c's options and the ports' current MACs. */
+int settings_build(struct brouterd *d, const struct br_config *c,
+		   struct br_settings *out)
 {
 	struct br_settings tmp, *s = &tmp;
 	int p, i, err;
@@ -31,11 +32,11 @@ int settings_build(struct brouterd *d, struct br_settings *out)
 			pr_err("%s: read MAC: %s", d->port[p].ifname, strerror(-err));
 			return err;
 		}
-		s->mark[p] = d->cfg.opt.mark[p];
+		s->mark[p] = c->opt.mark[p];
 	}
-	for (i = 0; i < d->cfg.opt.n_ethertypes; i++)
-		s->ethertypes[i] = htons(d->cfg.opt.ethertypes[i]);
-	s->flags = d->cfg.opt.mark_enabled ? BR_F_MARK : 0;
+	for (i = 0; i < c->opt.n_ethertypes; i++)
+		s->ethertypes[i] = htons(c->opt.ethertypes[i]);
+	s->flags = c->opt.mark_enabled ? BR_F_MARK : 0;
 	/* policy and its generation are owned by the reload path */
 	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
 	s->gen = d->settings.gen;
@@ -80,52 +81,93 @@ int tx_ports_fill(struct brouterd *d)
 }
 
 /*
- * Install the configured firewall as the inactive generation, then switch
- * to it with one settings update in which only gen changes: no packet is
- * ever judged by a half-written policy, and flows are untouched. On any
- * error the running generation stays as it was.
+ * A new policy in two steps, so that a reload can prepare everything
+ * before it changes anything: policy_stage() writes @c's pinholes as the
+ * inactive generation (the data path does not look at it), and
+ * policy_commit() switches to it with one settings update in which only
+ * gen changes: no packet is ever judged by a half-written policy, and
+ * flows are untouched. Until the commit, policy_unstage() forgets it.
  *
- * gen counts reloads; its low bit picks pol[] and the pinhole maps' gen.
- * The XDP flow cache compares the whole value, so a decision cached under
- * one policy never passes a packet under a later one, however fast two
- * reloads follow each other.
+ * gen counts policy switches; its low bit picks pol[] and the pinhole
+ * maps' gen. The XDP flow cache compares the whole value, so a decision
+ * cached under one policy never passes a packet under a later one,
+ * however fast two reloads follow each other.
  */
-int policy_install(struct brouterd *d)
+static __u8 staged_slot(const struct brouterd *d)
+{
+	return (d->settings.gen + 1) & 1;
+}
+
+int policy_stage(struct brouterd *d, const struct br_config *c)
 {
 	int dst = bpf_map__fd(d->xdp->maps.pin_dst);
 	int rules = bpf_map__fd(d->xdp->maps.pin_rules);
-	__u32 next = d->settings.gen + 1;
-	__u32 tag = next << BR_RULE_INDEX_BITS; /* the low bits of the count */
-	__u8 old = d->settings.gen & 1, slot = next & 1;
-	struct br_compiled c = { 0 };
-	struct br_settings s;
+	/* the rules of a generation carry the low bits of its count */
+	__u32 tag = (d->settings.gen + 1) << BR_RULE_INDEX_BITS;
+	struct br_compiled comp = { 0 };
 	int err;
 
-	err = policy_compile(d->cfg.pinholes, d->cfg.n_pinholes, slot, &c);
+	err = policy_compile(c->pinholes, c->n_pinholes, staged_slot(d), &comp);
 	if (err)
 		return err;
-	policy_tag(&c, tag);
-	err = policy_clear_gen(dst, rules, slot) ?: policy_write(dst, rules, &c) ?:
-	      settings_build(d, &s);
-	policy_compiled_free(&c);
-	if (err)
+	policy_tag(&comp, tag);
+	err = policy_clear_gen(dst, rules, staged_slot(d)) ?:
+	      policy_write(dst, rules, &comp);
+	policy_compiled_free(&comp);
+	if (err) {
+		pr_err("write the pinholes of the new policy: %s", strerror(-err));
 		return err;
+	}
 	/* names are for display only: a policy without them still protects */
 	err = policy_write_names(bpf_map__fd(d->xdp->maps.pin_names),
-				 d->cfg.pinholes, d->cfg.n_pinholes, tag);
+				 c->pinholes, c->n_pinholes, tag);
 	if (err)
 		pr_warn("pin_names: %s; brouterctl flows shows rule numbers",
 			strerror(-err));
-	s.pol[slot] = d->cfg.pol;
-	s.pol[slot].n_pinholes = d->cfg.n_pinholes;
+	return 0;
+}
+
+void policy_unstage(struct brouterd *d)
+{
+	policy_clear_gen(bpf_map__fd(d->xdp->maps.pin_dst),
+			 bpf_map__fd(d->xdp->maps.pin_rules), staged_slot(d));
+}
+
+int policy_commit(struct brouterd *d, const struct br_config *c)
+{
+	__u8 slot = staged_slot(d);
+	struct br_settings s;
+	int err;
+
+	err = settings_build(d, c, &s);
+	if (err)
+		return err;
+	s.pol[slot] = c->pol;
+	s.pol[slot].n_pinholes = c->n_pinholes;
 	err = settings_push(d, &s);
 	if (err)
 		return err;
-	s.gen = next;
+	s.gen++;
 	err = settings_push(d, &s);
 	if (err)
 		return err;
-	policy_clear_gen(dst, rules, old);
+	policy_clear_gen(bpf_map__fd(d->xdp->maps.pin_dst),
+			 bpf_map__fd(d->xdp->maps.pin_rules), slot ^ 1);
+	return 0;
+}
+
+/* The running configuration's policy as a new generation (start, MAC change). */
+int policy_install(struct brouterd *d)
+{
+	int err;
+
+	err = policy_stage(d, &d->cfg);
+	if (!err)
+		err = policy_commit(d, &d->cfg);
+	if (err) {
+		policy_unstage(d);
+		return err;
+	}
 	err = prefixes_sync_config(bpf_map__fd(d->xdp->maps.prefixes),
 				   d->cfg.lan_prefixes, d->cfg.n_lan_prefixes);
 	if (err)
@@ -149,30 +191,6 @@ void log_policy(struct brouterd *d, const char *what)
 		d->cfg.n_lan_prefixes);
 }
 
-/* SIGHUP: all or nothing. A config with any error changes nothing. */
-void reload(struct brouterd *d)
-{
-	int err;
-
-	if (config_reload(&d->cfg)) {
-		/* config_reload said what is wrong and that nothing changed */
-		status_reloaded(d, 0);
-		return;
-	}
-	br_log_level = d->cfg.log_level;
-	br_log_syslog(d->cfg.opt.syslog);
-	err = policy_install(d);
-	if (err) {
-		pr_err("reload: installing the policy failed (%s); the running policy "
-		       "stays", strerror(-err));
-		status_reloaded(d, 0);
-		return;
-	}
-	log_policy(d, "reloaded");
-	tunnel_run_reload(&d->tun, &d->cfg.tunnel);
-	status_reloaded(d, 1);
-}
-
 /*
  * A port's MAC changed: install the settings as a new generation, as a
  * reload does, since the XDP fast path trusts that a flow cache entry's
@@ -184,7 +202,7 @@ void follow_port_macs(struct brouterd *d)
 	struct br_settings s;
 	int err;
 
-	if (settings_build(d, &s) || !memcmp(&s, &d->settings, sizeof(s)))
+	if (settings_build(d, &d->cfg, &s) || !memcmp(&s, &d->settings, sizeof(s)))
 		return;
 	err = policy_install(d);
 	if (err)

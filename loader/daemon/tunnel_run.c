@@ -93,10 +93,11 @@ void tunnel_run_stop(struct tunnel_run *r)
 		egress_down(r);
 }
 
-void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
+int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 {
 	struct tunnel_cfg old;
 	bool had = r->on;
+	int err;
 
 	if (had)
 		old = r->t.cfg;
@@ -106,17 +107,19 @@ void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 			pr_info("reload: no tunnel in the configuration any more: "
 				"tunnel and tc egress program removed");
 		}
-		return;
+		return 0;
 	}
 	if (!had) {
 		pr_info("reload: tunnel %s%s added", tunnel_mode_name(cfg->mode),
 			cfg->n_peers ? " + ipip6" : "");
-		if (run_up(r, cfg))
-			pr_err("reload: the tunnel could not be set up; running without it");
-		return;
+		err = run_up(r, cfg);
+		if (err)
+			pr_err("reload: the tunnel could not be set up; nothing of it is left");
+		return err;
 	}
-	if (!tunnel_reload(&r->t, cfg))
-		return;
+	err = tunnel_reload(&r->t, cfg);
+	if (!err)
+		return 0;
 	/* tunnel_reload() left it down: the old settings worked, use them */
 	pr_err("reload: the new tunnel configuration could not be set up; "
 	       "going back to the previous one");
@@ -125,6 +128,7 @@ void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 		       "IPv4 over IPv6 is down");
 		tunnel_run_stop(r);
 	}
+	return err;
 }
 
 void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n)

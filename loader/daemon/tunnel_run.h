@@ -37,9 +37,10 @@ int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 
 /*
  * SIGHUP with a valid config: switch to @cfg (start, stop or change).
- * If the new tunnel cannot be set up, the previous one is put back.
+ * 0, or -errno when the new tunnel could not be set up: the previous one
+ * is then put back (logged if even that failed).
  */
-void tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
+int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
 
 /* Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source). */
 void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n);

@@ -747,3 +747,31 @@ def assert_attached_ports(t):
         info = topo.link_info(t.rtr, dev)
         assert "xdp" in info, f"{dev}: no XDP program: {info}"
         assert ours(tc_filters(t.rtr, dev)), f"{dev}: no tc_brouter_in filter"
+
+
+def test_survives_its_log_reader_going_away(rig, pins):
+    """brouterd logging into a pipe whose reader has gone (a pager quit, a
+    log collector restarted) must not be killed by SIGPIPE: it goes on
+    forwarding, still reloads, and still stops cleanly."""
+    pd = pins()
+    r, w = os.pipe()
+    argv = topo._cmdline(rig.rtr, [topo.BROUTERD, "--pin-dir", pd, "-c",
+                                   rig.config_file(), "lan0", "wan0"])
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=w, stderr=w,
+                            start_new_session=True)
+    rig._procs.append(proc)
+    os.close(w)
+    with os.fdopen(r) as reader:
+        got = ""
+        while "ready" not in got:
+            line = reader.readline()
+            assert line, f"brouterd exited {proc.poll()} before ready: {got}"
+            got += line
+    # the read end is closed: every log line from now on meets EPIPE
+    r2 = topo.run(None, [topo.BROUTERCTL, "-p", pd, "reload"], check=False)
+    assert proc.poll() is None, f"brouterd died (exit {proc.poll()}) writing its log"
+    assert r2.returncode == 0, r2.stderr
+    assert_attached(rig, pd)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert_detached(rig, pd, (False, False))

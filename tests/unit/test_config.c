@@ -579,7 +579,7 @@ static void ports_required_except_for_check(void **state)
 
 static void reload_keeps_running_config_on_error(void **state)
 {
-	struct br_config c, saved;
+	struct br_config c, saved, n;
 
 	(void)state;
 	write_file("brouter.conf",
@@ -590,10 +590,9 @@ static void reload_keeps_running_config_on_error(void **state)
 	saved = c;
 
 	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\nfirewall = { mode = 1; };\n");
-	assert_true(CAPTURE(config_reload(&c)) < 0);
+	assert_true(CAPTURE(config_reload(&c, &n)) < 0);
 	assert_memory_equal(&c, &saved, sizeof(c));
 	assert_non_null(strstr(errors, "brouter.conf:2: firewall.mode"));
-	assert_non_null(strstr(errors, "keeping the running configuration"));
 
 	/* a good file: new policy, same overrides, ports cannot move live */
 	write_file("brouter.conf",
@@ -603,8 +602,12 @@ static void reload_keeps_running_config_on_error(void **state)
 		   " pinholes = (\n"
 		   " { dst = \"::1\"; proto = \"tcp\"; }, { dst = \"::2\"; proto = \"udp\"; } ); };\n");
 	br_log_level = BR_LOG_WARN;
-	assert_int_equal(CAPTURE(config_reload(&c)), 0);
+	assert_int_equal(CAPTURE(config_reload(&c, &n)), 0);
 	br_log_level = BR_LOG_ERR;
+	/* the running one is the caller's to replace */
+	assert_memory_equal(&c, &saved, sizeof(c));
+	config_free(&c);
+	c = n;
 	assert_int_equal(c.n_pinholes, 2);
 	assert_int_equal(c.pol.n_pinholes, 2);
 	assert_int_equal(c.pol.mode, BR_FW_STATELESS_TCP);
@@ -629,7 +632,7 @@ static void reload_keeps_running_config_on_error(void **state)
 
 static void tunnel_group(void **state)
 {
-	struct br_config c, saved;
+	struct br_config c, saved, n;
 
 	(void)state;
 	assert_int_equal(load_text("lan = \"lan0\"; wan = \"wan0\";\n" MAPE_OK, &c), 0);
@@ -665,11 +668,94 @@ static void tunnel_group(void **state)
 	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\n"
 		   "tunnel = { mode = \"map-e\"; map-e = { rule-ipv6 = \"2001:db8::/40\";\n"
 		   " rule-ipv4 = \"192.0.2.0/24\"; ea-len = 16; }; };\n");
-	assert_true(CAPTURE(config_reload(&c)) < 0);
+	assert_true(CAPTURE(config_reload(&c, &n)) < 0);
 	assert_memory_equal(&c, &saved, sizeof(c));
 	assert_non_null(strstr(errors, "br missing"));
-	assert_non_null(strstr(errors, "keeping the running configuration"));
 	config_free(&c);
+}
+
+/* A save cut short must not wipe the policy; at start an empty file is the defaults. */
+static void reload_refuses_an_empty_file(void **state)
+{
+	struct br_config c, saved, n;
+
+	(void)state;
+	write_file("brouter.conf", "");
+	assert_int_equal(run(ARGV("-c", path, "lan0", "wan0"), &c), 0);
+	assert_int_equal(c.n_pinholes, 0);
+	config_free(&c);
+
+	write_file("brouter.conf",
+		   "firewall = { pinholes = ( { dst = \"::1\"; proto = \"tcp\"; } ); };\n");
+	assert_int_equal(run(ARGV("-c", path, "lan0", "wan0"), &c), 0);
+	saved = c;
+	write_file("brouter.conf", "");
+	assert_int_equal(CAPTURE(config_reload(&c, &n)), -ENODATA);
+	assert_memory_equal(&c, &saved, sizeof(c));
+	assert_non_null(strstr(errors, "is empty (0 bytes): refused"));
+	/* a comment is a deliberate choice: the defaults */
+	write_file("brouter.conf", "# no pinholes\n");
+	assert_int_equal(CAPTURE(config_reload(&c, &n)), 0);
+	assert_int_equal(n.n_pinholes, 0);
+	config_free(&n);
+	config_free(&c);
+}
+
+/* The default file, found at start and gone at reload: refused too. */
+static void reload_refuses_a_vanished_default_file(void **state)
+{
+	struct br_config c, n;
+	char p[sizeof(dir) + 32];
+
+	(void)state;
+	write_file("brouter.conf", "firewall = { mode = \"open\"; };\n");
+	assert_int_equal(config_load(path, 0, &c), 0);
+	snprintf(p, sizeof(p), "%s/brouter.conf", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_true(CAPTURE(config_reload(&c, &n)) < 0);
+	assert_non_null(strstr(errors, "No such file"));
+	config_free(&c);
+}
+
+static int changes(const char *before, const char *after)
+{
+	struct br_config a, b;
+	int n;
+
+	assert_int_equal(load_text(before, &a), 0);
+	assert_int_equal(load_text(after, &b), 0);
+	br_log_level = BR_LOG_INFO;
+	n = CAPTURE(config_log_changes(&a, &b));
+	br_log_level = BR_LOG_ERR;
+	config_free(&a);
+	config_free(&b);
+	return n;
+}
+
+#define PH(name, dst, port)                                                   \
+	"{ name = \"" name "\"; dst = \"" dst "\"; proto = \"tcp\"; ports = [ " port " ]; }"
+
+static void reload_says_what_changed(void **state)
+{
+	(void)state;
+	assert_int_equal(changes("firewall = { pinholes = ( " PH("ssh", "2001:db8::10", "22") ", "
+				 PH("web", "2001:db8::11", "80") " ); };",
+				 "firewall = { mode = \"open\"; pinholes = ( "
+				 PH("ssh", "2001:db8::10", "2222") ", "
+				 PH("dns", "2001:db8::12", "53") ", "
+				 "{ dst = \"2001:db8::/64\"; proto = \"udp\"; ports = [ \"5000-5010\", \"7\" ]; }"
+				 " ); };"),
+			 5);
+	assert_non_null(strstr(errors, "pinhole removed: web: 2001:db8::11/128 tcp 80"));
+	assert_non_null(strstr(errors, "pinhole changed: ssh: 2001:db8::10/128 tcp 2222"));
+	assert_non_null(strstr(errors, "pinhole added: dns: 2001:db8::12/128 tcp 53"));
+	assert_non_null(strstr(errors, "pinhole added: line 1: 2001:db8::/64 udp 7 +1"));
+	assert_non_null(strstr(errors, "firewall mode stateful -> open"));
+
+	assert_int_equal(changes("lan = \"lan0\";\n" MAPE_OK, "lan = \"lan0\";\n"), 1);
+	assert_non_null(strstr(errors, "reload: tunnel map-e -> none"));
+	assert_int_equal(changes(MAPE_OK, MAPE_OK), 0);
+	assert_non_null(strstr(errors, "reload: the configuration is unchanged"));
 }
 
 static int setup(void **state)
@@ -708,6 +794,9 @@ int main(void)
 		cmocka_unit_test(ports_required_except_for_check),
 		cmocka_unit_test(reload_keeps_running_config_on_error),
 		cmocka_unit_test(tunnel_group),
+		cmocka_unit_test(reload_refuses_an_empty_file),
+		cmocka_unit_test(reload_refuses_a_vanished_default_file),
+		cmocka_unit_test(reload_says_what_changed),
 	};
 
 	/* errors are captured and checked; warnings only where a test asks */

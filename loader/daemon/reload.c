@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * SIGHUP: all or nothing. The new configuration is read and checked, its
+ * firewall policy written beside the running one, its lan-prefixes and
+ * tunnel applied, and only then the policy switched; a failure at any
+ * step puts back what the steps before it changed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "daemon/brouterd.h"
+#include "fw/prefixes.h"
+#include "xdp_brouter.skel.h"
+
+/* brouterctl reload watches the count of refusals to answer at once. */
+static void refused(struct brouterd *d)
+{
+	pr_err("reload refused: nothing changed, the running configuration stays");
+	status_reloaded(d, 0);
+}
+
+static int sync_prefixes(struct brouterd *d, const struct br_config *c)
+{
+	return prefixes_sync_config(bpf_map__fd(d->xdp->maps.prefixes),
+				    c->lan_prefixes, c->n_lan_prefixes);
+}
+
+/* Apply @n over the running configuration, or leave it exactly as it was. */
+static int apply(struct brouterd *d, const struct br_config *n)
+{
+	int err;
+
+	err = policy_stage(d, n);
+	if (err)
+		goto unstage;
+	err = sync_prefixes(d, n);
+	if (err)
+		goto prefixes;
+	err = tunnel_run_reload(&d->tun, &n->tunnel);
+	if (err)
+		goto prefixes; /* tunnel_run_reload() put the old tunnel back */
+	err = policy_commit(d, n);
+	if (!err)
+		return 0;
+	pr_err("reload: switching to the new policy failed (%s)", strerror(-err));
+	if (tunnel_run_reload(&d->tun, &d->cfg.tunnel))
+		pr_err("reload: the previous tunnel could not be put back");
+prefixes:
+	if (sync_prefixes(d, &d->cfg))
+		pr_err("reload: the previous lan-prefixes could not be put back");
+unstage:
+	policy_unstage(d);
+	return err;
+}
+
+void reload(struct brouterd *d)
+{
+	struct br_config n;
+
+	pr_info("reload: reading %s", d->cfg.opt.config_path);
+	if (config_reload(&d->cfg, &n)) {
+		refused(d);
+		return;
+	}
+	if (apply(d, &n)) {
+		config_free(&n);
+		refused(d);
+		return;
+	}
+	config_log_changes(&d->cfg, &n);
+	config_free(&d->cfg);
+	d->cfg = n;
+	br_log_level = d->cfg.log_level;
+	br_log_syslog(d->cfg.opt.syslog);
+	log_policy(d, "reloaded");
+	status_reloaded(d, 1);
+}
