@@ -176,9 +176,13 @@ def test_reload_with_broken_config_changes_nothing(net):
             firewall = {{ mode = "open"; pinholes = (
               {{ dst = "{a1}"; proto = "tcp"; ports = [ 70000 ]; }} ); colour = 1; }};
         """)
+        t0 = time.monotonic()
         r = reload_ok(t)
+        took = time.monotonic() - t0
         assert r.returncode == 1, "brouterctl reload claimed a broken config worked"
-        assert "kept its running policy" in r.stderr
+        assert "refused the reload" in r.stderr
+        # brouterd decides in milliseconds; brouterctl must not sit out a timeout
+        assert took < 1.5, f"brouterctl reload took {took:.1f} s to report a refusal"
         log = t.brouterd.log()
         assert "70000" in log or "colour" in log, log[-2000:]
         # the old policy still runs: the pinhole works, "open" did not apply
@@ -189,6 +193,79 @@ def test_reload_with_broken_config_changes_nothing(net):
             assert not tcp_connects(t, t.isp, a1, 2223), "half-applied 'open' mode"
         finally:
             topo._kill_group(q)
+    finally:
+        topo._kill_group(p)
+
+
+def test_reload_of_an_empty_file_is_refused_and_pinholes_stay(net):
+    """A save cut short leaves a zero-byte file: read as "all defaults" it
+    would silently close every pinhole. brouterd refuses it, brouterctl
+    says so at once, and the pinhole still opens its port."""
+    t = net
+    a1 = t.addr[t.lan1]
+    p = listen(t, t.lan1, 2224)
+    try:
+        write_config(t, f"""
+            firewall = {{ pinholes = (
+              {{ name = "app"; dst = "{a1}"; proto = "tcp"; ports = [ 2224 ]; }} ); }};
+        """)
+        assert reload_ok(t).returncode == 0
+        time.sleep(0.3)
+        assert tcp_connects(t, t.isp, a1, 2224)
+        log_from = len(t.brouterd.log())
+        with open(write_config(t, "x"), "w"):
+            pass                                   # truncated to 0 bytes
+        t0 = time.monotonic()
+        r = reload_ok(t)
+        assert r.returncode == 1 and time.monotonic() - t0 < 1.5, r
+        log = t.brouterd.log()[log_from:]
+        assert "is empty (0 bytes): refused" in log, log
+        assert "reload refused: nothing changed" in log, log
+        assert tcp_connects(t, t.isp, a1, 2224), "the empty file removed the pinhole"
+    finally:
+        topo._kill_group(p)
+
+
+def test_reload_whose_tunnel_cannot_be_set_up_changes_nothing(net):
+    """One file, two changes: a new pinhole and a DS-Lite tunnel that
+    cannot come up (the router's IPv4 default route is in its way). The
+    reload is refused as a whole: the pinhole does not open, no tunnel
+    address or route is left, and brouterctl reload exits 1 at once."""
+    t = net
+    a1 = t.addr[t.lan1]
+    p = listen(t, t.lan1, 2225)
+    try:
+        write_config(t, "")
+        assert reload_ok(t).returncode == 0
+        time.sleep(0.3)
+        assert not tcp_connects(t, t.isp, a1, 2225)
+        log_from = len(t.brouterd.log())
+        write_config(t, f"""
+            firewall = {{ pinholes = (
+              {{ name = "late"; dst = "{a1}"; proto = "tcp"; ports = [ 2225 ]; }} ); }};
+            tunnel = {{ mode = "ds-lite";
+              ds-lite = {{ aftr = "2001:db8:ffff::2"; local = "2001:db8:1::100"; }}; }};
+        """)
+        t0 = time.monotonic()
+        r = reload_ok(t)
+        assert r.returncode == 1 and time.monotonic() - t0 < 1.5, r
+        log = t.brouterd.log()[log_from:]
+        assert "exists already" in log and "reload refused: nothing changed" in log, log
+        assert not tcp_connects(t, t.isp, a1, 2225), "half a reload: the pinhole opened"
+        addrs = t.run(t.rtr, ["ip", "addr", "show", "dev", "wan0"]).stdout
+        assert "192.0.0.2" not in addrs and "2001:db8:1::100" not in addrs, addrs
+        assert "proto 180" not in t.run(t.rtr, ["ip", "-4", "route"]).stdout
+        assert "brouter" not in t.run(t.rtr, ["nft", "list", "tables"]).stdout
+        # and the same file without the tunnel applies, saying what changed
+        write_config(t, f"""
+            firewall = {{ pinholes = (
+              {{ name = "late"; dst = "{a1}"; proto = "tcp"; ports = [ 2225 ]; }} ); }};
+        """)
+        log_from = len(t.brouterd.log())
+        assert reload_ok(t).returncode == 0
+        assert f"reload: pinhole added: late: {a1}/128 tcp 2225" in \
+            t.brouterd.log()[log_from:]
+        assert tcp_connects(t, t.isp, a1, 2225)
     finally:
         topo._kill_group(p)
 
