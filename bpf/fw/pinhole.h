@@ -78,7 +78,9 @@ static __always_inline int prefix_known(const struct in6_addr *src, __u64 now)
 
 	addr_copy(k.addr, src);
 	v = bpf_map_lookup_elem(&prefixes, &k);
-	return v && (!v->expires_ns || ns_since(v->expires_ns, now) > 0);
+	/* configured: valid while configured, whatever an RA said */
+	return v && ((v->flags & BR_PFX_CONFIG) || !v->expires_ns ||
+		     ns_since(v->expires_ns, now) > 0);
 }
 
 #endif /* BR_PINHOLE_H */

@@ -171,7 +171,8 @@ struct br_prefix_key {
 struct br_prefix_val {
 	__u32 flags;	  /* BR_PFX_* */
 	__u32 pad;
-	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never */
+	__u64 expires_ns; /* CLOCK_MONOTONIC end of the RA lifetime; 0 = never.
+			   * A BR_PFX_CONFIG entry is valid whatever it says */
 };
 
 /* Key/value of "flows" (LRU hash), always oriented LAN side first. */

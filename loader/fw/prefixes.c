@@ -25,8 +25,7 @@ void prefixes_config_entry(const struct prefix6 *p, struct br_prefix_key *key,
 {
 	key_set(key, p);
 	memset(val, 0, sizeof(*val));
-	val->flags = BR_PFX_CONFIG;
-	val->expires_ns = 0; /* configured prefixes never expire */
+	val->flags = BR_PFX_CONFIG; /* valid whatever expires_ns says */
 }
 
 /*
@@ -68,8 +67,11 @@ static int config_add(int fd, const struct map_keys *mk, const struct prefix6 *p
 
 	for (i = 0; i < n; i++) {
 		prefixes_config_entry(&p[i], &k, &v);
-		if (key_in(mk, &k) && !bpf_map_lookup_elem(fd, &k, &old))
+		/* learned from RAs too: keep their lifetime for when unconfigured */
+		if (key_in(mk, &k) && !bpf_map_lookup_elem(fd, &k, &old)) {
 			v.flags |= old.flags;
+			v.expires_ns = old.expires_ns;
+		}
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
 			return -errno;
 	}
@@ -90,7 +92,7 @@ static int config_unflag(int fd, const struct map_keys *mk,
 		    configured(k, p, n))
 			continue;
 		v.flags &= ~BR_PFX_CONFIG;
-		/* Learned from RAs too: the next RA sets its lifetime again. */
+		/* learned from RAs too: it lives on for the RA's lifetime */
 		if (v.flags ? bpf_map_update_elem(fd, k, &v, BPF_EXIST) :
 			      bpf_map_delete_elem(fd, k))
 			if (errno != ENOENT)
@@ -144,7 +146,8 @@ int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n)
 		}
 		memset(&v, 0, sizeof(v));
 		v.flags = BR_PFX_RA | (known ? old.flags : 0);
-		v.expires_ns = p[i].valid == RA_LIFETIME_INFINITE || (v.flags & BR_PFX_CONFIG) ?
+		/* kept for a configured prefix too, for when it is unconfigured */
+		v.expires_ns = p[i].valid == RA_LIFETIME_INFINITE ?
 				       0 : mono_ns() + p[i].valid * 1000000000ULL;
 		if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY)) {
 			pr_warn("WAN prefix %s: %s", buf, strerror(errno));
@@ -168,11 +171,30 @@ static bool expired(const void *key, void *ctx)
 	       v.expires_ns < mono_ns();
 }
 
+/*
+ * A configured prefix whose RA lifetime ran out is no longer RA-learned,
+ * but stays configured: drop the flag, keep the entry.
+ */
+static bool ra_lapsed(int fd, const void *key)
+{
+	struct br_prefix_val v;
+
+	if (bpf_map_lookup_elem(fd, key, &v) || !(v.flags & BR_PFX_CONFIG))
+		return false;
+	v.flags &= ~BR_PFX_RA;
+	v.expires_ns = 0;
+	return !bpf_map_update_elem(fd, key, &v, BPF_EXIST);
+}
+
 void prefixes_expire(int map_fd)
 {
 	struct map_keys mk = { 0 };
+	size_t i;
 
-	if (!map_keys(map_fd, sizeof(struct br_prefix_key), expired, &map_fd, &mk))
-		map_keys_delete(map_fd, &mk);
+	if (map_keys(map_fd, sizeof(struct br_prefix_key), expired, &map_fd, &mk))
+		return;
+	for (i = 0; i < mk.n; i++)
+		if (!ra_lapsed(map_fd, map_key_at(&mk, i)))
+			bpf_map_delete_elem(map_fd, map_key_at(&mk, i));
 	map_keys_free(&mk);
 }

@@ -11,7 +11,10 @@
 #include "common/prefix.h"
 #include "fw/ra.h"
 
-/* The map entry of a configured prefix (BR_PFX_CONFIG, never expires). */
+/*
+ * The map entry of a configured prefix: BR_PFX_CONFIG, valid whatever its
+ * expires_ns, which holds the lifetime of an RA that advertised it too.
+ */
 void prefixes_config_entry(const struct prefix6 *p, struct br_prefix_key *key,
 			   struct br_prefix_val *val);
 
@@ -29,7 +32,10 @@ int prefixes_sync_config(int map_fd, const struct prefix6 *p, int n);
  */
 int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n);
 
-/* Drop entries whose lifetime ran out (the data path ignores them already). */
+/*
+ * Drop entries whose RA lifetime ran out (the data path ignores them
+ * already); a configured one only loses its BR_PFX_RA flag.
+ */
 void prefixes_expire(int map_fd);
 
 #endif /* BR_PREFIXES_H */
