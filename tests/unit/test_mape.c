@@ -246,6 +246,35 @@ static void v6plus_legacy(void **state)
 	assert_ipv6(&ce, "240b:10:3f6c:d400:0:6a48:3f6c:d4");
 }
 
+/*
+ * The shape of OCN Virtual Connect's rules: a 6-bit PSID and 63 ranges of
+ * 16 ports, 1008 in all. RFC 7597 5.1: 2^a - 1 ranges of 2^m ports, m =
+ * 16 - a - k. 63 ranges take a = 6; with a = 4 the same PSID gives 15
+ * ranges of 64 ports (960), which is not what OCN hands out.
+ */
+static void ocn_shape_needs_offset_6(void **state)
+{
+	struct mape_rule rl = rule("2001:db8::/32", "192.0.2.0/24", 14, 6);
+	struct mape_ce ce;
+
+	(void)state;
+	rl.format = MAPE_FMT_LEGACY;
+	/* EA bits 0x1234 >> 2: IPv4 suffix 18, PSID 13 */
+	compute_ok(&rl, "2001:db8:1234::/56", &ce);
+	assert_ipv4(&ce, "192.0.2.18", 32);
+	assert_int_equal(ce.psid_len, 6);
+	assert_int_equal(ce.psid, 13);
+	assert_int_equal(mape_port_range_count(&ce), 63);
+	assert_int_equal(mape_port_count(&ce), 1008);
+	assert_range(&ce, 0, 1024 + (13 << 4), 1024 + (13 << 4) + 15);
+	assert_ranges_match_set(&ce);
+
+	rl.psid_offset = 4;
+	compute_ok(&rl, "2001:db8:1234::/56", &ce);
+	assert_int_equal(mape_port_range_count(&ce), 15);
+	assert_int_equal(mape_port_count(&ce), 960);
+}
+
 /* A bit set at 31, the odd bit of a /31 rule: it is the suffix's MSB. */
 static void v6plus_odd_bit(void **state)
 {
@@ -776,6 +805,7 @@ int main(void)
 		cmocka_unit_test(rfc7597_example5_provisioned_psid),
 		cmocka_unit_test(v6plus_legacy),
 		cmocka_unit_test(v6plus_odd_bit),
+		cmocka_unit_test(ocn_shape_needs_offset_6),
 		cmocka_unit_test(prefix_past_64),
 		cmocka_unit_test(prefix_128),
 		cmocka_unit_test(psid_len_zero),
