@@ -421,7 +421,7 @@ def test_reload_adds_and_removes_the_tunnel_and_a_bad_one_changes_nothing(plain)
 
     # a broken tunnel group: reported with its line, nothing changes
     r.write_conf(MAPE_CONF.replace('ea-len = 16;', 'ea-len = 16; colour = "blue";'))
-    r.hup("keeping the running configuration")
+    r.hup("reload refused: nothing changed")
     assert "tunnel.map-e.colour: unknown key" in r.log_text()
     assert r.tun_in() == ins and r.tun_out() == outs
     assert list(r.egress_progs()) == ["wan0"]
