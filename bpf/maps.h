@@ -364,4 +364,16 @@ struct {
 	__type(value, struct reasm_slot);
 } reasm SEC(".maps");
 
+/*
+ * MAP-E NAPT stand-ins <-> ports of the set, by port number (struct
+ * br_nat_port). Written by brouterd when the CE's set is known; not
+ * pinned, since it follows the tunnel, not the connections.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct br_nat_port);
+} nat_ports SEC(".maps");
+
 #endif /* BR_MAPS_H */

@@ -2,9 +2,10 @@
 /*
  * tc egress (clsact, direct action) on the WAN port, attached only when a
  * tunnel is configured. IPv4 the kernel routes out of the WAN (after its
- * NAT: MAP-E's NAPT into the port set happens in nftables postrouting) is
- * wrapped in IPv6 towards the BR/AFTR/peer, and the Ethernet header is
- * filled from the kernel's IPv6 neighbour table by bpf_redirect_neigh().
+ * NAT: MAP-E's NAPT happens in nftables postrouting, into stand-ins that
+ * tun/napt.h swaps for the ports of the set) is wrapped in IPv6 towards
+ * the BR/AFTR/peer, and the Ethernet header is filled from the kernel's
+ * IPv6 neighbour table by bpf_redirect_neigh().
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -18,6 +19,7 @@
 #include "lib/port.h"
 #include "lib/stats.h"
 #include "tun/encap.h"
+#include "tun/napt.h"
 
 SEC("tc")
 int tc_brouter_out(struct __sk_buff *skb)
@@ -32,6 +34,7 @@ int tc_brouter_out(struct __sk_buff *skb)
 	t = tun_for(skb, &tot_len);
 	if (!t)
 		return TC_ACT_OK; /* not for a tunnel: native IPv4 on the WAN */
+	napt_skb(skb, t, NAPT_OUT);
 	if (encap(skb, t, tot_len)) {
 		stat_add(BR_STAT_DROP, BR_PORT_WAN, len);
 		stat_add(BR_STAT_DROP_ENCAP_FAIL, BR_PORT_WAN, len);

@@ -27,7 +27,7 @@ struct verdict {
 	__u32 stat;	/* enum br_stat_id of the verdict or drop reason */
 	__u8 meta;	/* BR_META_* to hand to tc, 0 = none */
 	__u8 flow_new;	/* the firewall opened a flow */
-	__u8 decap;	/* strip the outer IPv6 header of tunnel traffic */
+	__u8 decap;	/* TUN_DECAP(_NAPT): strip the outer IPv6 header */
 };
 
 static __always_inline void decide(struct verdict *v, int action, __u32 stat,
@@ -147,7 +147,7 @@ static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
 	else if (r == TUN_IN_FRAG) /* tc reassembles (tun/reasm.h) */
 		decide(v, XDP_PASS, BR_STAT_TUN_FRAG, BR_META_REASM);
 	else if (r > 0)
-		v->decap = 1;
+		v->decap = r;
 }
 
 /*
@@ -212,6 +212,8 @@ static __always_inline int finish(struct xdp_md *ctx, struct verdict *v,
 		if (tun_decap(ctx)) {
 			decide(v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
 		} else {
+			if (v->decap == TUN_DECAP_NAPT)
+				napt_in(ctx);
 			v->meta = 0; /* now IPv4: nothing for tc ingress to mark */
 			v->stat = BR_STAT_DECAP;
 		}

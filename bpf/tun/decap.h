@@ -15,21 +15,7 @@
 #include "maps.h"
 #include "brouter/portset.h"
 #include "lib/parse.h"
-
-/* ICMPv4, declared here: <linux/icmp.h> drags in libc socket headers. */
-struct icmp4hdr {
-	__u8 type;
-	__u8 code;
-	__u16 checksum;
-	__u16 id; /* echo identifier */
-	__u16 seq;
-};
-
-#define ICMP4_ECHOREPLY 0
-#define ICMP4_DEST_UNREACH 3
-#define ICMP4_ECHO 8
-#define ICMP4_TIME_EXCEEDED 11
-#define ICMP4_PARAMETERPROB 12
+#include "tun/napt.h"
 
 /* RFC 7597 5.1, with brouterd's own arithmetic (include/brouter/portset.h). */
 static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)
@@ -67,14 +53,16 @@ static __always_inline int mape_inner_ok(const struct br_tun *t,
 			return -BR_STAT_DROP_TUN_BAD;
 		if (icmp->type == ICMP4_ECHOREPLY || icmp->type == ICMP4_ECHO)
 			return port_in_set(t, icmp->id) ? 0 : -BR_STAT_DROP_TUN_PORT;
-		if (icmp->type != ICMP4_DEST_UNREACH && icmp->type != ICMP4_TIME_EXCEEDED &&
-		    icmp->type != ICMP4_PARAMETERPROB)
+		if (!icmp4_is_error(icmp->type))
 			return 0;
-		qip = (void *)(icmp + 1);
-		/* quoted IPv4 header (no options assumed: ihl checked) + 4 bytes */
-		if ((void *)(qip + 1) + 4 > c->end || qip->ihl != 5)
+		/* quoted IPv4 header (no options assumed: ihl checked) + 8 bytes */
+		qip = icmp4_quote(icmp, c->end);
+		if (!qip)
 			return -BR_STAT_DROP_TUN_BAD;
 		ports = (void *)(qip + 1);
+		/* a quoted echo names the CE by its identifier, after type and code */
+		if (qip->protocol == IPPROTO_ICMP)
+			return port_in_set(t, ports[2]) ? 0 : -BR_STAT_DROP_TUN_PORT;
 		return port_in_set(t, ports[0]) ? 0 : -BR_STAT_DROP_TUN_PORT;
 	}
 	return 0;
@@ -142,14 +130,17 @@ static __always_inline int tun_inner_whole(const struct cursor *c,
 	return 0;
 }
 
-/* What tun_check_in() says of a fragment of 4in6 from a tunnel's far end. */
-#define TUN_IN_FRAG 2
+/* What tun_check_in() says of 4in6 from a tunnel's far end. */
+enum {
+	TUN_DECAP = 1,	    /* decapsulate */
+	TUN_IN_FRAG = 2,    /* a fragment: tc ingress reassembles (tun/reasm.h) */
+	TUN_DECAP_NAPT = 3, /* decapsulate, then swap NAT stand-ins (tun/napt.h) */
+};
 
 /*
- * An IPv6 packet for the brouter's own MAC on the WAN. Returns 1 when it
- * is 4in6 to decapsulate, TUN_IN_FRAG when it is a fragment of 4in6 for
- * tc ingress to reassemble (tun/reasm.h), 0 when it is not ours (the
- * stack has it), or a negative drop reason.
+ * An IPv6 packet for the brouter's own MAC on the WAN. Returns one of the
+ * above, 0 when it is not ours (the stack has it), or a negative drop
+ * reason.
  */
 static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
 {
@@ -172,7 +163,9 @@ static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
 	r = tun_inner_whole(c, ip6);
 	if (!r)
 		r = tun_inner_ok(t, c);
-	return r ? r : 1;
+	if (r)
+		return r;
+	return napt_swaps(t) ? TUN_DECAP_NAPT : TUN_DECAP;
 }
 
 /*

@@ -57,8 +57,8 @@
 /* Ethernet, IPv6 and fragment header: where a fragment's data starts. */
 #define REASM_HDRS \
 	(ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct frag_hdr6))
-/* What tun_inner_ok() reads: IPv4 with options, ICMP, a quoted header, ports. */
-#define REASM_PEEK     (60 + 8 + 20 + 4)
+/* What tun_inner_ok() reads: IPv4 with options, ICMP, a quoted header, 8 bytes of its payload. */
+#define REASM_PEEK     (60 + 8 + 20 + 8)
 /* tun_reasm(): not a fragment of 4in6 from a tunnel's far end. */
 #define REASM_NOT_OURS -1
 
@@ -422,7 +422,11 @@ static __always_inline int tun_reasm(struct __sk_buff *skb)
 		stat_add(BR_STAT_TUN_FRAG_HELD, BR_PORT_WAN, f.frame);
 		return TC_ACT_STOLEN;
 	}
-	return reasm_emit(skb, s);
+	r = reasm_emit(skb, s);
+	/* whole now, as XDP would have decapsulated it: swap NAT stand-ins as it does */
+	if (r == TC_ACT_OK)
+		napt_skb(skb, t, NAPT_IN);
+	return r;
 }
 
 #endif /* BR_TUN_REASM_H */

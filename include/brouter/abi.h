@@ -352,6 +352,19 @@ struct br_tun_in_key {
 };
 
 /*
+ * Value of "nat_ports" (array indexed by port number, host order): MAP-E
+ * NAPT. conntrack NATs a shared CE's connections into one contiguous
+ * range of stand-in ports (so its own port search covers the whole set,
+ * per destination); the programs swap each for the port of the set it
+ * stands for on the way out, and back on the way in. Both fields are in
+ * network order, 0 when the index is no such port.
+ */
+struct br_nat_port {
+	__u16 real; /* index is a stand-in: the port of the set it stands for */
+	__u16 nat;  /* index is a port of the set: its stand-in */
+};
+
+/*
  * Value of "info" (array, one entry), written by brouterd at start. The
  * layout version changes whenever a pinned map's key or value changes
  * meaning: a brouterd finding another version pinned starts afresh

@@ -48,14 +48,18 @@ static void egress_down(struct tunnel_run *r)
 
 static int run_up(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 {
+	struct tunnel_maps maps;
 	int err;
 
 	err = egress_up(r);
 	if (err)
 		return err;
-	err = tunnel_start(&r->t, cfg, r->wan->ifname, r->wan->ifindex,
-			   bpf_map__fd(r->skel->maps.tun_out),
-			   bpf_map__fd(r->skel->maps.tun_in));
+	maps = (struct tunnel_maps){
+		.tun_out = bpf_map__fd(r->skel->maps.tun_out),
+		.tun_in = bpf_map__fd(r->skel->maps.tun_in),
+		.nat_ports = bpf_map__fd(r->skel->maps.nat_ports),
+	};
+	err = tunnel_start(&r->t, cfg, r->wan->ifname, r->wan->ifindex, &maps);
 	if (err) {
 		/* tunnel_start() undid its part already */
 		egress_down(r);

@@ -160,7 +160,8 @@ void tunnel_tick(struct tunnel *t)
 int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 {
 	char wan[IF_NAMESIZE];
-	int ifindex = t->wan_ifindex, out_fd = t->tun_out_fd, in_fd = t->tun_in_fd;
+	struct tunnel_maps maps = { t->tun_out_fd, t->tun_in_fd, t->nat_fd };
+	int ifindex = t->wan_ifindex;
 	struct prefix6 learned = t->prefix;
 	bool had = t->have_prefix && !t->cfg.has_prefix, had_ce = t->ce_up;
 	struct in_addr old_ce = t->ce.ipv4;
@@ -172,7 +173,7 @@ int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 	pr_info("tunnel: configuration changed (%s%s): setting up again",
 		tunnel_mode_name(cfg->mode), cfg->n_peers ? " + ipip6" : "");
 	tunnel_stop(t);
-	err = tunnel_start(t, cfg, wan, ifindex, out_fd, in_fd);
+	err = tunnel_start(t, cfg, wan, ifindex, &maps);
 	if (!err && had)
 		tunnel_prefix_update(t, &learned);
 	/* on error the caller goes back to the old settings: keep the flows */

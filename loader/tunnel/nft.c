@@ -2,11 +2,15 @@
 /*
  * brouterd's nftables table, as nft text run through libnftables.
  *
- * MAP-E NAPT uses every range of the port set: "numgen inc mod N map"
- * picks one of the N ranges per new connection (round robin), and the
- * kernel's NAT finds a free port inside it. One snat with a single range
- * (what OpenWrt's fw4 ends up doing) would use one block of the set only.
- * The same rule maps ICMP echo identifiers, which conntrack NATs like ports.
+ * MAP-E NAPT of a shared address uses every port of the set for every
+ * destination: one snat into a contiguous range of stand-ins
+ * (tunnel/napt.h), which the programs swap for the ports of the set, so
+ * the kernel's own search for a free port covers the whole set. (Picking
+ * one run of the set per connection, round robin, fails a connection
+ * whenever its run is full for that destination while others have room.)
+ * An unshared address, or a set of one run, is NATed into its ranges
+ * directly. The same rules map ICMP echo identifiers, which conntrack
+ * NATs like ports.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -88,7 +92,11 @@ static void print_nat_out(FILE *f, const struct nft_spec *s,
 		   "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	if (s->n_no_nat)
 		fprintf(f, "\t\toifname \"%s\" ip daddr @no_nat return\n", s->wan);
-	if (n) {
+	if (s->napt)
+		fprintf(f, "\t\toifname \"%s\" meta l4proto { tcp, udp, icmp } "
+			   "snat ip to %s:%u-%u\n", s->wan, ce, s->napt->first,
+			s->napt->last);
+	else if (n) {
 		fprintf(f, "\t\toifname \"%s\" meta l4proto { tcp, udp, icmp } "
 			   "snat ip to numgen inc mod %d map {", s->wan, n);
 		for (i = 0; i < n; i++)
@@ -122,6 +130,23 @@ static void print_nat_in(FILE *f, const struct nft_spec *s)
 			to, r->to_port);
 	}
 	fprintf(f, "\t}\n");
+}
+
+/*
+ * A stand-in is only ever the reply half of a connection the CE opened:
+ * a new one arriving on it (XDP swapped an unsolicited packet's port of
+ * the set for it) must not reach whatever listens on that low port here.
+ */
+static void print_guard(FILE *f, const struct nft_spec *s)
+{
+	char ce[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &s->ce->ipv4, ce, sizeof(ce));
+	fprintf(f, "\tchain guard {\n"
+		   "\t\ttype filter hook input priority filter; policy accept;\n"
+		   "\t\tiifname \"%s\" ip daddr %s meta l4proto { tcp, udp } "
+		   "th dport %u-%u ct state new drop\n"
+		   "\t}\n", s->wan, ce, s->napt->first, s->napt->last);
 }
 
 static void print_forward(FILE *f, const struct nft_spec *s)
@@ -179,6 +204,8 @@ char *nft_table_text(const struct nft_spec *s)
 		print_nat_out(f, s, ranges, n);
 	if (s->ce && s->n_reserved)
 		print_nat_in(f, s);
+	if (s->ce && s->napt)
+		print_guard(f, s);
 	print_forward(f, s);
 	fprintf(f, "}\n");
 	free(ranges);

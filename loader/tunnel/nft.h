@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The nftables table brouterd owns while a tunnel runs, "table ip brouter":
- * MAP-E's NAPT into the CE's port set (every range of it, by the kernel's
- * conntrack NAT), static port forwards kept out of that NAPT, TCP MSS
- * clamping to the tunnel MTU. Written as nft text, replaced atomically
+ * MAP-E's NAPT into the CE's port set (every port of it, by the kernel's
+ * conntrack NAT into stand-ins: tunnel/napt.h), static port forwards kept
+ * out of that NAPT, TCP MSS clamping to the tunnel MTU. Written as nft text, replaced atomically
  * (one transaction), deleted on exit.
  */
 #ifndef BR_NFT_H
@@ -14,6 +14,7 @@
 
 #include "config/tunnel.h"
 #include "tunnel/mape_rule.h"
+#include "tunnel/napt.h"
 
 #define NFT_TABLE "brouter"
 
@@ -22,6 +23,7 @@ struct nft_spec {
 	const char *wan;		/* interface name */
 	unsigned int mss;		/* clamp SYNs to this MSS both ways; 0: no */
 	const struct mape_ce *ce;	/* MAP-E NAPT into ce's address and set; NULL: no NAT */
+	const struct napt_plan *napt;	/* with ce: NAT into these stand-ins instead */
 	const struct tunnel_reserved *reserved; /* forwarded ports: DNAT, not NAPT */
 	int n_reserved;
 	const struct prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */

@@ -41,6 +41,7 @@ int nft_sync(struct tunnel *t)
 
 	if (t->ce_up) {
 		s.ce = &t->ce;
+		s.napt = t->napt.n ? &t->napt : NULL;
 		s.reserved = t->reserved;
 		s.n_reserved = t->n_reserved;
 	}
@@ -97,6 +98,42 @@ static void mape_log(const struct tunnel *t)
 		addr6_str(&t->cfg.rule.br, br), t->mtu);
 }
 
+/*
+ * A shared CE's stand-ins and their "nat_ports" entries, before the NAT
+ * table uses them: a stand-in must never leave unswapped.
+ */
+static int napt_up(struct tunnel *t)
+{
+	struct nft_spec s = { .ce = &t->ce, .reserved = t->reserved,
+			      .n_reserved = t->n_reserved };
+	uint16_t res[TUNNEL_MAX_RESERVED];
+	struct mape_port_range *r;
+	int n, i, err;
+
+	if (!napt_applies(&t->ce))
+		return 0;
+	n = nft_nat_ranges(&s, &r);
+	if (n < 0)
+		return n;
+	for (i = 0; i < t->n_reserved; i++)
+		res[i] = t->reserved[i].port;
+	err = napt_plan(r, n, res, t->n_reserved, &t->napt);
+	free(r);
+	if (!err)
+		err = napt_map_write(t->nat_fd, &t->napt);
+	if (err) {
+		pr_err("MAP-E: NAT stand-in ports: %s", strerror(-err));
+		napt_plan_free(&t->napt);
+		return err;
+	}
+	if (t->napt.left_out)
+		pr_warn("MAP-E: reserved ports leave no gap for one range of %d NAT ports: %d of the set stay unused",
+			t->napt.n + t->napt.left_out, t->napt.left_out);
+	pr_info("MAP-E: conntrack NATs into ports %u-%u, swapped for the %d ports of the set on the wire",
+		t->napt.first, t->napt.last, t->napt.n);
+	return 0;
+}
+
 static int mape_up(struct tunnel *t)
 {
 	const struct mape_rule *rule = &t->cfg.rule;
@@ -121,6 +158,9 @@ static int mape_up(struct tunnel *t)
 		return -EINVAL;
 	}
 	reserved_filter(t);
+	ret = napt_up(t);
+	if (ret)
+		return ret;
 	mape_log(t);
 	memcpy(tun.local6, &t->ce.ipv6, 16);
 	memcpy(tun.remote6, &rule->br, 16);
@@ -209,12 +249,16 @@ void main_down(struct tunnel *t, bool resync)
 	undo_all(t, &t->main);
 	t->ce_up = false;
 	t->b4_up = false;
+	if (resync && had_nat)
+		nft_sync(t); /* no NAT into the stand-ins before they go */
+	if (t->napt.n) {
+		napt_map_write(t->nat_fd, NULL);
+		napt_plan_free(&t->napt);
+	}
 	if (!resync)
 		return;
-	if (had_nat) {
-		nft_sync(t);
+	if (had_nat)
 		ct_forget(t->ce.ipv4);
-	}
 	/*
 	 * Removing the last IPv4 address of a device makes the kernel flush
 	 * its ARP entries, permanent ones too (fib_disable_ip() ->
@@ -313,7 +357,7 @@ int everything_up(struct tunnel *t)
 }
 
 int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan,
-		 int wan_ifindex, int tun_out_fd, int tun_in_fd)
+		 int wan_ifindex, const struct tunnel_maps *m)
 {
 	int err;
 
@@ -321,8 +365,9 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan
 	t->cfg = *cfg;
 	snprintf(t->wan, sizeof(t->wan), "%s", wan);
 	t->wan_ifindex = wan_ifindex;
-	t->tun_out_fd = tun_out_fd;
-	t->tun_in_fd = tun_in_fd;
+	t->tun_out_fd = m->tun_out;
+	t->tun_in_fd = m->tun_in;
+	t->nat_fd = m->nat_ports;
 	t->started = true;
 	err = rtnl_open(&t->rtnl);
 	if (err) {
@@ -330,8 +375,9 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan
 		goto fail;
 	}
 	/* brouterd is the only writer: whatever is there is stale */
-	err = flush_map(tun_out_fd, sizeof(struct br_tun_out_key), "tun_out") ?:
-	      flush_map(tun_in_fd, sizeof(struct br_tun_in_key), "tun_in");
+	err = flush_map(t->tun_out_fd, sizeof(struct br_tun_out_key), "tun_out") ?:
+	      flush_map(t->tun_in_fd, sizeof(struct br_tun_in_key), "tun_in") ?:
+	      napt_map_write(t->nat_fd, NULL);
 	if (err || !tunnel_cfg_active(cfg))
 		goto out;
 	check_forwarding();

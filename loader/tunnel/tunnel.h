@@ -18,6 +18,7 @@
 
 #include "config/tunnel.h"
 #include "tunnel/mape_rule.h"
+#include "tunnel/napt.h"
 #include "common/rtnl.h"
 
 /*
@@ -51,7 +52,7 @@ struct tunnel {
 	struct tunnel_cfg cfg;
 	char wan[IF_NAMESIZE];
 	int wan_ifindex;
-	int tun_out_fd, tun_in_fd;
+	int tun_out_fd, tun_in_fd, nat_fd;
 	struct rtnl rtnl;
 	bool started;
 	bool main_failed;		/* MAP-E/DS-Lite setup failed: no retry by tick */
@@ -73,16 +74,21 @@ struct tunnel {
 	struct mape_ce ce;
 	int n_reserved;			/* reserved ports inside ce's set */
 	struct tunnel_reserved reserved[TUNNEL_MAX_RESERVED];
+	struct napt_plan napt;		/* NAT stand-ins, when napt_applies(ce) */
 
 	/* DS-Lite */
 	bool b4_up;
 	struct in6_addr b4;		/* IPv6 source of the softwire */
 };
 
+/* The BPF maps the tunnel writes; brouterd is their only writer. */
+struct tunnel_maps {
+	int tun_out, tun_in;	/* pinned; flushed at start */
+	int nat_ports;		/* MAP-E NAPT stand-ins, cleared at start */
+};
+
 /*
- * Set up @cfg on the WAN port @wan (@wan_ifindex), writing the pinned
- * "tun_out" and "tun_in" maps (@tun_out_fd, @tun_in_fd; both are flushed
- * first: brouterd is their only writer). MAP-E without a configured
+ * Set up @cfg on the WAN port @wan (@wan_ifindex), writing the maps @m. MAP-E without a configured
  * prefix starts as soon as one is known: from a global address already on
  * the WAN inside the rule's IPv6 prefix, or from tunnel_prefix_update().
  * DS-Lite without a configured local address likewise waits for a global
@@ -90,7 +96,7 @@ struct tunnel {
  * all it did. @t needs no initialisation; tunnel_stop() it in all cases.
  */
 int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan,
-		 int wan_ifindex, int tun_out_fd, int tun_in_fd);
+		 int wan_ifindex, const struct tunnel_maps *m);
 
 /*
  * A prefix of the WAN was learned (router advertisement, valid lifetime

@@ -110,7 +110,9 @@ RADVD = RADVD_IF % (RADVD_PREFIX % "%s")
 # One line per event in the log. Large UDP leaves without DF, in IPv4
 # fragments.
 SERVERS = r"""
-import hashlib, os, random, selectors, socket, sys, threading
+import hashlib, os, random, resource, selectors, socket, sys, threading
+# as many connections as a CE has ports, and more
+resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 14, 1 << 14))
 log = open(sys.argv[1], "a", buffering=1)
 big = sys.argv[2]
 ECHO, SINK, SOURCE, UDP_ECHO, UDP_BIG = 7000, 7001, 7002, 7003, 7004
@@ -249,6 +251,58 @@ for s in socks:
     s.close()
 print(json.dumps({"established": established, "echoed": echoed, "failed": failed,
                   "timed_out": len(pending)}))
+"""
+
+# From the LAN host: N concurrent connections to argv[1]:port mixed, in a
+# random order, with M to the other addresses given, all held open until
+# every one has been echoed.
+MIXED = r"""
+import json, random, resource, selectors, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 14, 1 << 14))
+one, port, n, m, others = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+dsts = [one] * n + [random.choice(others) for _ in range(m)]
+random.Random(7).shuffle(dsts)
+socks = {}
+for i, dst in enumerate(dsts):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((dst, port))
+    socks[s] = dst
+    if i % 50 == 49:
+        time.sleep(0.02)   # a burst, not a flood the relay BR would drop
+sel = selectors.DefaultSelector()
+for s in socks:
+    sel.register(s, selectors.EVENT_WRITE)
+pending, failed, deadline = set(socks), {}, time.time() + 40
+while pending and time.time() < deadline:
+    for key, _ in sel.select(1):
+        s = key.fileobj
+        sel.unregister(s)
+        pending.discard(s)
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            failed[socks[s]] = failed.get(socks[s], 0) + 1
+echoed = {}
+for i, (s, dst) in enumerate(socks.items()):
+    if s in pending or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+        continue
+    try:
+        s.setblocking(True)
+        s.settimeout(20)
+        msg = b"hello %d\n" % i
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = s.recv(100)
+            if not d:
+                break
+            got += d
+        if got == msg:
+            echoed[dst] = echoed.get(dst, 0) + 1
+    except OSError:
+        pass
+for s in socks:
+    s.close()
+print(json.dumps({"echoed": echoed, "failed": failed, "timed_out": len(pending)}))
 """
 
 TCP_ONE = r"""
@@ -635,7 +689,9 @@ def test_mape_puts_ce_addresses_route_and_nat_table_in_place(rig, mape):
     assert f"default via 192.0.0.1 dev wan0 proto 180 onlink mtu 1460" in rig.routes4()
     assert "192.0.0.1 lladdr 02:00:c0:00:00:01 PERMANENT" in rig.neigh4()
     table = run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
-    assert "numgen inc mod 15 map" in table
+    # NAT into stand-ins for the 3840 ports of the set but the reserved one
+    assert f"snat to {CE4}:1-3839" in table
+    assert "th dport 1-3839 ct state new drop" in table
     assert f"dport {RESERVED} dnat to {LAN_HOST}:{FWD}" in table
     assert "maxseg size set 1420" in table
     assert "tc_brouter_out" in rig.egress_filters()
@@ -732,7 +788,7 @@ def test_mape_500_concurrent_connections_use_distinct_ports_of_the_set(rig, mape
     assert len(set(ports)) == n, "mapped ports are not distinct"
     outside = set(ports) - set(RULE.ports(PSID))
     assert not outside, f"ports outside PSID {PSID}'s set: {sorted(outside)[:10]}"
-    # round robin over the ranges: NAPT is not stuck in one block of the set
+    # NAPT is not stuck in one block of the set
     ranges = {p >> 12 for p in ports}
     assert len(ranges) == 15, f"only ranges {sorted(ranges)} used"
     st = rig.br_stats(mape.br)
@@ -880,7 +936,7 @@ def check_ce_in_use(rig, mape, ce4, psid, ce6, old4, old6):
     assert (out["local"], out["remote"], out["ce_ipv4"], out["psid"]) == (ce6, BR, ce4, psid)
     assert {(e["src"], e["dst"]) for e in tun["tun_in"]} == {(BR, ce6), ("any", ce6)}
     table = run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
-    assert f"{ce4} . " in table and old4 not in table, table
+    assert f"snat to {ce4}:" in table and old4 not in table, table
     assert f"default via 192.0.0.1 dev wan0 proto 180 onlink mtu {TUNNEL_MTU}" in rig.routes4()
     # the kernel flushes ARP entries, permanent too, with a device's last IPv4 address
     assert "192.0.0.1 lladdr 02:00:c0:00:00:01 PERMANENT" in rig.neigh4(), rig.neigh4()
@@ -969,6 +1025,74 @@ def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape
     assert "brouter" not in rig.nft_tables()
     assert rig.egress_filters() == "", "tc egress program left on wan0"
     assert rig.wan_slaac(), "the SLAAC address (not ours) must stay"
+
+
+# ------------------------------------------------------------ MAP-E, OCN's shape
+
+# 63 ranges of 16 ports (1008), as OCN Virtual Connect hands out: a 6-bit
+# PSID at offset 6. The WAN prefix 2001:db8:12:3000::/64 gives CE
+# 192.0.2.18, PSID 12.
+OCN_RULE = br4in6.MapRule("2001:db8::/40", "192.0.2.0/24", 14, psid_offset=6)
+OCN_CE4, OCN_PSID, OCN_CE6 = OCN_RULE.ce_of_prefix(WAN_PREFIX)
+OCN_CONF = f"""
+tunnel = {{
+  mode = "map-e";
+  map-e = {{ rule-ipv6 = "2001:db8::/40"; rule-ipv4 = "192.0.2.0/24"; ea-len = 14; psid-offset = 6;
+            br = "{BR}"; }};
+}};
+"""
+OTHER_INET = ("198.51.100.3", "198.51.100.4")
+
+
+@pytest.fixture
+def mape_ocn(rig, mape):
+    """brouterd and the BR with OCN's shape of rule, instead of the first
+    MAP-E pair, for one test (DS-Lite's brouterd comes next); two more
+    addresses on the Internet host."""
+    if mape.proc.poll() is None:
+        rig.stop_brouterd(mape)
+    topo._kill_group(mape.br)
+    for a in OTHER_INET:
+        run(rig.inet, ["ip", "addr", "add", f"{a}/24", "dev", "eth0"])
+    br = rig.start_br("br-ocn", "--mode", "map-e", "--addr", BR, "--rule-ipv6",
+                      "2001:db8::/40", "--rule-ipv4", "192.0.2.0/24", "--ea-len", "14",
+                      "--psid-offset", "6")
+    b = rig.start_brouterd(OCN_CONF, "mape-ocn")
+    b.br = br
+    wait_for(lambda: OCN_CE6 in rig.wan_addrs(), timeout=20, what="CE IPv6 address on wan0")
+    yield b
+    if b.proc.poll() is None:
+        rig.stop_brouterd(b)
+    topo._kill_group(br)
+    for a in OTHER_INET:
+        run(rig.inet, ["ip", "addr", "del", f"{a}/24", "dev", "eth0"], check=False)
+
+
+def test_mape_whole_set_for_one_server_amid_other_traffic(rig, mape_ocn):
+    """All 1008 ports of the set to ONE server at once, mixed in a random
+    order with 300 connections to two other servers: every connection is
+    established and echoed. NAT into one run of the set per connection
+    (round robin) fails those whose run is full for that server while
+    other runs still have room; the stand-ins let conntrack's own search
+    cover the whole set for each destination."""
+    assert (OCN_CE4, OCN_PSID) == ("192.0.2.18", 12)
+    ports = set(OCN_RULE.ports(OCN_PSID))
+    assert len(ports) == 1008 and len(OCN_RULE.ranges(OCN_PSID)) == 63
+    assert "conntrack NATs into ports 1-1008" in mape_ocn.log()
+    n, m = 1008, 300
+    seen_before = len(rig.inet_events("echo"))
+    res = json.loads(rig.lan_py(MIXED, INET, ECHO, n, m, *OTHER_INET, timeout=240))
+    assert res["failed"] == {} and res["timed_out"] == 0, res
+    assert res["echoed"].get(INET) == n, res
+    assert sum(res["echoed"].values()) == n + m, res
+    events = rig.inet_events("echo")[seen_before:]
+    assert len(events) == n + m
+    assert {src for src, _ in events} == {OCN_CE4}
+    used = {int(p) for _, p in events}
+    assert used <= ports, f"ports outside PSID {OCN_PSID}'s set: {sorted(used - ports)[:10]}"
+    assert used == ports, "the one server's 1008 connections need every port of the set"
+    st = rig.br_stats(mape_ocn.br)
+    assert st["out_bad"] == 0, st["bad"]
 
 
 # ------------------------------------------------------------ DS-Lite + ipip6

@@ -217,19 +217,75 @@ def test_tc_egress_is_attached_on_the_wan_only(mape):
 # ------------------------------------------------------------ decapsulation
 
 
+def stand_in(port):
+    """
+    The NAT stand-in of a port of PSID 0x34's set (RFC 7597 5.1: A * 1024 +
+    0x34 * 4 + j): its rank in the set, from 1. The 252 stand-ins lie below
+    1024, where no CE has ports.
+    """
+    a, j = port >> 10, port & 3
+    assert (port >> 2) & 0xff == 0x34 and 1 <= a <= 63, port
+    return 1 + (a - 1) * 4 + j
+
+
+def as_ce_sees(inner):
+    """@inner (IPv4 bytes from the BR) as the CE's stack gets it: UDP or TCP
+    to CE4 carries the stand-in of its port of the set, checksum redone."""
+    pkt = IP(bytes(inner))
+    l4 = pkt.getlayer(UDP) or pkt.getlayer(TCP)
+    if pkt.dst != CE4 or pkt.frag or l4 is None:
+        return bytes(inner)
+    l4.dport = stand_in(l4.dport)
+    del l4.chksum
+    return bytes(pkt)
+
+
+def quote_patched(inner, off, port):
+    """@inner (IPv4 + ICMP error) with the 16 bits at @off of the quote set
+    to @port and the ICMP checksum recomputed, the quote's own left as is."""
+    raw = bytearray(bytes(inner))
+    at = 20 + 8 + 20 + off          # IPv4, ICMP header, quoted IPv4 header
+    raw[at:at + 2] = port.to_bytes(2, "big")
+    pkt = IP(bytes(raw))
+    pkt[ICMP].chksum = None
+    return pkt
+
+
 @pytest.mark.parametrize("port", IN_SET)
-def test_mape_udp_to_a_port_of_the_set_is_decapsulated(mape, port):
+def test_mape_udp_to_a_port_of_the_set_is_decapsulated_onto_its_stand_in(mape, port):
+    """conntrack knows the CE's flows by their stand-ins: the port of the
+    set becomes one, with the UDP checksum still right."""
     inner = IP(src=INET, dst=CE4, ttl=60) / UDP(sport=53, dport=port) / Raw(b"dns")
+    want = IP(src=INET, dst=CE4, ttl=60) / UDP(sport=53, dport=stand_in(port)) / Raw(b"dns")
+    assert_decap(mape, in6(mape, BR, CE6, inner), decapsulated(mape, want))
+
+
+def test_mape_tcp_echo_reply_and_icmp_errors_in_the_set_are_decapsulated(mape):
+    tcp = IP(src=INET, dst=CE4) / TCP(sport=80, dport=2257, flags="SA")
+    echo = IP(src=INET, dst=CE4) / ICMP(type=0, id=1233, seq=1) / Raw(b"ping")
+    # an error quotes what the CE sent: its source port, its echo's id
+    err_udp = IP(src=INET, dst=CE4) / ICMP(type=3, code=4) / \
+        IPerror(src=CE4, dst=INET) / UDPerror(sport=2258, dport=53)
+    err_echo = IP(src=INET, dst=CE4) / ICMP(type=11) / \
+        IPerror(src=CE4, dst=INET, proto=1) / Raw(bytes(ICMP(type=8, id=2259, seq=3)))
+    nochk = IP(src=INET, dst=CE4) / UDP(sport=53, dport=1235, chksum=0) / Raw(b"x")
+    for inner, want in (
+            (tcp, IP(src=INET, dst=CE4) / TCP(sport=80, dport=stand_in(2257), flags="SA")),
+            (echo, IP(src=INET, dst=CE4) / ICMP(type=0, id=stand_in(1233), seq=1) /
+             Raw(b"ping")),
+            (err_udp, quote_patched(err_udp, 0, stand_in(2258))),
+            (err_echo, quote_patched(err_echo, 4, stand_in(2259))),
+            # no UDP checksum: none to fix, and still none
+            (nochk, IP(src=INET, dst=CE4) / UDP(sport=53, dport=stand_in(1235), chksum=0) /
+             Raw(b"x"))):
+        assert_decap(mape, in6(mape, BR, CE6, inner), decapsulated(mape, want))
+
+
+def test_mape_echo_request_to_the_ce_keeps_its_identifier(mape):
+    """Someone pinging the CE is no flow the CE's NAT opened: its
+    identifier is the caller's, and the reply goes back with it."""
+    inner = IP(src=INET, dst=CE4) / ICMP(type=8, id=1234, seq=1)
     assert_decap(mape, in6(mape, BR, CE6, inner), decapsulated(mape, inner))
-
-
-def test_mape_tcp_echo_reply_and_icmp_error_in_the_set_are_decapsulated(mape):
-    for inner in (IP(src=INET, dst=CE4) / TCP(sport=80, dport=2257, flags="SA"),
-                  IP(src=INET, dst=CE4) / ICMP(type=0, id=1233, seq=1) / Raw(b"ping"),
-                  # an error quotes what the CE sent: its source port counts
-                  IP(src=INET, dst=CE4) / ICMP(type=3, code=4) /
-                  IPerror(src=CE4, dst=INET) / UDPerror(sport=2258, dport=53)):
-        assert_decap(mape, in6(mape, BR, CE6, inner), decapsulated(mape, inner))
 
 
 def test_mape_non_first_fragment_is_left_to_the_kernel(mape):
@@ -275,7 +331,9 @@ def test_mape_port_outside_the_set_is_tun_bad_port(mape, port):
                   IP(src=INET, dst=CE4) / TCP(dport=port, flags="SA"),
                   IP(src=INET, dst=CE4) / ICMP(type=0, id=port),
                   IP(src=INET, dst=CE4) / ICMP(type=11) /
-                  IPerror(src=CE4, dst=INET) / UDPerror(sport=port, dport=53)):
+                  IPerror(src=CE4, dst=INET) / UDPerror(sport=port, dport=53),
+                  IP(src=INET, dst=CE4) / ICMP(type=11) / IPerror(src=CE4, dst=INET, proto=1) /
+                  Raw(bytes(ICMP(type=8, id=port)))):
         assert_dropped(mape, in6(mape, BR, CE6, inner), "tun_bad_port")
 
 
@@ -340,6 +398,57 @@ def assert_encap(rig, frame, src6, dst6):
 
 def test_mape_ipv4_to_the_internet_is_wrapped_ce_to_br(mape):
     assert_encap(mape, ipv4_out(CE4, INET), CE6, BR)
+
+
+def assert_encap_swapped(rig, frame, want):
+    """@frame out of the CE is wrapped to the BR as @want: stand-ins swapped."""
+    before = rig.stats()
+    r = rig.tc_out(bytes(frame))
+    assert r.retval == TC_ACT_REDIRECT
+    assert r.data == encapsulated(want, CE6, BR)
+    assert tun_counted(before, rig.stats()) == expect(WAN, len(frame), "encap")
+
+
+def out_of_ce(l4):
+    return (Ether(src="02:00:00:00:00:aa", dst="02:00:c0:00:00:01") /
+            IP(src=CE4, dst=INET, ttl=63, id=7) / l4)
+
+
+def test_mape_stand_ins_leave_as_the_ports_of_the_set(mape):
+    """After the kernel's NAT a packet from the CE carries a stand-in; on
+    the wire to the BR it is the port of the set it stands for, with the
+    checksums right: TCP, UDP (with and without checksum), the echo
+    identifier of a request, and the destination port quoted by an error
+    about a packet the CE received."""
+    v = stand_in(2257)
+    err = out_of_ce(ICMP(type=3, code=3) / IPerror(src=INET, dst=CE4) /
+                    UDPerror(sport=53, dport=v))
+    err_want = out_of_ce(quote_patched(err[IP], 2, 2257)[ICMP])
+    for frame, want in (
+            (out_of_ce(TCP(sport=v, dport=443, flags="S") / Raw(b"x" * 30)),
+             out_of_ce(TCP(sport=2257, dport=443, flags="S") / Raw(b"x" * 30))),
+            (out_of_ce(UDP(sport=v, dport=53) / Raw(b"q")),
+             out_of_ce(UDP(sport=2257, dport=53) / Raw(b"q"))),
+            (out_of_ce(UDP(sport=v, dport=53, chksum=0) / Raw(b"q")),
+             out_of_ce(UDP(sport=2257, dport=53, chksum=0) / Raw(b"q"))),
+            (out_of_ce(ICMP(type=8, id=v, seq=9) / Raw(b"ping")),
+             out_of_ce(ICMP(type=8, id=2257, seq=9) / Raw(b"ping"))),
+            (err, err_want)):
+        assert_encap_swapped(mape, frame, want)
+
+
+def test_mape_egress_swaps_nothing_else(mape):
+    """A port that is no stand-in, a packet not from the CE, a non-first
+    fragment, an echo reply (to someone who pinged the CE) leave as they are."""
+    v = stand_in(2257)
+    for frame in (out_of_ce(TCP(sport=40000, dport=443, flags="S")),
+                  out_of_ce(ICMP(type=0, id=v, seq=1)),
+                  Ether(src="02:00:00:00:00:aa", dst="02:00:c0:00:00:01") /
+                  IP(src=CE4, dst=INET, proto=17, frag=10) / Raw(v.to_bytes(2, "big") * 4)):
+        assert_encap_swapped(mape, frame, frame)
+    frame = Ether(src="02:00:00:00:00:aa", dst="02:00:c0:00:00:01") / \
+        IP(src="192.168.1.10", dst=PEER_NET_HOST) / UDP(sport=v, dport=9)
+    assert_encap(mape, frame, PEER_LOCAL, PEER)
 
 
 def test_ipv4_to_a_peer_prefix_is_wrapped_to_the_peer(mape):

@@ -31,7 +31,8 @@ import bpfsys as bs
 from fwrig import on_one_cpu
 from progrig import WAN, counted
 from test_tun4in6 import (AFTR, B4, BR, BR_MAC, CE4, CE6, IN_SET, INET, NOT_IN_SET,
-                          PEER, PEER_LOCAL, WRONG, decapsulated, tun_rig)
+                          PEER, PEER_LOCAL, WRONG, as_ce_sees, decapsulated, stand_in,
+                          tun_rig)
 from test_tun4in6 import DSLITE_CONF, MAPE_CONF
 
 TC_ACT_OK, TC_ACT_SHOT, TC_ACT_STOLEN = 0, 2, 4
@@ -170,7 +171,8 @@ def assert_reassembled(rig, inner, data):
     """@data, in the order given, make @inner on the last frame."""
     res, got = run_all(rig, data)
     assert [r.retval for r in res] == [TC_ACT_STOLEN] * (len(data) - 1) + [TC_ACT_OK]
-    assert res[-1].data == decapsulated(rig, inner)
+    # the CE's port becomes its NAT stand-in, as for a whole packet
+    assert res[-1].data == decapsulated(rig, as_ce_sees(inner))
     assert got == {**no_meta(data), **held(data[:-1]), **reassembled(inner)}
     assert all(s[0] == REASM_FREE for s in slots(rig)), "a reassembled datagram holds no slot"
 
@@ -209,7 +211,8 @@ def test_interleaved_datagrams_of_one_source_each_come_out_whole(mape):
     fa, fb = frames(mape, a, [PIECE, PIECE], 21), frames(mape, b, [PIECE, PIECE], 22)
     res, got = run_all(mape, [fa[0], fb[2], fb[0], fa[2], fb[1], fa[1]])
     assert [r.retval for r in res] == [4, 4, 4, 4, 0, 0]
-    assert res[4].data == decapsulated(mape, b) and res[5].data == decapsulated(mape, a)
+    assert res[4].data == decapsulated(mape, as_ce_sees(b)) and \
+        res[5].data == decapsulated(mape, as_ce_sees(a))
     assert got[("tun_reasm", WAN)] == (2, 28 + len(a) + len(b))
 
 
@@ -326,7 +329,7 @@ def test_exact_duplicate_is_dropped_alone_and_the_datagram_completes(mape):
     f = frames(mape, inner, [PIECE, PIECE], ident=42)
     res, got = run_all(mape, [f[0], f[1], f[1], f[2]])
     assert [r.retval for r in res] == [4, 4, 2, 0]
-    assert res[3].data == decapsulated(mape, inner)
+    assert res[3].data == decapsulated(mape, as_ce_sees(inner))
     assert got == {**no_meta(f + [f[1]]), **held(f[:2]), **dropped("tun_frag_overlap", [f[1]]),
                    **reassembled(inner)}
 
@@ -340,7 +343,7 @@ def test_malformed_fragments_are_dropped_alone(mape):
     cut_frame = f[1][:-100]                                                   # plen > frame
     res, got = run_all(mape, [f[2], odd, past, short_last, cut_frame, f[0], f[1]])
     assert [r.retval for r in res] == [4, 2, 2, 2, 2, 4, 0]
-    assert res[-1].data == decapsulated(mape, inner)
+    assert res[-1].data == decapsulated(mape, as_ce_sees(inner))
     bad = [odd, past, short_last, cut_frame]
     assert got == {**no_meta([f[2], *bad, f[0], f[1]]), **held([f[2], f[0]]),
                    **dropped("tun_frag_bad", bad), **reassembled(inner)}
@@ -422,7 +425,7 @@ def test_flood_of_first_fragments_costs_16_slots_and_spares_a_datagram_in_progre
 
 def assert_reassembled_last(rig, inner, last):
     res, got = run_all(rig, [last])
-    assert res[0].retval == TC_ACT_OK and res[0].data == decapsulated(rig, inner)
+    assert res[0].retval == TC_ACT_OK and res[0].data == decapsulated(rig, as_ce_sees(inner))
     assert got == {**no_meta([last]), **reassembled(inner)}
 
 
@@ -454,7 +457,10 @@ def test_live_fragments_go_through_xdp_and_tc_to_a_udp_socket_on_the_ce(mape):
     with mape.inside():
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind((CE4, IN_SET[2]))
+        # a flow the CE opened, as NAT makes them: from a stand-in port
+        # (conntrack keeps it), so the answer's port of the set maps to it
+        s.bind((CE4, stand_in(IN_SET[2])))
+        s.sendto(b"q", (INET, 53))
         s.settimeout(5)
         data = frames(mape, inner, [PIECE] * 12, ident=71)
         data = data[5:] + data[:5]

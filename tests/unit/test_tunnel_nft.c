@@ -136,6 +136,85 @@ static void reserved_ports_split_ranges(void **state)
 	free(text);
 }
 
+/*
+ * A shared CE of many runs: conntrack NATs into one contiguous range of
+ * stand-ins, each one port of the set, reserved ports out of both.
+ */
+static void stand_ins_cover_the_whole_set(void **state)
+{
+	struct tunnel_reserved res[] = {
+		reserved(IPPROTO_TCP, 2257, "192.168.1.10", 22),
+	};
+	struct mape_ce ce = rfc_ce();
+	struct nft_spec s = { .wan = "wan0", .mss = 1420, .ce = &ce, .reserved = res,
+			      .n_reserved = 1 };
+	struct mape_port_range *r;
+	struct napt_plan p;
+	uint16_t rp = 2257;
+	char *text;
+	int n, i;
+
+	(void)state;
+	assert_true(napt_applies(&ce));
+	n = nft_nat_ranges(&s, &r);
+	assert_int_equal(napt_plan(r, n, &rp, 1, &p), 0);
+	free(r);
+	/* 251 ports of the set, below 1024 (A = 0: no CE's port) */
+	assert_int_equal(p.n, 251);
+	assert_int_equal(p.first, 1);
+	assert_int_equal(p.last, 251);
+	assert_int_equal(p.left_out, 0);
+	for (i = 0; i < p.n; i++) {
+		assert_true(mape_port_in_set(&ce, p.real[i]));
+		assert_int_not_equal(p.real[i], 2257);
+		if (i)
+			assert_true(p.real[i] > p.real[i - 1]);
+	}
+	assert_int_equal(p.real[0], 1232);
+	assert_int_equal(p.real[250], 64723);
+
+	s.napt = &p;
+	text = nft_table_text(&s);
+	assert_non_null(text);
+	assert_contains(text, "oifname \"wan0\" meta l4proto { tcp, udp, icmp } snat ip to 192.0.2.18:1-251\n");
+	assert_null(strstr(text, "numgen"));
+	assert_contains(text, "type filter hook input priority filter;");
+	assert_contains(text, "iifname \"wan0\" ip daddr 192.0.2.18 meta l4proto { tcp, udp } th dport 1-251 ct state new drop");
+	assert_contains(text, "tcp dport 2257 dnat ip to 192.168.1.10:22");
+	nft_accepts(text);
+	free(text);
+	napt_plan_free(&p);
+
+	/* one run, or an unshared address: no stand-ins needed */
+	ce.psid_offset = 0;
+	assert_false(napt_applies(&ce));
+	ce = rfc_ce();
+	ce.psid_len = 0;
+	assert_false(napt_applies(&ce));
+}
+
+/* A big set: the stand-ins step over reserved ports, or squeeze between them. */
+static void stand_ins_avoid_reserved_ports(void **state)
+{
+	struct mape_port_range big = { 4096, 4096 + 15359 };
+	uint16_t res[] = { 30000, 5000 };
+	uint16_t spread[] = { 64000, 8000, 16000, 24000, 32000, 40000, 48000, 56000 };
+	struct napt_plan p;
+
+	(void)state;
+	assert_int_equal(napt_plan(&big, 1, res, 2, &p), 0);
+	assert_int_equal(p.first, 5001);
+	assert_int_equal(p.last, 5001 + 15359);
+	assert_int_equal(p.left_out, 0);
+	napt_plan_free(&p);
+
+	assert_int_equal(napt_plan(&big, 1, spread, 8, &p), 0);
+	assert_int_equal(p.first, 1);
+	assert_int_equal(p.last, 7999);
+	assert_int_equal(p.left_out, 15360 - 7999);
+	napt_plan_free(&p);
+}
+
 /* PSID length 0: the whole address is the CE's, every protocol NATed. */
 static void whole_address(void **state)
 {
@@ -204,6 +283,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_range_of_the_set),
 		cmocka_unit_test(reserved_ports_split_ranges),
+		cmocka_unit_test(stand_ins_cover_the_whole_set),
+		cmocka_unit_test(stand_ins_avoid_reserved_ports),
 		cmocka_unit_test(whole_address),
 		cmocka_unit_test(no_nat_for_dslite_and_peers),
 		cmocka_unit_test(refuses_odd_interface_names),
