@@ -83,7 +83,7 @@ def test_log_syslog_key_sends_every_level_to_syslog_not_stderr(rig):
         with open(conf, "w") as f:
             f.write('log = { syslog = true; };\nfirewall = { mode = "paranoid"; };\n')
         p.send_signal(signal.SIGHUP)
-        recs = log.records(r"not applied")
+        recs = log.records(r"^reload refused")
         assert recs[-1][0] == DAEMON | ERR, recs
         assert any(pri == DAEMON | ERR and "paranoid" in msg for pri, _, msg in recs), recs
         p.send_signal(signal.SIGTERM)
