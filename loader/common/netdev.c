@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Interface lookups and flags through the classic ioctls. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -86,4 +90,35 @@ int netdev_set_promisc(const char *name, int on)
 	else
 		ifr.ifr_flags &= ~IFF_PROMISC;
 	return ifreq_ioctl(name, SIOCSIFFLAGS, &ifr);
+}
+
+int netdev_gro(const char *name, int netns_fd)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
+	struct ifreq ifr = { .ifr_data = (void *)&ev };
+	int fd, self = -1, err = 0;
+
+	/* a socket made inside @netns_fd asks about that namespace's devices */
+	if (netns_fd >= 0) {
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0 || setns(netns_fd, CLONE_NEWNET)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (netns_fd >= 0 && setns(self, CLONE_NEWNET))
+		err = -errno; /* cannot happen: our own namespace */
+	if (fd < 0) {
+		err = err ?: -errno;
+		goto out;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		err = err ?: -errno;
+	close(fd);
+out:
+	if (self >= 0)
+		close(self);
+	return err ?: !!ev.data;
 }

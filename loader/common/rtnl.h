@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Just enough rtnetlink (libmnl) for the tunnels: addresses, IPv4 routes
- * through a fake next hop, permanent IPv4 neighbours, the MTU of a link.
- * Every call returns 0 or -errno; the caller logs with its context.
+ * through a fake next hop, permanent IPv4 neighbours, the MTU of a link;
+ * and for brouterd's events: links, and sockets that listen. Every call
+ * returns 0 or -errno; the caller logs with its context.
  */
 #ifndef BR_RTNL_H
 #define BR_RTNL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 /*
@@ -98,5 +101,49 @@ int rtnl_neigh4_del(struct rtnl *r, int ifindex, struct in_addr ip);
 
 /* MTU of @ifindex, or -errno. */
 int rtnl_link_mtu(struct rtnl *r, int ifindex);
+
+/* ---- rtnl_link.c: links, neighbours asked for, listening to events ---- */
+
+/* What a link message says (RTM_NEWLINK, RTM_DELLINK, a GETLINK reply). */
+struct rtnl_link {
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	unsigned int flags;	/* IFF_* */
+	unsigned int mtu;
+	uint8_t mac[6];
+	bool has_mac;
+	char kind[16];		/* IFLA_INFO_KIND ("veth", ...), "" if none */
+	int link;		/* IFLA_LINK: a veth's peer ifindex, 0 if none */
+	int link_netnsid;	/* the namespace of @link, -1: this one */
+	bool xdp;		/* an XDP program is attached */
+};
+
+int rtnl_link_parse(const struct nlmsghdr *nlh, struct rtnl_link *out);
+
+/*
+ * The link @ifindex, in this namespace (@netnsid -1) or in the one this
+ * namespace knows as @netnsid (a veth's peer). 0, -ENODEV, or -errno.
+ */
+int rtnl_link_get(struct rtnl *r, int ifindex, int netnsid, struct rtnl_link *out);
+
+/* The id this namespace knows the namespace @netns_fd by, -1: none, or -errno. */
+int rtnl_nsid_of(struct rtnl *r, int netns_fd);
+
+/* Is the IPv4 neighbour @ip on @ifindex there? 1, 0, or -errno. */
+int rtnl_neigh4_present(struct rtnl *r, int ifindex, struct in_addr ip);
+
+/*
+ * A socket of netlink @bus that receives the multicast @groups[0..@n)
+ * (RTNLGRP_*, NFNLGRP_*), with a receive buffer big enough for bursts.
+ */
+int nl_listen(struct rtnl *r, int bus, const unsigned int *groups, int n);
+
+/*
+ * Run @cb over every event queued on @r (read into @buf of @len bytes)
+ * without blocking. 0 once drained; -ENOBUFS when the kernel dropped
+ * events (the caller must look again at whatever it follows); -errno.
+ */
+typedef int (*nl_event_cb_t)(const struct nlmsghdr *nlh, void *data);
+int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb, void *data);
 
 #endif /* BR_RTNL_H */

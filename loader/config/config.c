@@ -202,6 +202,17 @@ static int parse_bridge(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return cfg_group(x, s, bridge_keys, obj);
 }
 
+static int parse_wait(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	int on;
+
+	(void)obj;
+	if (cfg_bool(x, s, &on))
+		return -EINVAL;
+	x->c->opt.wait = on;
+	return 0;
+}
+
 static int parse_xdp_mode(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 {
 	static const char *const names[] = { "auto", "native", "generic", NULL };
@@ -291,6 +302,7 @@ static const struct cfg_key top_keys[] = {
 	{ "bridge", parse_bridge },
 	{ "xdp-mode", parse_xdp_mode },
 	{ "xdp-attach", parse_xdp_attach },
+	{ "wait-for-ports", parse_wait },
 	{ "log", parse_log },
 	{ "firewall", cfg_parse_firewall },
 	{ "tunnel", cfg_parse_tunnel },

@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"                            or link\n"
 	"      --keep-state          on exit, leave flows and FDB pinned so a restarted\n"
 	"                            brouterd keeps every connection\n"
+	"      --wait                wait for ports that do not exist yet instead of\n"
+	"                            failing\n"
 	"  -v, --verbose             more logging (repeat for libbpf details)\n"
 	"  -q, --quiet               warnings and errors only\n"
 	"      --syslog              log to syslog (facility daemon) instead of stderr\n"
@@ -55,12 +57,14 @@ enum {
 	OPT_CHECK_CONFIG,
 	OPT_KEEP_STATE,
 	OPT_SYSLOG,
+	OPT_WAIT,
 };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "keep-state", no_argument, NULL, OPT_KEEP_STATE },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ "lan", required_argument, NULL, 'l' },
 	{ "wan", required_argument, NULL, 'w' },
 	{ "pin-dir", required_argument, NULL, 'p' },
@@ -222,6 +226,10 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 		return 0;
 	case OPT_KEEP_STATE:
 		o->keep_state = 1;
+		return 0;
+	case OPT_WAIT:
+		o->wait = 1;
+		o->given |= BR_GIVEN_WAIT;
 		return 0;
 	case 'l':
 		return set_ifname(o, BR_PORT_LAN, arg);
@@ -409,6 +417,8 @@ void options_apply(struct br_options *o, const struct br_options *cli)
 		o->verbosity = cli->verbosity;
 	if (g & BR_GIVEN_SYSLOG)
 		o->syslog = 1;
+	if (g & BR_GIVEN_WAIT)
+		o->wait = 1;
 	strcpy(o->config_path, cli->config_path);
 	o->check_config = cli->check_config;
 	o->keep_state = cli->keep_state;

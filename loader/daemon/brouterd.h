@@ -10,14 +10,29 @@ struct xdp_program;
 
 #include "brouter/abi.h"
 #include "config/config.h"
+#include "common/rtnl.h"
 #include "daemon/attach.h"
 #include "daemon/droppub.h"
 #include "daemon/http.h"
+#include "daemon/timers.h"
 #include "daemon/tunnel_run.h"
+#include "tunnel/nftwatch.h"
+
+/* What brouterd follows of a port, besides what it attached to it. */
+struct br_port_state {
+	bool gone;		/* deleted or renamed: waiting for one of its name */
+	unsigned int flags;	/* IFF_* as last seen */
+	unsigned int mtu;
+	int peer;		/* a veth's peer ifindex, 0: none or not a veth */
+	int peer_netnsid;	/* where that peer is, -1: this namespace */
+	bool veth_warned;	/* "its veth peer drops what XDP redirects" is out */
+	__u32 xdp_id;		/* what XDP runs there (libxdp: its dispatcher) */
+};
 
 struct brouterd {
 	struct br_config cfg;
 	struct br_port_attach port[BR_NPORTS];
+	struct br_port_state ps[BR_NPORTS];
 	int promisc_before[BR_NPORTS]; /* -1 = not changed by us */
 	struct xdp_brouter *xdp;
 	struct tc_ingress *tc;
@@ -26,7 +41,6 @@ struct brouterd {
 	struct br_settings settings;
 	int lock_fd;
 	int ra_fd;		/* router advertisements on the WAN, -1 if none */
-	time_t last_rs;		/* when we last solicited one */
 	int wan_prefixes;	/* prefixes learned from RAs so far */
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
@@ -34,10 +48,16 @@ struct brouterd {
 	struct br_status status;  /* what the pinned "status" map says */
 	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
 	struct droppub pub; /* drop events for brouterctl; pub.ep -1 when off */
+	struct rtnl events;	/* rtnetlink events: links, addresses, routes, neighbours */
+	struct rtnl rq;		/* rtnetlink requests (never on the event socket) */
+	struct nft_watch nftw;	/* nftables changes */
+	struct br_timers timers;
 };
 
 /* load.c: programs, maps and pins */
 int load_programs(struct brouterd *d);
+int programs_reopen(struct brouterd *d, struct xdp_brouter **xdp,
+		    struct tc_ingress **tc);
 int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj);
 void object_strict_alignment(struct bpf_object *obj);
 void drop_incompatible_state(const char *pin_dir, struct br_info *prev);
@@ -47,7 +67,9 @@ void unpin_all(struct bpf_object *obj);
 
 /* ports.c: the two ports, their promiscuous mode and attachments */
 int resolve_ports(struct brouterd *d);
+int promisc_on(struct brouterd *d, int p);
 int enable_promisc(struct brouterd *d);
+void promisc_restore(struct brouterd *d, int p);
 void restore_promisc(struct brouterd *d);
 int attach_all(struct brouterd *d);
 void xdp_detach_all(struct brouterd *d);
@@ -76,5 +98,26 @@ void status_reloaded(struct brouterd *d, int ok);
 
 /* reload.c: SIGHUP */
 void reload(struct brouterd *d);
+
+/* ra_run.c: router advertisements on the WAN, prefix lifetimes */
+void ra_start(struct brouterd *d);
+void ra_stop(struct brouterd *d);
+void ra_receive(struct brouterd *d);
+void ra_timers(struct brouterd *d, unsigned int fired);
+void prefixes_arm(struct brouterd *d);
+
+/* events.c: rtnetlink events; --wait */
+int events_open(struct brouterd *d);
+void events_close(struct brouterd *d);
+int events_read(struct brouterd *d);
+int wait_for_ports(struct brouterd *d, int sig_fd);
+
+/* replug.c: a port that goes and comes back */
+void port_gone(struct brouterd *d, int p, bool deleted);
+void port_xdp_seen(struct brouterd *d, int p);
+int port_back(struct brouterd *d, int p, int ifindex);
+
+/* veth.c: a veth port whose peer cannot take XDP redirects */
+void veth_check(struct brouterd *d, int p);
 
 #endif /* BR_BROUTERD_H */

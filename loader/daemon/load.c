@@ -67,18 +67,25 @@ void drop_incompatible_state(const char *pin_dir, struct br_info *prev)
 	closedir(dir);
 }
 
+/*
+ * The pinned "info": who runs, and what it must undo on each port. Again
+ * whenever that changes (a port gone or back); the start time stays.
+ */
 int info_write(struct brouterd *d)
 {
-	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() };
+	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() }, was;
 	__u32 zero = 0;
 	int p;
 
 	for (p = 0; p < BR_NPORTS; p++) {
-		info.ifindex[p] = d->port[p].ifindex;
+		info.ifindex[p] = d->ps[p].gone ? 0 : d->port[p].ifindex;
 		info.promisc_set[p] = d->promisc_before[p] == 0;
 		info.clsact_created[p] = d->port[p].tc_created_hook;
 	}
 	info.started_ns = mono_ns();
+	if (!bpf_map__lookup_elem(d->xdp->maps.info, &zero, sizeof(zero), &was,
+				  sizeof(was), 0) && was.pid == info.pid)
+		info.started_ns = was.started_ns;
 	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
 				 sizeof(info), BPF_ANY)) {
 		pr_err("update info map: %s", strerror(errno));
@@ -207,10 +214,37 @@ void object_strict_alignment(struct bpf_object *obj)
 						     BPF_F_STRICT_ALIGNMENT);
 }
 
-int load_programs(struct brouterd *d)
+/* Open both objects, the ports' current ifindexes in their consts. */
+static int objects_open(struct brouterd *d, struct xdp_brouter **xdp,
+			struct tc_ingress **tc)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
-	int p, err, ncpus, retried = 0;
+	int p, err;
+
+	*xdp = xdp_brouter__open_opts(&oo);
+	*tc = tc_ingress__open_opts(NULL);
+	if (!*xdp || !*tc) {
+		err = -errno;
+		pr_err("open BPF objects: %s", strerror(-err));
+		tc_ingress__destroy(*tc);
+		xdp_brouter__destroy(*xdp);
+		*tc = NULL;
+		*xdp = NULL;
+		return err;
+	}
+	object_strict_alignment((*xdp)->obj);
+	object_strict_alignment((*tc)->obj);
+	for (p = 0; p < BR_NPORTS; p++) {
+		(*xdp)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		(*tc)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+	}
+	(*xdp)->rodata->consts.owner_pid = getpid();
+	return 0;
+}
+
+int load_programs(struct brouterd *d)
+{
+	int err, ncpus, retried = 0;
 	__u32 fc_sets;
 
 	/* a bad size is the configuration's fault: no retry below */
@@ -221,19 +255,9 @@ int load_programs(struct brouterd *d)
 			    ? BR_XDP_ATTACH_LINK
 			    : BR_XDP_ATTACH_LIBXDP;
 again:
-	d->xdp = xdp_brouter__open_opts(&oo);
-	d->tc = tc_ingress__open_opts(NULL);
-	if (!d->xdp || !d->tc) {
-		pr_err("open BPF objects: %s", strerror(errno));
-		return -errno;
-	}
-	object_strict_alignment(d->xdp->obj);
-	object_strict_alignment(d->tc->obj);
-	for (p = 0; p < BR_NPORTS; p++) {
-		d->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
-		d->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
-	}
-	d->xdp->rodata->consts.owner_pid = getpid();
+	err = objects_open(d, &d->xdp, &d->tc);
+	if (err)
+		return err;
 	/*
 	 * A pinned flows map of another size is not reused: the load fails
 	 * and the retry below starts with fresh maps.
@@ -276,6 +300,38 @@ again:
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * Both objects again, opened but not loaded, for ports whose ifindexes
+ * changed: those are rodata (what the verifier and the JIT fold into
+ * every packet's path), the rest of the consts as running, and every map
+ * of the running objects shared (flows, FDB, settings, counters, caches,
+ * the drop log). 0, or -errno (logged).
+ */
+int programs_reopen(struct brouterd *d, struct xdp_brouter **xdp,
+		    struct tc_ingress **tc)
+{
+	int p, err;
+
+	err = objects_open(d, xdp, tc);
+	if (err)
+		return err;
+	(*xdp)->rodata->consts = d->xdp->rodata->consts;
+	(*tc)->rodata->consts = d->tc->rodata->consts;
+	for (p = 0; p < BR_NPORTS; p++) {
+		(*xdp)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		(*tc)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+	}
+	err = objects_share_maps(d->xdp->obj, (*xdp)->obj) ?:
+	      objects_share_maps(d->xdp->obj, (*tc)->obj);
+	if (err) {
+		tc_ingress__destroy(*tc);
+		xdp_brouter__destroy(*xdp);
+		*tc = NULL;
+		*xdp = NULL;
+	}
+	return err;
 }
 
 /*

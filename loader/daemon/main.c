@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * brouterd: start (load, attach, install the policy), then one poll() loop
- * over signals, router advertisements and the drop log; undo everything
- * on SIGTERM/SIGINT.
+ * brouterd: start (wait for the ports if asked, load, attach, install the
+ * policy), then one poll() loop over signals, netlink events, deadlines,
+ * router advertisements and the drop log; undo everything on
+ * SIGTERM/SIGINT.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <libmnl/libmnl.h>
 
 #include "daemon/brouterd.h"
 #include "fw/droplog.h"
@@ -35,12 +37,6 @@
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
 
-/* How often the ports' MACs are re-read (a MAC change is rare, cheap to see). */
-#define BR_HOUSEKEEPING_MS 1000
-/* Router solicitations while no WAN prefix is known, at most this often. */
-#define BR_RS_INTERVAL_S 10
-
-
 static void teardown(struct brouterd *d)
 {
 	int p;
@@ -49,9 +45,7 @@ static void teardown(struct brouterd *d)
 	ring_buffer__free(d->drops);
 	d->drops = NULL;
 	droppub_close(&d->pub);
-	if (d->ra_fd >= 0)
-		close(d->ra_fd);
-	d->ra_fd = -1;
+	ra_stop(d);
 
 	/* while XDP still decapsulates: nothing of the tunnel outlives it */
 	tunnel_run_stop(&d->tun);
@@ -75,46 +69,9 @@ static void teardown(struct brouterd *d)
 		close(d->lock_fd);
 		d->lock_fd = -1;
 	}
-}
-
-static void solicit_ra(struct brouterd *d)
-{
-	time_t now = time(NULL);
-	int err;
-
-	if (d->ra_fd < 0 || d->wan_prefixes || now - d->last_rs < BR_RS_INTERVAL_S)
-		return;
-	d->last_rs = now;
-	err = ra_solicit(d->ra_fd, d->port[BR_PORT_WAN].ifindex);
-	if (err)
-		pr_debug("router solicitation on %s: %s", d->port[BR_PORT_WAN].ifname,
-			 strerror(-err));
-}
-
-/*
- * Once a second: keep the own-MAC test right if someone changes a port's
- * address, forget expired prefixes, ask for an RA while none is known.
- */
-static void housekeeping(struct brouterd *d)
-{
-	follow_port_macs(d);
-	prefixes_expire(bpf_map__fd(d->xdp->maps.prefixes));
-	tunnel_run_tick(&d->tun);
-	solicit_ra(d);
-}
-
-static void ra_receive(struct brouterd *d)
-{
-	struct ra_prefix pfx[RA_MAX_PREFIXES];
-	int n;
-
-	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0) {
-		d->wan_prefixes += prefixes_from_ra(bpf_map__fd(d->xdp->maps.prefixes),
-						    pfx, n);
-		tunnel_run_prefixes(&d->tun, pfx, n);
-	}
-	if (n != -EAGAIN && n != -EWOULDBLOCK)
-		pr_warn("read router advertisement: %s", strerror(-n));
+	nft_watch_close(&d->nftw);
+	events_close(d);
+	timers_close(&d->timers);
 }
 
 /* A drop event: to the log, and to whoever follows with brouterctl drops. */
@@ -128,17 +85,10 @@ static int drop_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* RAs on the WAN and the drop log: optional, brouter bridges without them. */
+/* The drop log is optional: brouter bridges without it. */
 static void listeners_open(struct brouterd *d)
 {
-	struct br_port_attach *wan = &d->port[BR_PORT_WAN];
-
-	d->ra_fd = ra_open(wan->ifname, wan->ifindex);
-	if (d->ra_fd < 0)
-		pr_warn("%s: cannot listen for router advertisements (%s); outbound "
-			"sources are limited to link-local and configured prefixes",
-			wan->ifname, strerror(-d->ra_fd));
-	solicit_ra(d);
+	ra_start(d);
 	d->drops = ring_buffer__new(bpf_map__fd(d->xdp->maps.drop_log),
 				    drop_event, d, NULL);
 	if (!d->drops)
@@ -176,39 +126,63 @@ static int signals_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-enum { PFD_SIGNAL, PFD_RA, PFD_DROPS, PFD_METRICS, PFD_PUB, PFD_MAX };
+enum {
+	PFD_SIGNAL, PFD_EVENTS, PFD_NFT, PFD_TIMER, PFD_RA, PFD_DROPS, PFD_METRICS,
+	PFD_PUB, PFD_MAX
+};
 
+/* What the loop waits on; the RA socket changes with the WAN port. */
+static void poll_set(struct brouterd *d, int sig_fd, struct pollfd *pfd)
+{
+	int fd[PFD_MAX] = {
+		[PFD_SIGNAL] = sig_fd,
+		[PFD_EVENTS] = mnl_socket_get_fd(d->events.nl),
+		[PFD_NFT] = d->nftw.nl.nl ? mnl_socket_get_fd(d->nftw.nl.nl) : -1,
+		[PFD_TIMER] = d->timers.fd,
+		[PFD_RA] = d->ra_fd,
+		[PFD_DROPS] = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
+		[PFD_METRICS] = d->http.ep,
+		[PFD_PUB] = d->pub.ep,
+	};
+	int i;
+
+	for (i = 0; i < PFD_MAX; i++)
+		pfd[i] = (struct pollfd){ .fd = fd[i], .events = POLLIN };
+}
+
+/*
+ * Events, not polling: the loop sleeps until a signal, a netlink event
+ * (links, addresses, routes, neighbours, nftables), a deadline, an RA or
+ * a logged drop. 0 after SIGTERM/SIGINT, -errno on a failure to go on.
+ */
 static int run_loop(struct brouterd *d, int sig_fd)
 {
-	struct pollfd pfd[PFD_MAX] = {
-		[PFD_SIGNAL] = { .fd = sig_fd, .events = POLLIN },
-		[PFD_RA] = { .fd = d->ra_fd, .events = POLLIN },
-		[PFD_DROPS] = { .fd = d->drops ? ring_buffer__epoll_fd(d->drops)
-					       : -1,
-				.events = POLLIN },
-		[PFD_METRICS] = { .fd = d->http.ep, .events = POLLIN },
-		[PFD_PUB] = { .fd = d->pub.ep, .events = POLLIN },
-	};
-	struct timespec last = { 0 }, now;
+	struct pollfd pfd[PFD_MAX];
 	struct signalfd_siginfo si;
-	int n;
+	struct nft_change nc;
+	int n, err;
 
 	for (;;) {
-		n = poll(pfd, PFD_MAX, BR_HOUSEKEEPING_MS);
+		poll_set(d, sig_fd, pfd);
+		n = poll(pfd, PFD_MAX, -1);
 		if (n < 0 && errno != EINTR) {
 			pr_err("poll: %s", strerror(errno));
 			return -errno;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec != last.tv_sec) {
-			last = now;
-			housekeeping(d);
-		}
 		if (n <= 0)
 			continue;
-		if (pfd[PFD_RA].revents & POLLIN)
+		if (pfd[PFD_EVENTS].revents & POLLIN) {
+			err = events_read(d);
+			if (err)
+				return err;
+		}
+		if ((pfd[PFD_NFT].revents & POLLIN) && nft_watch_read(&d->nftw, &nc) > 0)
+			tunnel_run_nft_changed(&d->tun, &nc);
+		if (pfd[PFD_TIMER].revents & POLLIN)
+			ra_timers(d, timers_fired(&d->timers));
+		if ((pfd[PFD_RA].revents & POLLIN) && d->ra_fd >= 0)
 			ra_receive(d);
-		if (pfd[PFD_DROPS].revents & POLLIN)
+		if ((pfd[PFD_DROPS].revents & POLLIN) && d->drops)
 			ring_buffer__consume(d->drops);
 		if (pfd[PFD_METRICS].revents & POLLIN)
 			metrics_http_serve(&d->http);
@@ -227,11 +201,47 @@ static int run_loop(struct brouterd *d, int sig_fd)
 	}
 }
 
-static int start(struct brouterd *d)
+/* The netlink sockets and timers the loop (and --wait) listen to. */
+static int watch_open(struct brouterd *d)
 {
 	int err;
 
-	err = sys_check_privileges() ?: resolve_ports(d) ?: sys_check_kernel() ?:
+	err = events_open(d) ?: timers_open(&d->timers);
+	if (err)
+		return err;
+	/* optional: without it the table is still checked on WAN events */
+	err = nft_watch_open(&d->nftw);
+	if (err)
+		pr_warn("nftables notifications: %s; a flushed table is noticed later",
+			strerror(-err));
+	return 0;
+}
+
+/* Where each port stands now, for the events that follow. */
+static void ports_watch(struct brouterd *d)
+{
+	struct rtnl_link l;
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		if (!rtnl_link_get(&d->rq, d->port[p].ifindex, -1, &l)) {
+			d->ps[p].flags = l.flags;
+			d->ps[p].mtu = l.mtu;
+		}
+		veth_check(d, p);
+		port_xdp_seen(d, p);
+	}
+}
+
+/* 0 when running, 1 when stopped while waiting (--wait), -errno. */
+static int start(struct brouterd *d, int sig_fd)
+{
+	int err;
+
+	err = sys_check_privileges() ?: watch_open(d) ?: wait_for_ports(d, sig_fd);
+	if (err)
+		return err;
+	err = resolve_ports(d) ?: sys_check_kernel() ?:
 	      sys_ensure_bpffs(d->cfg.opt.pin_dir);
 	if (err)
 		return err;
@@ -256,17 +266,19 @@ static int start(struct brouterd *d)
 	if (!err && d->cfg.metrics_listen[0])
 		err = metrics_http_open(&d->http, d->cfg.metrics_listen,
 					d->cfg.opt.pin_dir);
-	if (!err) {
-		listeners_open(d);
-		status_started(d);
-	}
-	return err;
+	if (err)
+		return err;
+	ports_watch(d);
+	listeners_open(d);
+	status_started(d);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct brouterd d = {
-		.lock_fd = -1, .ra_fd = -1, .http.ep = -1, .pub.ep = -1
+		.lock_fd = -1, .ra_fd = -1, .http.ep = -1, .pub.ep = -1,
+		.timers.fd = -1,
 	};
 	int p, err, sig_fd;
 
@@ -294,8 +306,10 @@ int main(int argc, char **argv)
 		pr_err("signalfd: %s", strerror(-sig_fd));
 		return 1;
 	}
-	err = start(&d);
-	if (!err) {
+	err = start(&d, sig_fd);
+	if (err > 0) {
+		err = 0; /* stopped while waiting for the ports: nothing to undo */
+	} else if (!err) {
 		pr_info("ready: LAN %s (ifindex %d), WAN %s (ifindex %d), pins in %s",
 			d.port[BR_PORT_LAN].ifname, d.port[BR_PORT_LAN].ifindex,
 			d.port[BR_PORT_WAN].ifname, d.port[BR_PORT_WAN].ifindex,

@@ -28,46 +28,63 @@ int resolve_ports(struct brouterd *d)
 	return 0;
 }
 
-int enable_promisc(struct brouterd *d)
+/* Promiscuous mode on port @p, remembering whether it was off before. */
+int promisc_on(struct brouterd *d, int p)
 {
-	int p, before, err;
+	int before, err;
 
-	for (p = 0; p < BR_NPORTS; p++) {
-		before = netdev_get_promisc(d->port[p].ifname);
-		if (before < 0) {
-			pr_err("%s: read flags: %s", d->port[p].ifname, strerror(-before));
-			return before;
-		}
-		/* on because a killed brouterd set it: still ours to undo */
-		if (before && d->prev.ifindex[p] == (__u32)d->port[p].ifindex &&
-		    d->prev.promisc_set[p])
-			before = 0;
-		if (before)
-			continue;
-		err = netdev_set_promisc(d->port[p].ifname, 1);
-		if (err) {
-			pr_err("%s: enable promiscuous mode: %s", d->port[p].ifname,
-			       strerror(-err));
-			return err;
-		}
-		d->promisc_before[p] = 0;
+	before = netdev_get_promisc(d->port[p].ifname);
+	if (before < 0) {
+		pr_err("%s: read flags: %s", d->port[p].ifname, strerror(-before));
+		return before;
 	}
+	/* on because a killed brouterd set it: still ours to undo */
+	if (before && d->prev.ifindex[p] == (__u32)d->port[p].ifindex &&
+	    d->prev.promisc_set[p])
+		before = 0;
+	if (before)
+		return 0;
+	err = netdev_set_promisc(d->port[p].ifname, 1);
+	if (err) {
+		pr_err("%s: enable promiscuous mode: %s", d->port[p].ifname,
+		       strerror(-err));
+		return err;
+	}
+	d->promisc_before[p] = 0;
 	return 0;
 }
 
-void restore_promisc(struct brouterd *d)
+int enable_promisc(struct brouterd *d)
 {
 	int p, err;
 
 	for (p = 0; p < BR_NPORTS; p++) {
-		if (d->promisc_before[p] < 0)
-			continue;
-		err = netdev_set_promisc(d->port[p].ifname, d->promisc_before[p]);
+		err = promisc_on(d, p);
 		if (err)
-			pr_warn("%s: restore promiscuous mode: %s", d->port[p].ifname,
-				strerror(-err));
-		d->promisc_before[p] = -1;
+			return err;
 	}
+	return 0;
+}
+
+void promisc_restore(struct brouterd *d, int p)
+{
+	int err;
+
+	if (d->promisc_before[p] < 0)
+		return;
+	err = netdev_set_promisc(d->port[p].ifname, d->promisc_before[p]);
+	if (err)
+		pr_warn("%s: restore promiscuous mode: %s", d->port[p].ifname,
+			strerror(-err));
+	d->promisc_before[p] = -1;
+}
+
+void restore_promisc(struct brouterd *d)
+{
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++)
+		promisc_restore(d, p);
 }
 
 int attach_all(struct brouterd *d)

@@ -72,6 +72,8 @@ void reload(struct brouterd *d)
 	config_log_changes(&d->cfg, &n);
 	config_free(&d->cfg);
 	d->cfg = n;
+	prefixes_arm(d);
+	tunnel_run_keep(&d->tun); /* anything of it someone removed comes back too */
 	br_log_level = d->cfg.log_level;
 	br_log_syslog(d->cfg.opt.syslog);
 	log_policy(d, "reloaded");

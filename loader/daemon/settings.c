@@ -27,12 +27,17 @@ int settings_build(struct brouterd *d, const struct br_config *c,
 
 	memset(s, 0, sizeof(*s));
 	for (p = 0; p < BR_NPORTS; p++) {
+		s->mark[p] = c->opt.mark[p];
+		/* a port gone keeps its last MAC until one of its name is back */
+		if (d->ps[p].gone) {
+			memcpy(s->mac[p], d->settings.mac[p], ETH_ALEN_BR);
+			continue;
+		}
 		err = netdev_mac(d->port[p].ifname, s->mac[p]);
 		if (err) {
 			pr_err("%s: read MAC: %s", d->port[p].ifname, strerror(-err));
 			return err;
 		}
-		s->mark[p] = c->opt.mark[p];
 	}
 	for (i = 0; i < c->opt.n_ethertypes; i++)
 		s->ethertypes[i] = htons(c->opt.ethertypes[i]);
@@ -172,6 +177,7 @@ int policy_install(struct brouterd *d)
 				   d->cfg.lan_prefixes, d->cfg.n_lan_prefixes);
 	if (err)
 		pr_warn("configured lan-prefixes: %s", strerror(-err));
+	prefixes_arm(d);
 	return 0;
 }
 
@@ -192,10 +198,10 @@ void log_policy(struct brouterd *d, const char *what)
 }
 
 /*
- * A port's MAC changed: install the settings as a new generation, as a
- * reload does, since the XDP fast path trusts that a flow cache entry's
- * stations were no own MAC under its generation. On failure the next
- * tick tries again.
+ * A port's MAC may have changed (a link event): if it did, install the
+ * settings as a new generation, as a reload does, since the XDP fast path
+ * trusts that a flow cache entry's stations were no own MAC under its
+ * generation. On failure the next link event tries again.
  */
 void follow_port_macs(struct brouterd *d)
 {
@@ -207,7 +213,7 @@ void follow_port_macs(struct brouterd *d)
 	err = policy_install(d);
 	if (err)
 		pr_warn("port MAC address changed; installing it failed (%s), "
-			"trying again", strerror(-err));
+			"trying again at the next link event", strerror(-err));
 	else
 		pr_info("port MAC address changed; settings updated (generation %u)",
 			d->settings.gen);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The tunnel's lifetime inside brouterd: egress program plus tunnel.c. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
@@ -149,8 +150,60 @@ void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n)
 	}
 }
 
-void tunnel_run_tick(struct tunnel_run *r)
+void tunnel_run_wan_changed(struct tunnel_run *r)
 {
 	if (r->on)
-		tunnel_tick(&r->t);
+		tunnel_wan_changed(&r->t);
+}
+
+void tunnel_run_keep(struct tunnel_run *r)
+{
+	if (r->on)
+		tunnel_keep(&r->t);
+}
+
+void tunnel_run_nft_changed(struct tunnel_run *r, const struct nft_change *c)
+{
+	char what[96];
+
+	if (!r->on)
+		return;
+	if (!c->pid)
+		snprintf(what, sizeof(what), "may have changed (events were lost)");
+	else
+		snprintf(what, sizeof(what), "was %s by %s (pid %u)",
+			 c->deleted ? "deleted" : "changed", c->proc, c->pid);
+	tunnel_nft_restore(&r->t, what);
+}
+
+void tunnel_run_wan_gone(struct tunnel_run *r, bool deleted)
+{
+	if (!deleted) {
+		tunnel_run_stop(r); /* renamed: all of it is still there to undo */
+		return;
+	}
+	if (r->on)
+		tunnel_forget(&r->t);
+	r->on = false;
+	if (r->skel) {
+		/* the egress filter went with the device */
+		r->wan->tc_egress_attached = 0;
+		tc_egress__destroy(r->skel);
+		r->skel = NULL;
+	}
+}
+
+int tunnel_run_wan_back(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+			struct br_port_attach *wan)
+{
+	int err;
+
+	r->wan = wan;
+	if (!tunnel_cfg_active(cfg))
+		return 0;
+	/* the egress program takes the new ifindex as rodata: a new one */
+	err = run_up(r, cfg);
+	if (err)
+		pr_err("tunnel: could not be set up on the new %s", wan->ifname);
+	return err;
 }

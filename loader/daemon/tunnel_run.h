@@ -13,6 +13,7 @@
 #include "config/tunnel.h"
 #include "fw/ra.h"
 #include "tunnel/tunnel.h"
+#include "tunnel/nftwatch.h"
 
 struct tc_egress;
 struct bpf_object;
@@ -45,7 +46,23 @@ int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
 /* Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source). */
 void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n);
 
-void tunnel_run_tick(struct tunnel_run *r);
+/* A WAN address or its MTU changed: follow it (tunnel_wan_changed()). */
+void tunnel_run_wan_changed(struct tunnel_run *r);
+
+/* Something on the WAN may have been removed: put back what is ours. */
+void tunnel_run_keep(struct tunnel_run *r);
+
+/* Someone changed or removed the nftables table: restore it. */
+void tunnel_run_nft_changed(struct tunnel_run *r, const struct nft_change *c);
+
+/*
+ * The WAN device is gone (@deleted) or was renamed: the tunnel stops,
+ * forgetting what went with a deleted device. tunnel_run_wan_back() sets
+ * it up on the next one (@wan, its new ifindex), if @cfg has a tunnel.
+ */
+void tunnel_run_wan_gone(struct tunnel_run *r, bool deleted);
+int tunnel_run_wan_back(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+			struct br_port_attach *wan);
 
 /* tunnel_stop(), then detach and unload the egress program. Idempotent. */
 void tunnel_run_stop(struct tunnel_run *r);

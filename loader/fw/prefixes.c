@@ -198,3 +198,24 @@ void prefixes_expire(int map_fd)
 			bpf_map_delete_elem(map_fd, map_key_at(&mk, i));
 	map_keys_free(&mk);
 }
+
+static int earliest(const void *key, const void *val, void *ctx)
+{
+	const struct br_prefix_val *v = val;
+	__u64 *first = ctx;
+
+	(void)key;
+	if ((v->flags & BR_PFX_RA) && v->expires_ns && (!*first || v->expires_ns < *first))
+		*first = v->expires_ns;
+	return 0;
+}
+
+__u64 prefixes_next_expiry(int map_fd)
+{
+	__u64 first = 0;
+
+	if (map_each(map_fd, sizeof(struct br_prefix_key), sizeof(struct br_prefix_val),
+		     earliest, &first))
+		return 0;
+	return first;
+}

@@ -38,4 +38,7 @@ int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n);
  */
 void prefixes_expire(int map_fd);
 
+/* When the first RA lifetime in the map ends (CLOCK_MONOTONIC ns), 0: none. */
+__u64 prefixes_next_expiry(int map_fd);
+
 #endif /* BR_PREFIXES_H */

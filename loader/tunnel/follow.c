@@ -131,7 +131,7 @@ static void rebuild(struct tunnel *t)
 		pr_err("tunnel: could not be set up again; IPv4 over IPv6 is down");
 }
 
-void tunnel_tick(struct tunnel *t)
+void tunnel_wan_changed(struct tunnel *t)
 {
 	struct prefix6 p;
 	int mtu;
@@ -148,7 +148,7 @@ void tunnel_tick(struct tunnel *t)
 		}
 	}
 	if (t->main_failed)
-		return; /* logged; retried when the WAN changes */
+		return; /* logged; retried when a prefix comes */
 	if (t->cfg.mode == TUNNEL_MAPE && !t->have_prefix && prefix_from_wan(t, &p) > 0) {
 		seen_add(t, &p);
 		mape_switch(t, &p, "address on the WAN");

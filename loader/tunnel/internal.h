@@ -13,9 +13,30 @@
 #define TUNNEL_MAX_ADDRS 64
 
 /* undo.c: each change to the system, recorded in @l as it succeeds */
-struct tunnel_undo;
+enum undo_kind {
+	UNDO_ADDR,
+	UNDO_ROUTE4,
+	UNDO_NEIGH4,
+	UNDO_TUN_OUT,
+	UNDO_TUN_IN,
+	UNDO_MARKER,
+};
+
+struct tunnel_undo {
+	enum undo_kind kind;
+	int family;		/* UNDO_ADDR */
+	unsigned int plen;	/* UNDO_ADDR, UNDO_ROUTE4 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		struct br_tun_out_key out;
+		struct br_tun_in_key in;
+	} u;
+};
+
 struct in_addr addr4(const char *s);
 void undo_all(struct tunnel *t, struct tunnel_undo_list *l);
+void undo_all_but_device(struct tunnel *t, struct tunnel_undo_list *l);
 int add_addr(struct tunnel *t, struct tunnel_undo_list *l, int family,
 	     const void *addr, unsigned int plen, const char *what);
 int add_tunnel_ends(struct tunnel *t, struct tunnel_undo_list *l,

@@ -189,8 +189,8 @@ char *nft_table_text(const struct nft_spec *s)
 		return NULL;
 	}
 	/* create-then-delete: the new table replaces any old one in one go */
-	fprintf(f, "add table ip %s\ndelete table ip %s\ntable ip %s {\n", NFT_TABLE,
-		NFT_TABLE, NFT_TABLE);
+	fprintf(f, "add table ip %s\ndelete table ip %s\ntable ip %s {\n"
+		   "\tcomment \"%s\"\n", NFT_TABLE, NFT_TABLE, NFT_TABLE, NFT_OWNER_MARK);
 	if (s->n_no_nat) {
 		fprintf(f, "\tset no_nat {\n\t\ttype ipv4_addr; flags interval;\n"
 			   "\t\telements = {");
@@ -216,19 +216,47 @@ char *nft_table_text(const struct nft_spec *s)
 	return text;
 }
 
-static int run(const char *text, const char *what, bool dry_run)
+static struct nft_ctx *ctx_new(void)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (!ctx) {
+		pr_err("nftables: cannot create a context");
+		return NULL;
+	}
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	return ctx;
+}
+
+int nft_table_owner(void)
+{
+	struct nft_ctx *ctx = ctx_new();
+	const char *out;
+	int ret;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(ctx, "list table ip " NFT_TABLE "\n"))
+		ret = NFT_TABLE_ABSENT;
+	else if ((out = nft_ctx_get_output_buffer(ctx)) &&
+		 strstr(out, "comment \"" NFT_OWNER_MARK "\""))
+		ret = NFT_TABLE_OURS;
+	else
+		ret = NFT_TABLE_FOREIGN;
+	nft_ctx_free(ctx);
+	return ret;
+}
+
+static int run(const char *text, const char *what, bool dry_run)
+{
+	struct nft_ctx *ctx = ctx_new();
 	const char *msg;
 	size_t len;
 	int rc;
 
-	if (!ctx) {
-		pr_err("nftables: cannot create a context");
+	if (!ctx)
 		return -ENOMEM;
-	}
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
 	nft_ctx_set_dry_run(ctx, dry_run);
 	rc = nft_run_cmd_from_buffer(ctx, text);
 	if (rc) {

@@ -17,6 +17,11 @@
 #include "tunnel/napt.h"
 
 #define NFT_TABLE "brouter"
+/*
+ * The table's comment: what tells brouterd's table (its own, or one a
+ * killed brouterd left) from one of the same name someone else made.
+ */
+#define NFT_OWNER_MARK "brouterd: MAP-E NAPT, port forwards, MSS clamp; changes are undone"
 
 /* What the table must do; a pure description nft_table_text() renders. */
 struct nft_spec {
@@ -51,5 +56,10 @@ int nft_table_check(const char *text);
 
 /* Delete the table if it exists. */
 int nft_table_delete(void);
+
+enum { NFT_TABLE_ABSENT, NFT_TABLE_OURS, NFT_TABLE_FOREIGN };
+
+/* Is there a table ip brouter, and is it one brouterd wrote? An enum above or -errno. */
+int nft_table_owner(void);
 
 #endif /* BR_NFT_H */

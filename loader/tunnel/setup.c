@@ -50,6 +50,14 @@ int nft_sync(struct tunnel *t)
 			no_nat[n++] = t->cfg.peers[i].prefixes[j];
 	s.no_nat = no_nat;
 	s.n_no_nat = n;
+	/* not written by us since we started: it may be someone else's */
+	if (!t->nft_loaded && nft_table_owner() == NFT_TABLE_FOREIGN) {
+		pr_err("nftables: a table ip %s exists that brouterd did not write (it "
+		       "lacks the comment \"%s\"): refusing to replace it. Rename "
+		       "yours, or delete it (nft delete table ip %s) if it is a leftover",
+		       NFT_TABLE, NFT_OWNER_MARK, NFT_TABLE);
+		return -EEXIST;
+	}
 	text = nft_table_text(&s);
 	if (!text) {
 		pr_err("nftables: build table ip %s: %s", NFT_TABLE, strerror(errno));

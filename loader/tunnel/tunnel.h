@@ -115,11 +115,32 @@ int tunnel_prefix_update(struct tunnel *t, const struct prefix6 *learned);
 int tunnel_prefix_withdraw(struct tunnel *t, const struct prefix6 *gone);
 
 /*
- * Once in a while (brouterd's 1 s housekeeping): follow a WAN MTU change
- * (mtu = 0 in the config), pick up a WAN address MAP-E or DS-Lite still
- * waits for, notice a DS-Lite source address that went away.
+ * The WAN changed (a link or address event): follow its MTU (mtu = 0 in
+ * the config), pick up a WAN address MAP-E or DS-Lite still waits for,
+ * notice a DS-Lite source address that went away.
  */
-void tunnel_tick(struct tunnel *t);
+void tunnel_wan_changed(struct tunnel *t);
+
+/*
+ * keep.c. Put back every address, route and the neighbour the tunnel
+ * added that is no longer there (someone deleted it, the kernel flushed
+ * it): each logged. Nothing while the WAN is down. Returns how many.
+ */
+int tunnel_keep(struct tunnel *t);
+
+/*
+ * The nftables table was changed or removed by someone else (@what says
+ * how, for the log): write it again, unless a table of its name that is
+ * not brouterd's is there now (refused, logged). 0 or -errno.
+ */
+int tunnel_nft_restore(struct tunnel *t, const char *what);
+
+/*
+ * The WAN device is gone, with the addresses, routes and neighbour on it:
+ * remove the map entries and the nftables table, forget the rest. The
+ * tunnel is then stopped (tunnel_start() it on the next device).
+ */
+void tunnel_forget(struct tunnel *t);
 
 /*
  * SIGHUP: if @cfg differs, stop and start again with it (keeping prefixes

@@ -19,27 +19,6 @@
 /* Locally administered, never on the wire: tc egress rewrites it. */
 static const uint8_t next_hop_mac[6] = { 0x02, 0x00, 0xc0, 0x00, 0x00, 0x01 };
 
-enum undo_kind {
-	UNDO_ADDR,
-	UNDO_ROUTE4,
-	UNDO_NEIGH4,
-	UNDO_TUN_OUT,
-	UNDO_TUN_IN,
-	UNDO_MARKER,
-};
-
-struct tunnel_undo {
-	enum undo_kind kind;
-	int family;		/* UNDO_ADDR */
-	unsigned int plen;	/* UNDO_ADDR, UNDO_ROUTE4 */
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-		struct br_tun_out_key out;
-		struct br_tun_in_key in;
-	} u;
-};
-
 struct in_addr addr4(const char *s)
 {
 	struct in_addr a;
@@ -95,6 +74,21 @@ void undo_all(struct tunnel *t, struct tunnel_undo_list *l)
 {
 	while (l->n > 0)
 		undo_one(t, &l->v[--l->n]);
+}
+
+/*
+ * The WAN device is gone, and the addresses, routes and neighbour on it
+ * with it: undo only what lives elsewhere (the programs' map entries).
+ */
+void undo_all_but_device(struct tunnel *t, struct tunnel_undo_list *l)
+{
+	const struct tunnel_undo *u;
+
+	while (l->n > 0) {
+		u = &l->v[--l->n];
+		if (u->kind != UNDO_ADDR && u->kind != UNDO_ROUTE4 && u->kind != UNDO_NEIGH4)
+			undo_one(t, u);
+	}
 }
 
 /* Remember @u, done already; if even that fails, undo it now. */

@@ -1021,6 +1021,143 @@ def test_mape_live_renumbering_moves_ce_and_traffic_to_the_new_prefix(rig, mape,
         run(rig.rtr, ["nft", "list", "table", "ip", "brouter"]).stdout
 
 
+# ------------------------------------------------------------ MAP-E kept
+
+
+def brouter_table(rig):
+    return run(rig.rtr, ["nft", "list", "table", "ip", "brouter"], check=False).stdout
+
+
+def wait_table_back(rig, within=1.0):
+    t0 = time.monotonic()
+    wait_for(lambda: f"snat to {CE4}:" in brouter_table(rig), timeout=within,
+             interval=0.02, what=f"table ip brouter back within {within} s")
+    return time.monotonic() - t0
+
+
+def assert_ipv4_through_mape(rig, mape):
+    """TCP and UDP from the LAN reach the Internet host from the CE address
+    and a port of its set, and the BR found nothing wrong."""
+    assert rig.lan_py(TCP_ONE, INET, ECHO) == "brouter tunnel"
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO) == "udp through the tunnel"
+    for kind in ("echo", "udp"):
+        src, port = rig.inet_events(kind)[-1]
+        assert src == CE4 and int(port) in set(RULE.ports(PSID)), (kind, src, port)
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+
+
+@pytest.mark.parametrize("cmd", [["nft", "flush", "ruleset"],
+                                 ["nft", "delete", "table", "ip", "brouter"],
+                                 ["nft", "flush", "chain", "ip", "brouter", "nat_out"],
+                                 ["nft", "delete", "chain", "ip", "brouter", "clamp"]],
+                         ids=["flush-ruleset", "delete-table", "flush-chain", "delete-chain"])
+def test_mape_nftables_table_removed_or_changed_is_back_within_1s(rig, mape, cmd):
+    """What `systemctl restart nftables` does (flush ruleset), or an
+    operator's nft: brouterd notices the change (NFNLGRP_NFTABLES), says
+    who made it, and writes its table again within a second; MAP-E leaves
+    from the CE address and port set again, MSS clamped."""
+    since = len(mape.log())
+    run(rig.rtr, cmd)
+    took = wait_table_back(rig)
+    assert "maxseg size set 1420" in brouter_table(rig)
+    log = mape.log()[since:]
+    assert re.search(r"nftables: table ip brouter was (deleted|changed) by nft "
+                     r"\(pid \d+\): restored", log), log
+    assert log.count("restored") == 1, log
+    assert_ipv4_through_mape(rig, mape)
+    print(f"table back after {took:.3f} s")
+
+
+def test_mape_what_someone_removes_from_the_wan_is_put_back(rig, mape):
+    """The tunnel's route, CE addresses and the next hop's neighbour entry,
+    deleted by hand: each put back at once, said once, and IPv4 goes on."""
+    def back():
+        a = rig.wan_addrs()
+        return CE4 in a and CE6 in a and "proto 180" in rig.routes4() and \
+            "192.0.0.1 lladdr 02:00:c0:00:00:01 PERMANENT" in rig.neigh4()
+
+    # (removing the WAN's last IPv4 address makes the kernel flush its IPv4
+    # routes and neighbours too: those come back as well, each said once)
+    for cmd, what in ((["ip", "route", "del", "default", "proto", "180"], "route 0.0.0.0/0"),
+                      (["ip", "addr", "del", f"{CE4}/32", "dev", "wan0"], f"address {CE4}/32"),
+                      (["ip", "-6", "addr", "del", f"{CE6}/128", "dev", "wan0"],
+                       f"address {CE6}/128"),
+                      (["ip", "neigh", "del", "192.0.0.1", "dev", "wan0"], "neighbour 192.0.0.1")):
+        since = len(mape.log())
+        run(rig.rtr, cmd)
+        wait_for(back, timeout=1, interval=0.02, what=f"{what} put back")
+        time.sleep(0.1)
+        log = mape.log()[since:]
+        assert log.count(what) == 1, (what, log)
+    assert_ipv4_through_mape(rig, mape)
+
+
+def test_mape_wan_mtu_change_is_followed_at_once(rig, mape):
+    """mtu = 0: a new WAN MTU is the tunnel's MTU minus 40 as soon as the
+    link event comes, not a second later; and back."""
+    try:
+        for wan_mtu in (1400, 1500):
+            run(rig.rtr, ["ip", "link", "set", "wan0", "mtu", str(wan_mtu)])
+            t0 = time.monotonic()
+            want = f"default via 192.0.0.1 dev wan0 proto 180 onlink mtu {wan_mtu - 40}"
+            wait_for(lambda: want in rig.routes4(), timeout=0.5, interval=0.01,
+                     what=f"route with MTU {wan_mtu - 40}")
+            assert time.monotonic() - t0 < 0.5
+    finally:
+        run(rig.rtr, ["ip", "link", "set", "wan0", "mtu", "1500"])
+    wait_for(lambda: "proto 180" in rig.routes4(), timeout=5, what="route")
+    assert_ipv4_through_mape(rig, mape)
+
+
+def test_mape_wan_link_down_and_up(rig, mape):
+    """The link going down flushes the tunnel's route, neighbour and IPv6
+    address; they come back with the link."""
+    since = len(mape.log())
+    run(rig.rtr, ["ip", "link", "set", "wan0", "down"])
+    wait_for(lambda: "wan0: link down" in mape.log()[since:], timeout=2, interval=0.02,
+             what="link down seen")
+    run(rig.rtr, ["ip", "link", "set", "wan0", "up"])
+    wait_for(lambda: "proto 180" in rig.routes4() and CE6 in rig.wan_addrs() and
+             "PERMANENT" in rig.neigh4(), timeout=2, interval=0.02,
+             what="the tunnel's route, address and neighbour back with the link")
+    # the router's own IPv6 default route comes back with the next RA
+    wait_for(lambda: run(rig.rtr, ["ip", "-6", "route", "show", "default"]).stdout,
+             timeout=10, what="IPv6 default route from an RA")
+    assert_ipv4_through_mape(rig, mape)
+
+
+def test_mape_wan_port_deleted_and_made_again(rig, mape):
+    """The WAN NIC goes away and comes back: brouterd forgets what went
+    with it (no errors about it), attaches everything to the new port, and
+    MAP-E comes up again from the next RA: IPv4 through the tunnel."""
+    since = len(mape.log())
+    run(rig.rtr, ["ip", "link", "del", "wan0"])
+    wait_for(lambda: "WAN port wan0" in mape.log()[since:], timeout=2, interval=0.02,
+             what="WAN gone")
+    topo._kill_group(rig.radvd)    # its interface went too
+    run(rig.rtr, ["ip", "link", "add", "wan0", "type", "veth", "peer", "name", "eth0",
+                  "netns", rig.isp])
+    run(rig.isp, ["ip", "link", "set", "eth0", "up"])
+    run(rig.isp, ["ip", "-6", "addr", "add", f"{ISP_LINK}/64", "dev", "eth0", "nodad"])
+    run(rig.isp, ["ethtool", "-K", "eth0", "gro", "on"])
+    run(rig.rtr, ["ip", "link", "set", "wan0", "up"])
+    lf = open(os.path.join(rig.tmp, "radvd2.log"), "w")
+    rig.radvd = rig.popen(rig.isp, ["radvd", "-C", rig.radvd_conf, "-p",
+                                    os.path.join(rig.tmp, "radvd.pid"), "-n", "-m",
+                                    "stderr"], stdout=lf, stderr=lf)
+    wait_for(lambda: "WAN port wan0 is back" in mape.log()[since:], timeout=2,
+             interval=0.02, what="WAN re-attached")
+    wait_for(lambda: CE6 in rig.wan_addrs() and "proto 180" in rig.routes4(),
+             timeout=15, what="MAP-E up again on the new WAN")
+    wait_for(rig.wan_slaac, timeout=15, what="router SLAAC on the new WAN")
+    log = mape.log()[since:]
+    assert "brouterd: error:" not in log, log
+    assert f"snat to {CE4}:" in brouter_table(rig)
+    assert "tc_brouter_out" in rig.egress_filters()
+    assert_ipv4_through_mape(rig, mape)
+
+
 def test_mape_exit_removes_ce_addresses_routes_neighbour_and_nat_table(rig, mape):
     rig.stop_brouterd(mape)
     addrs = rig.wan_addrs()
@@ -1062,6 +1199,10 @@ def mape_ocn(rig, mape):
     br = rig.start_br("br-ocn", "--mode", "map-e", "--addr", BR, "--rule-ipv6",
                       "2001:db8::/40", "--rule-ipv4", "192.0.2.0/24", "--ea-len", "14",
                       "--psid-offset", "6")
+    # The earlier tests' connections to the same server (in TIME_WAIT for
+    # 2 min) still hold stand-ins of the first rule's range, which this
+    # one's overlaps: each would be a port of the set taken towards it.
+    run(rig.rtr, ["conntrack", "-F"], check=False)
     b = rig.start_brouterd(OCN_CONF, "mape-ocn")
     b.br = br
     wait_for(lambda: OCN_CE6 in rig.wan_addrs(), timeout=20, what="CE IPv6 address on wan0")
@@ -1098,6 +1239,25 @@ def test_mape_whole_set_for_one_server_amid_other_traffic(rig, mape_ocn):
     assert used == ports, "the one server's 1008 connections need every port of the set"
     st = rig.br_stats(mape_ocn.br)
     assert st["out_bad"] == 0, st["bad"]
+
+
+def test_a_brouter_table_brouterd_did_not_write_is_refused(rig, mape):
+    """An operator's own `table ip brouter` is not replaced: brouterd says
+    why and stops, leaving the table as it was."""
+    if mape.proc.poll() is None:
+        rig.stop_brouterd(mape)
+    run(rig.rtr, ["nft", "add", "table", "ip", "brouter"])
+    run(rig.rtr, ["nft", "add", "chain", "ip", "brouter", "mine"])
+    try:
+        conf = rig.script("refused.conf", MAPE_CONF)
+        b = topo.Brouterd(rig, ["-c", conf, "lan0", "wan0"], rig.pin_dir,
+                          os.path.join(rig.tmp, "refused.log"))
+        b.start(wait_ready=False)
+        assert b.proc.wait(timeout=20) == 1, b.log()
+        assert "a table ip brouter exists that brouterd did not write" in b.log()
+        assert "chain mine" in brouter_table(rig), "the operator's table was touched"
+    finally:
+        run(rig.rtr, ["nft", "delete", "table", "ip", "brouter"], check=False)
 
 
 # ------------------------------------------------------------ DS-Lite + ipip6

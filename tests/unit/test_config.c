@@ -109,6 +109,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.opt.xdp_mode, BR_XDP_AUTO);
 	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_AUTO);
 	assert_string_equal(c.metrics_listen, "");
+	assert_int_equal(c.opt.wait, 0);
 	assert_int_equal(c.log_level, BR_LOG_INFO);
 	assert_int_equal(c.opt.syslog, 0);
 	assert_int_equal(c.file_found, 1);
@@ -134,7 +135,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 124); /* where the example has it */
+	assert_int_equal(ph->line, 129); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);

@@ -178,6 +178,26 @@ static void syslog_option(void **state)
 	assert_int_equal(file.syslog, 1);
 }
 
+/* --wait wins over the file only when given, as --syslog does. */
+static void wait_option(void **state)
+{
+	struct br_options file, cli;
+
+	(void)state;
+	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
+	assert_int_equal(cli.wait, 0);
+	assert_int_equal(parse(&cli, ARGV("--wait", "a", "b")), 0);
+	assert_int_equal(cli.wait, 1);
+	assert_true(cli.given & BR_GIVEN_WAIT);
+	options_defaults(&file);
+	options_apply(&file, &cli);
+	assert_int_equal(file.wait, 1);
+	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
+	file.wait = 1; /* wait-for-ports = true in the file */
+	options_apply(&file, &cli);
+	assert_int_equal(file.wait, 1);
+}
+
 /* Ports may come from the config file: only the full parse demands them. */
 static void ports_optional_before_the_file(void **state)
 {
@@ -279,6 +299,7 @@ int main(void)
 		cmocka_unit_test(config_options),
 		cmocka_unit_test(lan_colon_wan),
 		cmocka_unit_test(syslog_option),
+		cmocka_unit_test(wait_option),
 		cmocka_unit_test(ports_optional_before_the_file),
 		cmocka_unit_test(apply_given_only),
 		cmocka_unit_test(helpers),
