@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <xdp/libxdp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -75,6 +76,21 @@ void port_xdp_seen(struct brouterd *d, int p)
 	d->ps[p].xdp_id = id;
 }
 
+/* Promiscuous mode back as it was on a port renamed away: by its new name. */
+static void promisc_restore_renamed(struct brouterd *d, int p)
+{
+	const char *name = d->port[p].ifname;
+	char now[IF_NAMESIZE];
+
+	if (!if_indextoname(d->port[p].ifindex, now)) {
+		d->promisc_before[p] = -1; /* gone meanwhile: nothing to restore */
+		return;
+	}
+	d->port[p].ifname = now;
+	promisc_restore(d, p);
+	d->port[p].ifname = name;
+}
+
 void port_gone(struct brouterd *d, int p, bool deleted)
 {
 	struct br_port_attach *pa = &d->port[p];
@@ -99,7 +115,7 @@ void port_gone(struct brouterd *d, int p, bool deleted)
 	if (!deleted) {
 		dispatch_detach(d, pa);
 		detach_tc_ingress(pa);
-		promisc_restore(d, p);
+		promisc_restore_renamed(d, p);
 	} else {
 		if (pa->xdp_mode)
 			dispatcher_pins_remove(pa->ifindex, d->ps[p].xdp_id);

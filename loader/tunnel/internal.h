@@ -55,6 +55,7 @@ int pick_b4(struct tunnel *t, struct in6_addr *out);
 int nft_sync(struct tunnel *t);
 void ct_forget(struct in_addr ce);
 void main_down(struct tunnel *t, bool resync);
+void tunnel_release(struct tunnel *t);
 int main_up(struct tunnel *t);
 int everything_up(struct tunnel *t);
 

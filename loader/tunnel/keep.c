@@ -102,15 +102,7 @@ void tunnel_forget(struct tunnel *t)
 		napt_map_write(t->nat_fd, NULL);
 		napt_plan_free(&t->napt);
 	}
-	if (t->nft_loaded && nft_table_delete())
-		pr_warn("nftables: table ip %s left behind", NFT_TABLE);
-	t->nft_loaded = false;
-	free(t->main.v);
-	free(t->peers.v);
-	free(t->base.v);
-	t->main = t->peers = t->base = (struct tunnel_undo_list){ 0 };
-	rtnl_close(&t->rtnl);
-	t->started = false;
+	tunnel_release(t);
 	pr_info("tunnel: %s is gone and took the tunnel's addresses, routes and "
 		"neighbour with it; map entries and nftables table removed", t->wan);
 }

@@ -400,10 +400,22 @@ fail:
 	return err;
 }
 
+/* The rest, once what the tunnel put on the WAN is undone or gone with it. */
+void tunnel_release(struct tunnel *t)
+{
+	if (t->nft_loaded && nft_table_delete())
+		pr_warn("nftables: table ip %s left behind", NFT_TABLE);
+	t->nft_loaded = false;
+	free(t->main.v);
+	free(t->peers.v);
+	free(t->base.v);
+	t->main = t->peers = t->base = (struct tunnel_undo_list){ 0 };
+	rtnl_close(&t->rtnl);
+	t->started = false;
+}
+
 void tunnel_stop(struct tunnel *t)
 {
-	int err;
-
 	if (!t->started)
 		return;
 	if (t->rtnl.nl) {
@@ -411,18 +423,7 @@ void tunnel_stop(struct tunnel *t)
 		undo_all(t, &t->peers);
 		undo_all(t, &t->base);
 	}
-	if (t->nft_loaded) {
-		err = nft_table_delete();
-		if (err)
-			pr_warn("nftables: table ip %s left behind", NFT_TABLE);
-		t->nft_loaded = false;
-	}
-	free(t->main.v);
-	free(t->peers.v);
-	free(t->base.v);
-	t->main = t->peers = t->base = (struct tunnel_undo_list){ 0 };
-	rtnl_close(&t->rtnl);
-	t->started = false;
+	tunnel_release(t);
 	if (tunnel_cfg_active(&t->cfg))
 		pr_info("tunnel: addresses, routes, map entries and nftables table removed");
 }

@@ -118,9 +118,10 @@ DRIVEN = {
     "new_flow_lan2wan": Driver("cost", "cost_target", "cost_nop", (
         "cost_cfg", lambda _f: struct.pack("<IIIHHII", 0, NEW_FLOWS, VARY_SRC,
                                            LAN_PORT_BASE, 0, NEW_FLOW_ADDR_BASE, 0))),
-    # struct bench_tun_hdr: the Ethernet + IPv6 header to put back
+    # struct bench_tun_hdr: the Ethernet + IPv6 header to put back, and the
+    # inner IPv4 + UDP headers (the NAT stand-in swap rewrote the port)
     "mape_decap": Driver("rewrap", "tun_xdp_target", "cost_nop", (
-        "tun_hdr", lambda f: f[:ETH_HLEN + IP6_HLEN] + bytes(2))),
+        "tun_hdr", lambda f: f[:ETH_HLEN + IP6_HLEN + 28] + bytes(2))),
 }
 
 # key -> the baseline program (rig.fds key). Runs per rep: the repeat, at

@@ -25,9 +25,14 @@
 
 #include "bench.h"
 
-/* Value of "tun_hdr": the Ethernet + outer IPv6 header of the 4in6 frame. */
+/*
+ * Value of "tun_hdr": the Ethernet + outer IPv6 header of the 4in6 frame,
+ * and the inner IPv4 + UDP headers, whose port (and checksum) MAP-E's
+ * NAT stand-in swap rewrites on each run.
+ */
+#define BENCH_INNER_HDRS 28
 struct bench_tun_hdr {
-	__u8 hdr[sizeof(struct ethhdr) + sizeof(struct ipv6hdr)];
+	__u8 hdr[sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + BENCH_INNER_HDRS];
 	__u8 pad[2];
 };
 
@@ -45,7 +50,7 @@ struct {
 	__type(value, __u32);
 } tun_xdp_target SEC(".maps");
 
-/* Wrap the frame again if the previous run decapsulated it. */
+/* Wrap the frame again if the previous run decapsulated it, its inner headers as they were. */
 SEC("xdp")
 int bench_rewrap(struct xdp_md *ctx)
 {

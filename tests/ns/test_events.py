@@ -243,12 +243,8 @@ def test_lan_link_down_and_up(net):
 
 @pytest.fixture(scope="module")
 def rig():
-    t = topo.Topology(minimal=True)
-    t.start()
-    try:
+    with topo.Topology(minimal=True) as t:
         yield t
-    finally:
-        t.close()
 
 
 @pytest.fixture
@@ -282,6 +278,28 @@ def test_mac_change_is_in_the_settings_within_100ms(rig, daemon):
                 f"{dev} MAC {mac} not in the settings after 100 ms"
             time.sleep(0.002)
     assert daemon.log().count("port MAC address changed") == 3
+
+
+def test_port_renamed_away_and_back(rig, daemon):
+    """A rename is the port going away too: brouterd takes its programs off
+    the renamed device and puts its promiscuous mode back, then attaches
+    again when a device of the port's name is there."""
+    since = len(daemon.log())
+    run(rig.rtr, ["ip", "link", "set", "lan0", "down"])
+    run(rig.rtr, ["ip", "link", "set", "lan0", "name", "lanren0"])
+    wait_for(lambda: "LAN port lan0" in daemon.log()[since:] and
+             "was renamed" in daemon.log()[since:], timeout=2, interval=0.02,
+             what="rename seen")
+    info = topo.link_info(rig.rtr, "lanren0")
+    assert "xdp" not in info and "PROMISC" not in info["flags"], info
+    run(rig.rtr, ["ip", "link", "set", "lanren0", "name", "lan0"])
+    run(rig.rtr, ["ip", "link", "set", "lan0", "up"])
+    wait_for(lambda: "LAN port lan0 is back" in daemon.log()[since:], timeout=2,
+             interval=0.02, what="lan0 back")
+    info = topo.link_info(rig.rtr, "lan0")
+    assert "xdp" in info and "PROMISC" in info["flags"], info
+    assert "brouterd: error:" not in daemon.log()[since:]
+    assert "warning: lan0: restore" not in daemon.log()[since:]
 
 
 def test_wait_starts_once_the_ports_exist(rig):

@@ -368,7 +368,7 @@ def test_inner_ipv4_longer_than_the_outer_carries_is_tun_bad_inner(mape):
     assert_dropped(mape, in6(mape, BR, CE6, Raw(long_ip)) + bytes(30),
                    "tun_bad_inner")
     assert_dropped(mape, in6(mape, PEER, PEER_LOCAL, Raw(long_ip)), "tun_bad_inner")
-    assert_decap(mape, padded, decapsulated(mape, inner) + bytes(30))
+    assert_decap(mape, padded, decapsulated(mape, as_ce_sees(inner)) + bytes(30))
 
 
 # ------------------------------------------------------------ encapsulation

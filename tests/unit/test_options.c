@@ -158,44 +158,35 @@ static void lan_colon_wan(void **state)
 	assert_int_equal(o.given, BR_GIVEN_LAN | BR_GIVEN_WAN | BR_GIVEN_VERBOSITY);
 }
 
-static void syslog_option(void **state)
+/*
+ * A flag of the command line wins over the file only when given: --syslog
+ * (log.syslog), --wait (wait-for-ports), each at @off in the options.
+ */
+static void flag_given(const char *opt, size_t off, unsigned int given)
 {
 	struct br_options file, cli;
+	int *cli_flag = (int *)((char *)&cli + off), *file_flag = (int *)((char *)&file + off);
 
-	(void)state;
 	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
-	assert_int_equal(cli.syslog, 0);
-	assert_int_equal(parse(&cli, ARGV("--syslog", "a", "b")), 0);
-	assert_int_equal(cli.syslog, 1);
-	assert_true(cli.given & BR_GIVEN_SYSLOG);
+	assert_int_equal(*cli_flag, 0);
+	assert_int_equal(parse(&cli, ARGV((char *)opt, "a", "b")), 0);
+	assert_int_equal(*cli_flag, 1);
+	assert_true(cli.given & given);
 	options_defaults(&file);
 	options_apply(&file, &cli);
-	assert_int_equal(file.syslog, 1);
-	/* without --syslog the file's choice stands */
+	assert_int_equal(*file_flag, 1);
+	/* without the option the file's choice stands */
 	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
-	file.syslog = 1;
+	*file_flag = 1;
 	options_apply(&file, &cli);
-	assert_int_equal(file.syslog, 1);
+	assert_int_equal(*file_flag, 1);
 }
 
-/* --wait wins over the file only when given, as --syslog does. */
-static void wait_option(void **state)
+static void syslog_and_wait_options(void **state)
 {
-	struct br_options file, cli;
-
 	(void)state;
-	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
-	assert_int_equal(cli.wait, 0);
-	assert_int_equal(parse(&cli, ARGV("--wait", "a", "b")), 0);
-	assert_int_equal(cli.wait, 1);
-	assert_true(cli.given & BR_GIVEN_WAIT);
-	options_defaults(&file);
-	options_apply(&file, &cli);
-	assert_int_equal(file.wait, 1);
-	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
-	file.wait = 1; /* wait-for-ports = true in the file */
-	options_apply(&file, &cli);
-	assert_int_equal(file.wait, 1);
+	flag_given("--syslog", offsetof(struct br_options, syslog), BR_GIVEN_SYSLOG);
+	flag_given("--wait", offsetof(struct br_options, wait), BR_GIVEN_WAIT);
 }
 
 /* Ports may come from the config file: only the full parse demands them. */
@@ -298,8 +289,7 @@ int main(void)
 		cmocka_unit_test(too_many_ethertypes),
 		cmocka_unit_test(config_options),
 		cmocka_unit_test(lan_colon_wan),
-		cmocka_unit_test(syslog_option),
-		cmocka_unit_test(wait_option),
+		cmocka_unit_test(syslog_and_wait_options),
 		cmocka_unit_test(ports_optional_before_the_file),
 		cmocka_unit_test(apply_given_only),
 		cmocka_unit_test(helpers),
