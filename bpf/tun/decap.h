@@ -34,7 +34,7 @@ static __always_inline int mape_inner_ok(const struct br_tun *t,
 {
 	struct icmp4hdr *icmp;
 	struct iphdr *qip;
-	__u16 *ports;
+	__u16 *ports, port;
 
 	if (ip->daddr != t->ce_ipv4)
 		return -BR_STAT_DROP_TUN_DST;
@@ -61,9 +61,8 @@ static __always_inline int mape_inner_ok(const struct br_tun *t,
 			return -BR_STAT_DROP_TUN_BAD;
 		ports = (void *)(qip + 1);
 		/* a quoted echo names the CE by its identifier, after type and code */
-		if (qip->protocol == IPPROTO_ICMP)
-			return port_in_set(t, ports[2]) ? 0 : -BR_STAT_DROP_TUN_PORT;
-		return port_in_set(t, ports[0]) ? 0 : -BR_STAT_DROP_TUN_PORT;
+		port = qip->protocol == IPPROTO_ICMP ? ports[2] : ports[0];
+		return port_in_set(t, port) ? 0 : -BR_STAT_DROP_TUN_PORT;
 	}
 	return 0;
 }
@@ -132,9 +131,12 @@ static __always_inline int tun_inner_whole(const struct cursor *c,
 
 /* What tun_check_in() says of 4in6 from a tunnel's far end. */
 enum {
-	TUN_DECAP = 1,	    /* decapsulate */
-	TUN_IN_FRAG = 2,    /* a fragment: tc ingress reassembles (tun/reasm.h) */
-	TUN_DECAP_NAPT = 3, /* decapsulate, then swap NAT stand-ins (tun/napt.h) */
+	/* decapsulate */
+	TUN_DECAP = 1,
+	/* a fragment: tc ingress reassembles it (tun/reasm.h) */
+	TUN_IN_FRAG = 2,
+	/* decapsulate, then swap the NAT stand-ins (tun/napt.h) */
+	TUN_DECAP_NAPT = 3,
 };
 
 /*

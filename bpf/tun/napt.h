@@ -37,9 +37,9 @@ struct icmp4hdr {
 	__u16 seq;
 };
 
-#define ICMP4_ECHOREPLY 0
-#define ICMP4_DEST_UNREACH 3
-#define ICMP4_ECHO 8
+#define ICMP4_ECHOREPLY	    0
+#define ICMP4_DEST_UNREACH  3
+#define ICMP4_ECHO	    8
 #define ICMP4_TIME_EXCEEDED 11
 #define ICMP4_PARAMETERPROB 12
 
@@ -66,7 +66,8 @@ static __always_inline struct br_nat_port *nat_port(__u16 port_be)
  * The quoted IPv4 header of an ICMP error (without options) and 8 bytes
  * after it, or NULL when the quote is shorter.
  */
-static __always_inline struct iphdr *icmp4_quote(struct icmp4hdr *icmp, void *end)
+static __always_inline struct iphdr *icmp4_quote(struct icmp4hdr *icmp,
+						 void *end)
 {
 	struct iphdr *q = (void *)(icmp + 1);
 
@@ -116,10 +117,11 @@ static __always_inline void swap_in_quote(struct icmp4hdr *icmp, void *end)
  * A call of its own: inlined, it would add its stack to the XDP entry's,
  * which with the firewall's already nears the verifier's 512 bytes.
  */
-static __noinline __attribute__((unused)) /* tc egress has no use for it */
-void napt_in(struct xdp_md *ctx)
+/* unused: tc egress includes this file too, and has no use for it */
+static __attribute__((noinline, unused)) void napt_in(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct icmp4hdr *icmp;
 	__u16 *l4;
@@ -179,7 +181,8 @@ static __always_inline void swap_skb(struct __sk_buff *skb, __u32 off,
  * error quoting a packet sent to the CE (out: its destination port) or
  * sent by it (in: its source port, or its echo request's identifier).
  */
-static __always_inline void swap_skb_icmp(struct __sk_buff *skb, __u32 l4, int dir)
+static __always_inline void swap_skb_icmp(struct __sk_buff *skb, __u32 l4,
+					  int dir)
 {
 	__u32 sum = l4 + offsetof(struct icmp4hdr, checksum);
 	__u32 qp = l4 + sizeof(struct icmp4hdr) + sizeof(struct iphdr);
@@ -193,7 +196,8 @@ static __always_inline void swap_skb_icmp(struct __sk_buff *skb, __u32 l4, int d
 		return;
 	}
 	if (!icmp4_is_error(icmp.type) ||
-	    bpf_skb_load_bytes(skb, l4 + sizeof(icmp), &q, sizeof(q)) || q.ihl != 5)
+	    bpf_skb_load_bytes(skb, l4 + sizeof(icmp), &q, sizeof(q)) ||
+	    q.ihl != 5)
 		return;
 	if (q.protocol == IPPROTO_TCP || q.protocol == IPPROTO_UDP)
 		swap_skb(skb, qp + (dir == NAPT_OUT ? 2 : 0), sum, 0, dir);
@@ -210,13 +214,14 @@ static __always_inline void swap_skb_icmp(struct __sk_buff *skb, __u32 l4, int d
  * sees is in the set: checked before). Every packet pointer is stale
  * afterwards.
  */
-static __always_inline void napt_skb(struct __sk_buff *skb, const struct br_tun *t,
-				     int dir)
+static __always_inline void napt_skb(struct __sk_buff *skb,
+				     const struct br_tun *t, int dir)
 {
 	struct iphdr ip;
 	__u32 l4, ce;
 
-	if (!napt_swaps(t) || bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+	if (!napt_swaps(t) ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
 		return;
 	ce = dir == NAPT_OUT ? ip.saddr : ip.daddr;
 	if (ce != t->ce_ipv4 || ip.ihl < 5 || (ip.frag_off & bpf_htons(0x1fff)))

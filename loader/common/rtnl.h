@@ -108,14 +108,14 @@ int rtnl_link_mtu(struct rtnl *r, int ifindex);
 struct rtnl_link {
 	int ifindex;
 	char ifname[IF_NAMESIZE];
-	unsigned int flags;	/* IFF_* */
+	unsigned int flags; /* IFF_* */
 	unsigned int mtu;
 	uint8_t mac[6];
 	bool has_mac;
-	char kind[16];		/* IFLA_INFO_KIND ("veth", ...), "" if none */
-	int link;		/* IFLA_LINK: a veth's peer ifindex, 0 if none */
-	int link_netnsid;	/* the namespace of @link, -1: this one */
-	bool xdp;		/* an XDP program is attached */
+	char kind[16];	  /* IFLA_INFO_KIND ("veth", ...), "" if none */
+	int link;	  /* IFLA_LINK: a veth's peer ifindex, 0 if none */
+	int link_netnsid; /* the namespace of @link, -1: this one */
+	bool xdp;	  /* an XDP program is attached */
 };
 
 int rtnl_link_parse(const struct nlmsghdr *nlh, struct rtnl_link *out);
@@ -124,7 +124,8 @@ int rtnl_link_parse(const struct nlmsghdr *nlh, struct rtnl_link *out);
  * The link @ifindex, in this namespace (@netnsid -1) or in the one this
  * namespace knows as @netnsid (a veth's peer). 0, -ENODEV, or -errno.
  */
-int rtnl_link_get(struct rtnl *r, int ifindex, int netnsid, struct rtnl_link *out);
+int rtnl_link_get(struct rtnl *r, int ifindex, int netnsid,
+		  struct rtnl_link *out);
 
 /* The id this namespace knows the namespace @netns_fd by, -1: none, or -errno. */
 int rtnl_nsid_of(struct rtnl *r, int netns_fd);
@@ -144,6 +145,7 @@ int nl_listen(struct rtnl *r, int bus, const unsigned int *groups, int n);
  * events (the caller must look again at whatever it follows); -errno.
  */
 typedef int (*nl_event_cb_t)(const struct nlmsghdr *nlh, void *data);
-int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb, void *data);
+int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb,
+		   void *data);
 
 #endif /* BR_RTNL_H */

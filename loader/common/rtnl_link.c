@@ -37,7 +37,8 @@ static void link_kind(const struct nlattr *linkinfo, struct rtnl_link *out)
 	const struct nlattr *tb[IFLA_INFO_MAX + 1] = { 0 };
 	struct nest n = { tb, IFLA_INFO_MAX };
 
-	if (mnl_attr_parse_nested(linkinfo, attr_into, &n) < 0 || !tb[IFLA_INFO_KIND])
+	if (mnl_attr_parse_nested(linkinfo, attr_into, &n) < 0 ||
+	    !tb[IFLA_INFO_KIND])
 		return;
 	snprintf(out->kind, sizeof(out->kind), "%s",
 		 mnl_attr_get_str(tb[IFLA_INFO_KIND]));
@@ -48,7 +49,8 @@ static bool xdp_attached(const struct nlattr *xdp)
 	const struct nlattr *tb[IFLA_XDP_MAX + 1] = { 0 };
 	struct nest n = { tb, IFLA_XDP_MAX };
 
-	if (mnl_attr_parse_nested(xdp, attr_into, &n) < 0 || !tb[IFLA_XDP_ATTACHED])
+	if (mnl_attr_parse_nested(xdp, attr_into, &n) < 0 ||
+	    !tb[IFLA_XDP_ATTACHED])
 		return false;
 	return mnl_attr_get_u8(tb[IFLA_XDP_ATTACHED]) != XDP_ATTACHED_NONE;
 }
@@ -72,14 +74,16 @@ int rtnl_link_parse(const struct nlmsghdr *nlh, struct rtnl_link *out)
 			 mnl_attr_get_str(tb[IFLA_IFNAME]));
 	if (tb[IFLA_MTU])
 		out->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
-	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+	if (tb[IFLA_ADDRESS] &&
+	    mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
 		memcpy(out->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
 		out->has_mac = true;
 	}
 	if (tb[IFLA_LINK])
 		out->link = mnl_attr_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_LINK_NETNSID])
-		out->link_netnsid = (int)mnl_attr_get_u32(tb[IFLA_LINK_NETNSID]);
+		out->link_netnsid =
+			(int)mnl_attr_get_u32(tb[IFLA_LINK_NETNSID]);
 	if (tb[IFLA_LINKINFO])
 		link_kind(tb[IFLA_LINKINFO], out);
 	if (tb[IFLA_XDP])
@@ -94,7 +98,8 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int rtnl_link_get(struct rtnl *r, int ifindex, int netnsid, struct rtnl_link *out)
+int rtnl_link_get(struct rtnl *r, int ifindex, int netnsid,
+		  struct rtnl_link *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -142,7 +147,7 @@ static int nsid_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct rtgenmsg))
+	mnl_attr_for_each (a, nlh, sizeof(struct rtgenmsg))
 		if (mnl_attr_get_type(a) == NETNSA_NSID &&
 		    !mnl_attr_validate(a, MNL_TYPE_U32))
 			*(int *)data = (int)mnl_attr_get_u32(a);
@@ -171,11 +176,13 @@ int nl_listen(struct rtnl *r, int bus, const unsigned int *groups, int n)
 	if (err)
 		return err;
 	/* a burst (a flush of many routes, a ruleset reload) must not overflow */
-	setsockopt(mnl_socket_get_fd(r->nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(mnl_socket_get_fd(r->nl), SOL_SOCKET, SO_RCVBUF, &size,
+		   sizeof(size));
 	for (i = 0; i < n; i++) {
 		unsigned int g = groups[i];
 
-		if (mnl_socket_setsockopt(r->nl, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) < 0) {
+		if (mnl_socket_setsockopt(r->nl, NETLINK_ADD_MEMBERSHIP, &g,
+					  sizeof(g)) < 0) {
 			err = -errno;
 			rtnl_close(r);
 			return err;
@@ -184,7 +191,8 @@ int nl_listen(struct rtnl *r, int bus, const unsigned int *groups, int n)
 	return 0;
 }
 
-int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb, void *data)
+int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb,
+		   void *data)
 {
 	ssize_t n;
 	int ret;
@@ -192,7 +200,8 @@ int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb, void
 	for (;;) {
 		n = recv(mnl_socket_get_fd(r->nl), buf, len, MSG_DONTWAIT);
 		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0
+								       : -errno;
 		/* events carry sequence 0 and the kernel's port id */
 		ret = mnl_cb_run(buf, n, 0, 0, cb, data);
 		if (ret < 0 && errno != ENOENT)

@@ -93,6 +93,7 @@ int config_reload(const struct br_config *cur, struct br_config *out);
  * open), firewall settings, lan-prefixes, the tunnel. Returns how many
  * lines that was (0: "unchanged" was logged).
  */
-int config_log_changes(const struct br_config *old, const struct br_config *new);
+int config_log_changes(const struct br_config *old,
+		       const struct br_config *new);
 
 #endif /* BR_CONFIG_H */

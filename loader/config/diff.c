@@ -12,7 +12,8 @@
 #include "config/config.h"
 
 static const char *const fw_modes[] = { "stateful", "stateless-tcp", "open" };
-static const char *const filterings[] = { "endpoint-independent", "address-dependent",
+static const char *const filterings[] = { "endpoint-independent",
+					  "address-dependent",
 					  "address-and-port-dependent" };
 
 /* The rule itself, without where it was written. */
@@ -24,7 +25,8 @@ static bool pinhole_same(const struct br_pinhole *a, const struct br_pinhole *b)
 	    a->n_ranges != b->n_ranges || a->n_src != b->n_src)
 		return false;
 	for (i = 0; i < a->n_ranges; i++)
-		if (a->range[i].lo != b->range[i].lo || a->range[i].hi != b->range[i].hi)
+		if (a->range[i].lo != b->range[i].lo ||
+		    a->range[i].hi != b->range[i].hi)
 			return false;
 	for (i = 0; i < a->n_src; i++)
 		if (!prefix6_eq(&a->src[i], &b->src[i]))
@@ -33,17 +35,19 @@ static bool pinhole_same(const struct br_pinhole *a, const struct br_pinhole *b)
 }
 
 /* "ssh: 2001:db8::10/128 tcp 22" or "line 7: 2001:db8::/64 udp 5000-5010 +2" */
-static const char *pinhole_desc(const struct br_pinhole *p, char *buf, size_t len)
+static const char *pinhole_desc(const struct br_pinhole *p, char *buf,
+				size_t len)
 {
 	char dst[PREFIX6_STRLEN], proto[16], ports[32] = "";
 	const struct br_port_range *r = &p->range[0];
 	int n;
 
 	if (p->n_ranges) {
-		n = snprintf(ports, sizeof(ports), r->lo == r->hi ? " %u" : " %u-%u",
-			     r->lo, r->hi);
+		n = snprintf(ports, sizeof(ports),
+			     r->lo == r->hi ? " %u" : " %u-%u", r->lo, r->hi);
 		if (p->n_ranges > 1 && n > 0 && (size_t)n < sizeof(ports))
-			snprintf(ports + n, sizeof(ports) - n, " +%d", p->n_ranges - 1);
+			snprintf(ports + n, sizeof(ports) - n, " +%d",
+				 p->n_ranges - 1);
 	}
 	if (p->name[0])
 		n = snprintf(buf, len, "%s: ", p->name);
@@ -52,9 +56,10 @@ static const char *pinhole_desc(const struct br_pinhole *p, char *buf, size_t le
 	if (n < 0 || (size_t)n >= len)
 		return buf;
 	snprintf(buf + n, len - n, "%s %s%s", prefix6_str(&p->dst, dst),
-		 p->proto == BR_PIN_PROTO_ANY ? "any" :
-						ip_proto_str(p->proto, "proto %u", proto,
-							     sizeof(proto)),
+		 p->proto == BR_PIN_PROTO_ANY
+			 ? "any"
+			 : ip_proto_str(p->proto, "proto %u", proto,
+					sizeof(proto)),
 		 ports);
 	return buf;
 }
@@ -68,14 +73,15 @@ static const struct br_pinhole *pinhole_find(const struct br_config *c,
 	for (i = 0; i < c->n_pinholes; i++) {
 		const struct br_pinhole *q = &c->pinholes[i];
 
-		if (p->name[0] ? !strcmp(p->name, q->name) :
-				 !q->name[0] && pinhole_same(p, q))
+		if (p->name[0] ? !strcmp(p->name, q->name)
+			       : !q->name[0] && pinhole_same(p, q))
 			return q;
 	}
 	return NULL;
 }
 
-static int pinholes_diff(const struct br_config *old, const struct br_config *new)
+static int pinholes_diff(const struct br_config *old,
+			 const struct br_config *new)
 {
 	const struct br_pinhole *p, *q;
 	char d[160];
@@ -84,15 +90,18 @@ static int pinholes_diff(const struct br_config *old, const struct br_config *ne
 	for (i = 0; i < old->n_pinholes; i++) {
 		p = &old->pinholes[i];
 		if (!pinhole_find(new, p) && ++n)
-			pr_info("reload: pinhole removed: %s", pinhole_desc(p, d, sizeof(d)));
+			pr_info("reload: pinhole removed: %s",
+				pinhole_desc(p, d, sizeof(d)));
 	}
 	for (i = 0; i < new->n_pinholes; i++) {
 		p = &new->pinholes[i];
 		q = pinhole_find(old, p);
 		if (!q && ++n)
-			pr_info("reload: pinhole added: %s", pinhole_desc(p, d, sizeof(d)));
+			pr_info("reload: pinhole added: %s",
+				pinhole_desc(p, d, sizeof(d)));
 		else if (!pinhole_same(p, q) && ++n)
-			pr_info("reload: pinhole changed: %s", pinhole_desc(p, d, sizeof(d)));
+			pr_info("reload: pinhole changed: %s",
+				pinhole_desc(p, d, sizeof(d)));
 	}
 	return n;
 }
@@ -107,19 +116,22 @@ static bool has_prefix(const struct prefix6 *v, int n, const struct prefix6 *p)
 	return false;
 }
 
-static int prefixes_diff(const struct br_config *old, const struct br_config *new)
+static int prefixes_diff(const struct br_config *old,
+			 const struct br_config *new)
 {
 	char b[PREFIX6_STRLEN];
 	int i, n = 0;
 
 	for (i = 0; i < old->n_lan_prefixes; i++)
 		if (!has_prefix(new->lan_prefixes, new->n_lan_prefixes,
-				&old->lan_prefixes[i]) && ++n)
+				&old->lan_prefixes[i]) &&
+		    ++n)
 			pr_info("reload: lan-prefix removed: %s",
 				prefix6_str(&old->lan_prefixes[i], b));
 	for (i = 0; i < new->n_lan_prefixes; i++)
 		if (!has_prefix(old->lan_prefixes, old->n_lan_prefixes,
-				&new->lan_prefixes[i]) && ++n)
+				&new->lan_prefixes[i]) &&
+		    ++n)
 			pr_info("reload: lan-prefix added: %s",
 				prefix6_str(&new->lan_prefixes[i], b));
 	return n;
@@ -129,7 +141,8 @@ static int policy_diff(const struct br_policy *a, const struct br_policy *b)
 {
 	int n = 0;
 
-	if (a->mode != b->mode && a->mode <= BR_FW_OPEN && b->mode <= BR_FW_OPEN && ++n)
+	if (a->mode != b->mode && a->mode <= BR_FW_OPEN &&
+	    b->mode <= BR_FW_OPEN && ++n)
 		pr_info("reload: firewall mode %s -> %s", fw_modes[a->mode],
 			fw_modes[b->mode]);
 	if (a->filtering != b->filtering && a->filtering <= BR_FILT_APD &&
@@ -137,13 +150,16 @@ static int policy_diff(const struct br_policy *a, const struct br_policy *b)
 		pr_info("reload: filtering %s -> %s", filterings[a->filtering],
 			filterings[b->filtering]);
 	if (a->lan_ipv6 != b->lan_ipv6 && ++n)
-		pr_info("reload: lan-ipv6 %s -> %s", a->lan_ipv6 ? "true" : "false",
+		pr_info("reload: lan-ipv6 %s -> %s",
+			a->lan_ipv6 ? "true" : "false",
 			b->lan_ipv6 ? "true" : "false");
 	if (a->flags != b->flags && ++n)
 		pr_info("reload: firewall flags (inbound-echo, ipsec, ula, log.drops) "
-			"0x%x -> 0x%x", a->flags, b->flags);
+			"0x%x -> 0x%x",
+			a->flags, b->flags);
 	if ((memcmp(a->timeout, b->timeout, sizeof(a->timeout)) ||
-	     a->log_rate != b->log_rate) && ++n)
+	     a->log_rate != b->log_rate) &&
+	    ++n)
 		pr_info("reload: timeouts or log.drop-rate changed");
 	return n;
 }
@@ -161,7 +177,8 @@ static int tunnel_diff(const struct tunnel_cfg *a, const struct tunnel_cfg *b)
 			on_b ? tunnel_mode_name(b->mode) : "none",
 			b->n_peers ? " + ipip6" : "");
 	else
-		pr_info("reload: tunnel %s%s settings changed", tunnel_mode_name(b->mode),
+		pr_info("reload: tunnel %s%s settings changed",
+			tunnel_mode_name(b->mode),
 			b->n_peers ? " + ipip6" : "");
 	return 1;
 }
@@ -171,7 +188,8 @@ int config_log_changes(const struct br_config *old, const struct br_config *new)
 	int n;
 
 	n = pinholes_diff(old, new) + prefixes_diff(old, new) +
-	    policy_diff(&old->pol, &new->pol) + tunnel_diff(&old->tunnel, &new->tunnel);
+	    policy_diff(&old->pol, &new->pol) +
+	    tunnel_diff(&old->tunnel, &new->tunnel);
 	if (memcmp(&old->opt.mark, &new->opt.mark, sizeof(old->opt.mark)) ||
 	    old->opt.mark_enabled != new->opt.mark_enabled ||
 	    memcmp(old->opt.ethertypes, new->opt.ethertypes,
@@ -181,7 +199,8 @@ int config_log_changes(const struct br_config *old, const struct br_config *new)
 		n++;
 	}
 	if (old->log_level != new->log_level && ++n)
-		pr_info("reload: log level %d -> %d", old->log_level, new->log_level);
+		pr_info("reload: log level %d -> %d", old->log_level,
+			new->log_level);
 	if (!n)
 		pr_info("reload: the configuration is unchanged");
 	return n;

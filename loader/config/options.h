@@ -40,7 +40,7 @@ enum br_xdp_attach {
 #define BR_GIVEN_CONFIG (1U << 9)     /* -c: the file must exist */
 #define BR_GIVEN_SYSLOG (1U << 10)    /* --syslog */
 #define BR_GIVEN_XDP_ATTACH (1U << 11)
-#define BR_GIVEN_WAIT (1U << 12)      /* --wait */
+#define BR_GIVEN_WAIT	    (1U << 12) /* --wait */
 
 struct br_options {
 	char ifname[BR_NPORTS][IF_NAMESIZE];
@@ -56,7 +56,7 @@ struct br_options {
 	char config_path[PATH_MAX];	/* -c FILE, else BR_CONFIG_DEFAULT */
 	int check_config;		/* --check-config: validate and exit */
 	int keep_state;			/* --keep-state: leave flows/FDB pinned on exit */
-	int wait;			/* --wait, wait-for-ports: ports may appear later */
+	int wait; /* --wait, wait-for-ports: ports may appear later */
 	unsigned int given;		/* BR_GIVEN_* */
 };
 

@@ -50,7 +50,8 @@ static int reload_file_sane(const struct br_config *cur)
 	if (S_ISREG(st.st_mode) && st.st_size == 0) {
 		pr_err("reload: %s is empty (0 bytes): refused, as a truncated save "
 		       "would remove every pinhole; an empty file is taken as the "
-		       "defaults only at start", path);
+		       "defaults only at start",
+		       path);
 		return -ENODATA;
 	}
 	return 0;
@@ -67,7 +68,8 @@ static void keep_fixed(const struct br_config *cur, struct br_config *n)
 		     cur->opt.ifname[BR_PORT_LAN], sizeof(o->ifname[0]));
 	keep_running("the WAN port", o->ifname[BR_PORT_WAN],
 		     cur->opt.ifname[BR_PORT_WAN], sizeof(o->ifname[0]));
-	keep_running("pin-dir", o->pin_dir, cur->opt.pin_dir, sizeof(o->pin_dir));
+	keep_running("pin-dir", o->pin_dir, cur->opt.pin_dir,
+		     sizeof(o->pin_dir));
 	if (o->xdp_mode != cur->opt.xdp_mode) {
 		pr_warn("reload: xdp-mode is %s in the new configuration but %s is "
 			"running; restart brouterd to change it",

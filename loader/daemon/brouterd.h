@@ -20,13 +20,13 @@ struct xdp_program;
 
 /* What brouterd follows of a port, besides what it attached to it. */
 struct br_port_state {
-	bool gone;		/* deleted or renamed: waiting for one of its name */
-	unsigned int flags;	/* IFF_* as last seen */
+	bool gone; /* deleted or renamed: waiting for one of its name */
+	unsigned int flags; /* IFF_* as last seen */
 	unsigned int mtu;
-	int peer;		/* a veth's peer ifindex, 0: none or not a veth */
-	int peer_netnsid;	/* where that peer is, -1: this namespace */
-	bool veth_warned;	/* "its veth peer drops what XDP redirects" is out */
-	__u32 xdp_id;		/* what XDP runs there (libxdp: its dispatcher) */
+	int peer;	  /* a veth's peer ifindex, 0: none or not a veth */
+	int peer_netnsid; /* where that peer is, -1: this namespace */
+	bool veth_warned; /* "its veth peer drops what XDP redirects" is out */
+	__u32 xdp_id;	  /* what XDP runs there (libxdp: its dispatcher) */
 };
 
 struct brouterd {
@@ -40,7 +40,7 @@ struct brouterd {
 	struct xdp_program *xprog; /* the XDP program for libxdp, or NULL */
 	struct br_settings settings;
 	int lock_fd;
-	int ra_fd;		/* router advertisements on the WAN, -1 if none */
+	int ra_fd; /* router advertisements on the WAN, -1 if none */
 	int wan_prefixes;	/* prefixes learned from RAs so far */
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
@@ -48,9 +48,9 @@ struct brouterd {
 	struct br_status status;  /* what the pinned "status" map says */
 	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
 	struct droppub pub; /* drop events for brouterctl; pub.ep -1 when off */
-	struct rtnl events;	/* rtnetlink events: links, addresses, routes, neighbours */
-	struct rtnl rq;		/* rtnetlink requests (never on the event socket) */
-	struct nft_watch nftw;	/* nftables changes */
+	struct rtnl events; /* rtnetlink: links, addresses, routes, neighbours */
+	struct rtnl rq;	    /* rtnetlink requests (never on the event socket) */
+	struct nft_watch nftw; /* nftables changes */
 	struct br_timers timers;
 };
 

@@ -25,23 +25,23 @@
 /* What one drain of the socket found. */
 struct ev_batch {
 	struct brouterd *d;
-	bool wan_changed;	/* an address or the MTU of the WAN */
-	bool keep;		/* the tunnel's addresses, routes, neighbour: look */
-	bool macs;		/* a port's MAC may have changed */
-	int err;		/* a port came back and could not be re-attached */
+	bool wan_changed; /* an address or the MTU of the WAN */
+	bool keep;	  /* the tunnel's addresses, routes, neighbour: look */
+	bool macs;	  /* a port's MAC may have changed */
+	int err;	  /* a port came back and could not be re-attached */
 };
 
 int events_open(struct brouterd *d)
 {
 	static const unsigned int groups[] = {
-		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+		RTNLGRP_LINK,	    RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
 		RTNLGRP_IPV4_ROUTE, RTNLGRP_NEIGH,
 	};
 	int err;
 
 	err = nl_listen(&d->events, NETLINK_ROUTE, groups,
-			sizeof(groups) / sizeof(groups[0])) ?:
-	      rtnl_open(&d->rq);
+			sizeof(groups) / sizeof(groups[0]))
+		      ?: rtnl_open(&d->rq);
 	if (err) {
 		pr_err("rtnetlink sockets: %s", strerror(-err));
 		events_close(d);
@@ -56,7 +56,8 @@ void events_close(struct brouterd *d)
 }
 
 /* A link message about port @p, or about a device that has its name. */
-static void port_link(struct ev_batch *b, int p, const struct rtnl_link *l, bool del)
+static void port_link(struct ev_batch *b, int p, const struct rtnl_link *l,
+		      bool del)
 {
 	struct brouterd *d = b->d;
 	struct br_port_state *ps = &d->ps[p];
@@ -74,7 +75,8 @@ static void port_link(struct ev_batch *b, int p, const struct rtnl_link *l, bool
 		return;
 	}
 	if ((l->flags ^ ps->flags) & IFF_UP) {
-		pr_info("%s: link %s", l->ifname, l->flags & IFF_UP ? "up" : "down");
+		pr_info("%s: link %s", l->ifname,
+			l->flags & IFF_UP ? "up" : "down");
 		/* what the kernel flushes with a link going down comes back now */
 		b->keep |= p == BR_PORT_WAN && (l->flags & IFF_UP);
 	}
@@ -105,7 +107,8 @@ static void on_link(struct ev_batch *b, const struct nlmsghdr *nlh)
 static int on_event(const struct nlmsghdr *nlh, void *data)
 {
 	struct ev_batch *b = data;
-	int wan = b->d->ps[BR_PORT_WAN].gone ? 0 : b->d->port[BR_PORT_WAN].ifindex;
+	int wan = b->d->ps[BR_PORT_WAN].gone ? 0
+					     : b->d->port[BR_PORT_WAN].ifindex;
 	const struct ifaddrmsg *ifa;
 	const struct rtmsg *rtm;
 	const struct ndmsg *ndm;
@@ -125,11 +128,13 @@ static int on_event(const struct nlmsghdr *nlh, void *data)
 		break;
 	case RTM_DELROUTE:
 		rtm = mnl_nlmsg_get_payload(nlh);
-		b->keep |= rtm->rtm_family == AF_INET && rtm->rtm_protocol == RTNL_PROTO_BROUTER;
+		b->keep |= rtm->rtm_family == AF_INET &&
+			   rtm->rtm_protocol == RTNL_PROTO_BROUTER;
 		break;
 	case RTM_DELNEIGH:
 		ndm = mnl_nlmsg_get_payload(nlh);
-		b->keep |= ndm->ndm_family == AF_INET && ndm->ndm_ifindex == wan;
+		b->keep |= ndm->ndm_family == AF_INET &&
+			   ndm->ndm_ifindex == wan;
 		break;
 	}
 	return MNL_CB_OK;
@@ -193,7 +198,8 @@ static int ports_there(struct brouterd *d, bool say)
 		}
 		if (say)
 			pr_info("waiting for the %s port %s to appear",
-				p == BR_PORT_LAN ? "LAN" : "WAN", d->cfg.opt.ifname[p]);
+				p == BR_PORT_LAN ? "LAN" : "WAN",
+				d->cfg.opt.ifname[p]);
 	}
 	return n == BR_NPORTS;
 }
@@ -214,14 +220,17 @@ int wait_for_ports(struct brouterd *d, int sig_fd)
 
 	if (!d->cfg.opt.wait || ports_there(d, true))
 		return 0;
-	pfd[1] = (struct pollfd){ .fd = mnl_socket_get_fd(d->events.nl), .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = mnl_socket_get_fd(d->events.nl),
+				  .events = POLLIN };
 	/* the socket listens already: a port created from now on is seen */
 	while (!ports_there(d, false)) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[1].revents & POLLIN)
-			nl_read_events(&d->events, buf, sizeof(buf), drain, NULL);
-		if (read(sig_fd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
+			nl_read_events(&d->events, buf, sizeof(buf), drain,
+				       NULL);
+		if (read(sig_fd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo != SIGHUP) {
 			pr_info("%s while waiting for the ports: exiting",
 				strsignal(si.ssi_signo));
 			return 1;

@@ -73,7 +73,8 @@ void drop_incompatible_state(const char *pin_dir, struct br_info *prev)
  */
 int info_write(struct brouterd *d)
 {
-	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() }, was;
+	struct br_info info = { .layout = BR_LAYOUT_VERSION, .pid = getpid() },
+		       was;
 	__u32 zero = 0;
 	int p;
 
@@ -84,7 +85,8 @@ int info_write(struct brouterd *d)
 	}
 	info.started_ns = mono_ns();
 	if (!bpf_map__lookup_elem(d->xdp->maps.info, &zero, sizeof(zero), &was,
-				  sizeof(was), 0) && was.pid == info.pid)
+				  sizeof(was), 0) &&
+	    was.pid == info.pid)
 		info.started_ns = was.started_ns;
 	if (bpf_map__update_elem(d->xdp->maps.info, &zero, sizeof(zero), &info,
 				 sizeof(info), BPF_ANY)) {
@@ -323,8 +325,8 @@ int programs_reopen(struct brouterd *d, struct xdp_brouter **xdp,
 		(*xdp)->rodata->consts.ifindex[p] = d->port[p].ifindex;
 		(*tc)->rodata->consts.ifindex[p] = d->port[p].ifindex;
 	}
-	err = objects_share_maps(d->xdp->obj, (*xdp)->obj) ?:
-	      objects_share_maps(d->xdp->obj, (*tc)->obj);
+	err = objects_share_maps(d->xdp->obj, (*xdp)->obj)
+		      ?: objects_share_maps(d->xdp->obj, (*tc)->obj);
 	if (err) {
 		tc_ingress__destroy(*tc);
 		xdp_brouter__destroy(*xdp);

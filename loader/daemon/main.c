@@ -127,8 +127,15 @@ static int signals_open(void)
 }
 
 enum {
-	PFD_SIGNAL, PFD_EVENTS, PFD_NFT, PFD_TIMER, PFD_RA, PFD_DROPS, PFD_METRICS,
-	PFD_PUB, PFD_MAX
+	PFD_SIGNAL,
+	PFD_EVENTS,
+	PFD_NFT,
+	PFD_TIMER,
+	PFD_RA,
+	PFD_DROPS,
+	PFD_METRICS,
+	PFD_PUB,
+	PFD_MAX
 };
 
 /* What the loop waits on; the RA socket changes with the WAN port. */
@@ -137,7 +144,8 @@ static void poll_set(struct brouterd *d, int sig_fd, struct pollfd *pfd)
 	int fd[PFD_MAX] = {
 		[PFD_SIGNAL] = sig_fd,
 		[PFD_EVENTS] = mnl_socket_get_fd(d->events.nl),
-		[PFD_NFT] = d->nftw.nl.nl ? mnl_socket_get_fd(d->nftw.nl.nl) : -1,
+		[PFD_NFT] = d->nftw.nl.nl ? mnl_socket_get_fd(d->nftw.nl.nl)
+					  : -1,
 		[PFD_TIMER] = d->timers.fd,
 		[PFD_RA] = d->ra_fd,
 		[PFD_DROPS] = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
@@ -176,7 +184,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			if (err)
 				return err;
 		}
-		if ((pfd[PFD_NFT].revents & POLLIN) && nft_watch_read(&d->nftw, &nc) > 0)
+		if ((pfd[PFD_NFT].revents & POLLIN) &&
+		    nft_watch_read(&d->nftw, &nc) > 0)
 			tunnel_run_nft_changed(&d->tun, &nc);
 		if (pfd[PFD_TIMER].revents & POLLIN)
 			ra_timers(d, timers_fired(&d->timers));
@@ -277,7 +286,10 @@ static int start(struct brouterd *d, int sig_fd)
 int main(int argc, char **argv)
 {
 	struct brouterd d = {
-		.lock_fd = -1, .ra_fd = -1, .http.ep = -1, .pub.ep = -1,
+		.lock_fd = -1,
+		.ra_fd = -1,
+		.http.ep = -1,
+		.pub.ep = -1,
 		.timers.fd = -1,
 	};
 	int p, err, sig_fd;

@@ -35,7 +35,8 @@ int promisc_on(struct brouterd *d, int p)
 
 	before = netdev_get_promisc(d->port[p].ifname);
 	if (before < 0) {
-		pr_err("%s: read flags: %s", d->port[p].ifname, strerror(-before));
+		pr_err("%s: read flags: %s", d->port[p].ifname,
+		       strerror(-before));
 		return before;
 	}
 	/* on because a killed brouterd set it: still ours to undo */

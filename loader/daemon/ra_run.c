@@ -28,8 +28,8 @@ static void solicit(struct brouterd *d)
 		return;
 	err = ra_solicit(d->ra_fd, d->port[BR_PORT_WAN].ifindex);
 	if (err)
-		pr_debug("router solicitation on %s: %s", d->port[BR_PORT_WAN].ifname,
-			 strerror(-err));
+		pr_debug("router solicitation on %s: %s",
+			 d->port[BR_PORT_WAN].ifname, strerror(-err));
 	timer_at(&d->timers, BR_T_RS, mono_ns() + BR_RS_INTERVAL_NS);
 }
 
@@ -69,8 +69,8 @@ void ra_receive(struct brouterd *d)
 	int n;
 
 	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0) {
-		d->wan_prefixes += prefixes_from_ra(bpf_map__fd(d->xdp->maps.prefixes),
-						    pfx, n);
+		d->wan_prefixes += prefixes_from_ra(
+			bpf_map__fd(d->xdp->maps.prefixes), pfx, n);
 		tunnel_run_prefixes(&d->tun, pfx, n);
 	}
 	if (n != -EAGAIN && n != -EWOULDBLOCK)

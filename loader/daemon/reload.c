@@ -44,7 +44,8 @@ static int apply(struct brouterd *d, const struct br_config *n)
 	err = policy_commit(d, n);
 	if (!err)
 		return 0;
-	pr_err("reload: switching to the new policy failed (%s)", strerror(-err));
+	pr_err("reload: switching to the new policy failed (%s)",
+	       strerror(-err));
 	if (tunnel_run_reload(&d->tun, &d->cfg.tunnel))
 		pr_err("reload: the previous tunnel could not be put back");
 prefixes:
@@ -73,7 +74,8 @@ void reload(struct brouterd *d)
 	config_free(&d->cfg);
 	d->cfg = n;
 	prefixes_arm(d);
-	tunnel_run_keep(&d->tun); /* anything of it someone removed comes back too */
+	tunnel_run_keep(
+		&d->tun); /* anything of it someone removed comes back too */
 	br_log_level = d->cfg.log_level;
 	br_log_syslog(d->cfg.opt.syslog);
 	log_policy(d, "reloaded");

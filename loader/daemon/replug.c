@@ -83,7 +83,8 @@ static void promisc_restore_renamed(struct brouterd *d, int p)
 	char now[IF_NAMESIZE];
 
 	if (!if_indextoname(d->port[p].ifindex, now)) {
-		d->promisc_before[p] = -1; /* gone meanwhile: nothing to restore */
+		d->promisc_before[p] =
+			-1; /* gone meanwhile: nothing to restore */
 		return;
 	}
 	d->port[p].ifname = now;
@@ -182,11 +183,13 @@ static int programs_swap(struct brouterd *d, int p)
 		return err;
 	err = xdp_swap(d, p, nx) ?: tc_ingress__load(ntc);
 	if (!err)
-		err = attach_tc_ingress(&d->port[p], bpf_program__fd(ntc->progs.tc_brouter_in));
+		err = attach_tc_ingress(
+			&d->port[p], bpf_program__fd(ntc->progs.tc_brouter_in));
 	if (!err && !d->ps[q].gone) {
 		/* replacing the filter finds its clsact there: it stays ours if it was */
 		created = d->port[q].tc_created_hook;
-		err = attach_tc_ingress(&d->port[q], bpf_program__fd(ntc->progs.tc_brouter_in));
+		err = attach_tc_ingress(
+			&d->port[q], bpf_program__fd(ntc->progs.tc_brouter_in));
 		d->port[q].tc_created_hook = created;
 	}
 	/* the maps are shared: destroying the old objects frees only programs */
@@ -204,9 +207,10 @@ static int tx_port_set(struct brouterd *d, int p)
 {
 	__u32 key = p, ifindex = d->port[p].ifindex;
 
-	if (bpf_map__update_elem(d->xdp->maps.tx_ports, &key, sizeof(key), &ifindex,
-				 sizeof(ifindex), BPF_ANY)) {
-		pr_err("add %s to tx_ports: %s", d->port[p].ifname, strerror(errno));
+	if (bpf_map__update_elem(d->xdp->maps.tx_ports, &key, sizeof(key),
+				 &ifindex, sizeof(ifindex), BPF_ANY)) {
+		pr_err("add %s to tx_ports: %s", d->port[p].ifname,
+		       strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -220,7 +224,8 @@ static int reattach(struct brouterd *d, int p)
 	      policy_install(d) ?: info_write(d);
 	if (err || p != BR_PORT_WAN)
 		return err;
-	err = tunnel_run_wan_back(&d->tun, &d->cfg.tunnel, &d->port[BR_PORT_WAN]);
+	err = tunnel_run_wan_back(&d->tun, &d->cfg.tunnel,
+				  &d->port[BR_PORT_WAN]);
 	ra_start(d);
 	return err;
 }
@@ -240,7 +245,8 @@ int port_back(struct brouterd *d, int p, int ifindex)
 	err = reattach(d, p);
 	if (err) {
 		pr_err("%s port %s (ifindex %d) is back but could not be attached again: "
-		       "exiting", port_role[p], pa->ifname, ifindex);
+		       "exiting",
+		       port_role[p], pa->ifname, ifindex);
 		d->ps[p].gone = true;
 		return err;
 	}
@@ -250,8 +256,9 @@ int port_back(struct brouterd *d, int p, int ifindex)
 	}
 	port_xdp_seen(d, p);
 	pr_info("%s port %s is back (ifindex %d): XDP (%s), tc ingress, promiscuous "
-		"mode, tx_ports and settings attached again%s", port_role[p], pa->ifname,
-		ifindex, pa->xdp_generic ? "generic" : "native",
+		"mode, tx_ports and settings attached again%s",
+		port_role[p], pa->ifname, ifindex,
+		pa->xdp_generic ? "generic" : "native",
 		p == BR_PORT_WAN && d->tun.on ? ", tunnel set up again" : "");
 	veth_check(d, p);
 	return 0;

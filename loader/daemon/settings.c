@@ -116,11 +116,12 @@ int policy_stage(struct brouterd *d, const struct br_config *c)
 	if (err)
 		return err;
 	policy_tag(&comp, tag);
-	err = policy_clear_gen(dst, rules, staged_slot(d)) ?:
-	      policy_write(dst, rules, &comp);
+	err = policy_clear_gen(dst, rules, staged_slot(d))
+		      ?: policy_write(dst, rules, &comp);
 	policy_compiled_free(&comp);
 	if (err) {
-		pr_err("write the pinholes of the new policy: %s", strerror(-err));
+		pr_err("write the pinholes of the new policy: %s",
+		       strerror(-err));
 		return err;
 	}
 	/* names are for display only: a policy without them still protects */
@@ -208,12 +209,14 @@ void follow_port_macs(struct brouterd *d)
 	struct br_settings s;
 	int err;
 
-	if (settings_build(d, &d->cfg, &s) || !memcmp(&s, &d->settings, sizeof(s)))
+	if (settings_build(d, &d->cfg, &s) ||
+	    !memcmp(&s, &d->settings, sizeof(s)))
 		return;
 	err = policy_install(d);
 	if (err)
 		pr_warn("port MAC address changed; installing it failed (%s), "
-			"trying again at the next link event", strerror(-err));
+			"trying again at the next link event",
+			strerror(-err));
 	else
 		pr_info("port MAC address changed; settings updated (generation %u)",
 			d->settings.gen);

@@ -56,7 +56,8 @@ unsigned int timers_fired(struct br_timers *t)
 	unsigned int fired = 0;
 	int i;
 
-	if (read(t->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+	if (read(t->fd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
 		return 0;
 	for (i = 0; i < BR_T_MAX; i++) {
 		if (t->due[i] && t->due[i] <= now) {

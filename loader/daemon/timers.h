@@ -6,14 +6,14 @@
 #include <linux/types.h>
 
 enum br_timer {
-	BR_T_PREFIXES,	/* the next RA-learned prefix lifetime to end */
-	BR_T_RS,	/* the next router solicitation while no prefix is known */
+	BR_T_PREFIXES, /* the next RA-learned prefix lifetime to end */
+	BR_T_RS, /* the next router solicitation while no prefix is known */
 	BR_T_MAX,
 };
 
 struct br_timers {
-	int fd;			/* timerfd, armed for the earliest deadline */
-	__u64 due[BR_T_MAX];	/* CLOCK_MONOTONIC ns; 0: off */
+	int fd;		     /* timerfd, armed for the earliest deadline */
+	__u64 due[BR_T_MAX]; /* CLOCK_MONOTONIC ns; 0: off */
 };
 
 int timers_open(struct br_timers *t);

@@ -169,7 +169,8 @@ void tunnel_run_nft_changed(struct tunnel_run *r, const struct nft_change *c)
 	if (!r->on)
 		return;
 	if (!c->pid)
-		snprintf(what, sizeof(what), "may have changed (events were lost)");
+		snprintf(what, sizeof(what),
+			 "may have changed (events were lost)");
 	else
 		snprintf(what, sizeof(what), "was %s by %s (pid %u)",
 			 c->deleted ? "deleted" : "changed", c->proc, c->pid);
@@ -179,7 +180,8 @@ void tunnel_run_nft_changed(struct tunnel_run *r, const struct nft_change *c)
 void tunnel_run_wan_gone(struct tunnel_run *r, bool deleted)
 {
 	if (!deleted) {
-		tunnel_run_stop(r); /* renamed: all of it is still there to undo */
+		tunnel_run_stop(
+			r); /* renamed: all of it is still there to undo */
 		return;
 	}
 	if (r->on)
@@ -204,6 +206,7 @@ int tunnel_run_wan_back(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 	/* the egress program takes the new ifindex as rodata: a new one */
 	err = run_up(r, cfg);
 	if (err)
-		pr_err("tunnel: could not be set up on the new %s", wan->ifname);
+		pr_err("tunnel: could not be set up on the new %s",
+		       wan->ifname);
 	return err;
 }

@@ -61,9 +61,11 @@ static int netns_of(struct brouterd *d, int nsid)
 		if (!dir)
 			continue;
 		while (fd < 0 && (de = readdir(dir))) {
-			if (de->d_name[0] == '.' || (i && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+			if (de->d_name[0] == '.' ||
+			    (i && (de->d_name[0] < '0' || de->d_name[0] > '9')))
 				continue;
-			snprintf(path, sizeof(path), i ? "%s/%s/ns/net" : "%s/%s", dirs[i],
+			snprintf(path, sizeof(path),
+				 i ? "%s/%s/ns/net" : "%s/%s", dirs[i],
 				 de->d_name);
 			fd = nsfd_try(d, path, nsid, seen, &n_seen);
 		}
@@ -73,7 +75,8 @@ static int netns_of(struct brouterd *d, int nsid)
 }
 
 /* Can the peer @l (in namespace @nsid, -1: here) take XDP redirects? 1, 0, -1: cannot tell. */
-static int peer_takes_redirects(struct brouterd *d, const struct rtnl_link *l, int nsid)
+static int peer_takes_redirects(struct brouterd *d, const struct rtnl_link *l,
+				int nsid)
 {
 	int fd = -1, gro;
 
@@ -106,20 +109,23 @@ void veth_check(struct brouterd *d, int p)
 		return;
 	ok = peer_takes_redirects(d, &peer, me.link_netnsid);
 	if (ok < 0) {
-		pr_debug("%s: cannot tell whether its veth peer %s has GRO", me.ifname,
-			 peer.ifname);
+		pr_debug("%s: cannot tell whether its veth peer %s has GRO",
+			 me.ifname, peer.ifname);
 	} else if (!ok && !ps->veth_warned) {
 		pr_warn("%s is a veth whose peer %s%s has neither GRO nor an XDP "
 			"program: the kernel drops every frame brouter's XDP redirects "
 			"into %s. Fix: ethtool -K %s gro on%s (or attach an XDP program "
-			"to it)", me.ifname, peer.ifname,
-			me.link_netnsid >= 0 ? " (in another network namespace)" : "",
+			"to it)",
 			me.ifname, peer.ifname,
-			me.link_netnsid >= 0 ? ", in the peer's namespace" : "");
+			me.link_netnsid >= 0 ? " (in another network namespace)"
+					     : "",
+			me.ifname, peer.ifname,
+			me.link_netnsid >= 0 ? ", in the peer's namespace"
+					     : "");
 		ps->veth_warned = true;
 	} else if (ok && ps->veth_warned) {
-		pr_info("%s: its veth peer %s takes XDP redirects now", me.ifname,
-			peer.ifname);
+		pr_info("%s: its veth peer %s takes XDP redirects now",
+			me.ifname, peer.ifname);
 		ps->veth_warned = false;
 	}
 }

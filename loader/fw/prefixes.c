@@ -147,8 +147,9 @@ int prefixes_from_ra(int map_fd, const struct ra_prefix *p, int n)
 		memset(&v, 0, sizeof(v));
 		v.flags = BR_PFX_RA | (known ? old.flags : 0);
 		/* kept for a configured prefix too, for when it is unconfigured */
-		v.expires_ns = p[i].valid == RA_LIFETIME_INFINITE ?
-				       0 : mono_ns() + p[i].valid * 1000000000ULL;
+		v.expires_ns = p[i].valid == RA_LIFETIME_INFINITE
+				       ? 0
+				       : mono_ns() + p[i].valid * 1000000000ULL;
 		if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY)) {
 			pr_warn("WAN prefix %s: %s", buf, strerror(errno));
 			continue;
@@ -191,7 +192,8 @@ void prefixes_expire(int map_fd)
 	struct map_keys mk = { 0 };
 	size_t i;
 
-	if (map_keys(map_fd, sizeof(struct br_prefix_key), expired, &map_fd, &mk))
+	if (map_keys(map_fd, sizeof(struct br_prefix_key), expired, &map_fd,
+		     &mk))
 		return;
 	for (i = 0; i < mk.n; i++)
 		if (!ra_lapsed(map_fd, map_key_at(&mk, i)))
@@ -205,7 +207,8 @@ static int earliest(const void *key, const void *val, void *ctx)
 	__u64 *first = ctx;
 
 	(void)key;
-	if ((v->flags & BR_PFX_RA) && v->expires_ns && (!*first || v->expires_ns < *first))
+	if ((v->flags & BR_PFX_RA) && v->expires_ns &&
+	    (!*first || v->expires_ns < *first))
 		*first = v->expires_ns;
 	return 0;
 }
@@ -214,8 +217,8 @@ __u64 prefixes_next_expiry(int map_fd)
 {
 	__u64 first = 0;
 
-	if (map_each(map_fd, sizeof(struct br_prefix_key), sizeof(struct br_prefix_val),
-		     earliest, &first))
+	if (map_each(map_fd, sizeof(struct br_prefix_key),
+		     sizeof(struct br_prefix_val), earliest, &first))
 		return 0;
 	return first;
 }

@@ -24,8 +24,8 @@ enum undo_kind {
 
 struct tunnel_undo {
 	enum undo_kind kind;
-	int family;		/* UNDO_ADDR */
-	unsigned int plen;	/* UNDO_ADDR, UNDO_ROUTE4 */
+	int family;	   /* UNDO_ADDR */
+	unsigned int plen; /* UNDO_ADDR, UNDO_ROUTE4 */
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;

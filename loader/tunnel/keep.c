@@ -25,7 +25,8 @@ static int keep_one(struct tunnel *t, const struct tunnel_undo *u)
 
 	switch (u->kind) {
 	case UNDO_ADDR:
-		err = rtnl_addr_add(&t->rtnl, t->wan_ifindex, u->family, &u->u, u->plen);
+		err = rtnl_addr_add(&t->rtnl, t->wan_ifindex, u->family, &u->u,
+				    u->plen);
 		if (err == -EEXIST)
 			return 0;
 		inet_ntop(u->family, &u->u, a, sizeof(a));
@@ -33,12 +34,12 @@ static int keep_one(struct tunnel *t, const struct tunnel_undo *u)
 			pr_err("tunnel: address %s/%u was removed from %s; putting it back: %s",
 			       a, u->plen, t->wan, strerror(-err));
 		else
-			pr_warn("tunnel: address %s/%u was removed from %s: put back", a,
-				u->plen, t->wan);
+			pr_warn("tunnel: address %s/%u was removed from %s: put back",
+				a, u->plen, t->wan);
 		return err ? err : 1;
 	case UNDO_ROUTE4:
-		err = rtnl_route4_add(&t->rtnl, t->wan_ifindex, u->u.v4, u->plen,
-				      addr4(TUNNEL_NEXT_HOP), t->mtu);
+		err = rtnl_route4_add(&t->rtnl, t->wan_ifindex, u->u.v4,
+				      u->plen, addr4(TUNNEL_NEXT_HOP), t->mtu);
 		if (err == -EEXIST)
 			return 0;
 		if (err)
@@ -46,7 +47,8 @@ static int keep_one(struct tunnel *t, const struct tunnel_undo *u)
 			       addr4_str(&u->u.v4, a), u->plen, strerror(-err));
 		else
 			pr_warn("tunnel: route %s/%u via %s dev %s was removed: put back",
-				addr4_str(&u->u.v4, a), u->plen, TUNNEL_NEXT_HOP, t->wan);
+				addr4_str(&u->u.v4, a), u->plen,
+				TUNNEL_NEXT_HOP, t->wan);
 		return err ? err : 1;
 	case UNDO_NEIGH4:
 		err = rtnl_neigh4_present(&t->rtnl, t->wan_ifindex, u->u.v4);
@@ -84,9 +86,11 @@ int tunnel_keep(struct tunnel *t)
 	if (t->nft_loaded && nft_table_owner() == NFT_TABLE_ABSENT)
 		tunnel_nft_restore(t, "was missing");
 	/* a link that is down takes no route: it comes back up with an event */
-	if (rtnl_link_get(&t->rtnl, t->wan_ifindex, -1, &l) || !(l.flags & IFF_UP))
+	if (rtnl_link_get(&t->rtnl, t->wan_ifindex, -1, &l) ||
+	    !(l.flags & IFF_UP))
 		return 0;
-	return keep_list(t, &t->base) + keep_list(t, &t->peers) + keep_list(t, &t->main);
+	return keep_list(t, &t->base) + keep_list(t, &t->peers) +
+	       keep_list(t, &t->main);
 }
 
 void tunnel_forget(struct tunnel *t)
@@ -104,7 +108,8 @@ void tunnel_forget(struct tunnel *t)
 	}
 	tunnel_release(t);
 	pr_info("tunnel: %s is gone and took the tunnel's addresses, routes and "
-		"neighbour with it; map entries and nftables table removed", t->wan);
+		"neighbour with it; map entries and nftables table removed",
+		t->wan);
 }
 
 int tunnel_nft_restore(struct tunnel *t, const char *what)

@@ -17,7 +17,8 @@ bool napt_applies(const struct mape_ce *ce)
 	return ce->psid_len && ce->psid_offset;
 }
 
-static bool reserved_in(const uint16_t *res, int n_res, uint32_t first, uint32_t last)
+static bool reserved_in(const uint16_t *res, int n_res, uint32_t first,
+			uint32_t last)
 {
 	int i;
 
@@ -62,8 +63,8 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-int napt_plan(const struct mape_port_range *r, int n_r, const uint16_t *reserved,
-	      int n_res, struct napt_plan *out)
+int napt_plan(const struct mape_port_range *r, int n_r,
+	      const uint16_t *reserved, int n_res, struct napt_plan *out)
 {
 	uint16_t res[TUNNEL_MAX_RESERVED];
 	uint32_t total = 0, n, p;

@@ -15,10 +15,10 @@
 #include "tunnel/mape_rule.h"
 
 struct napt_plan {
-	uint16_t first, last;	/* the stand-ins: first..last */
-	int n;			/* last - first + 1 */
-	uint16_t *real;		/* real[i]: the port of the set first + i stands for */
-	int left_out;		/* ports of the set no stand-in fits (see napt_plan()) */
+	uint16_t first, last; /* the stand-ins: first..last */
+	int n;		      /* last - first + 1 */
+	uint16_t *real; /* real[i]: the port of the set first + i stands for */
+	int left_out; /* ports of the set no stand-in fits (see napt_plan()) */
 };
 
 /* Stand-ins are for a shared address whose set is more than one run. */
@@ -34,8 +34,8 @@ bool napt_applies(const struct mape_ce *ce);
  * widest gap is used and left_out says how many ports of the set stay
  * unused. 0 (free with napt_plan_free()) or -errno.
  */
-int napt_plan(const struct mape_port_range *r, int n_r, const uint16_t *reserved,
-	      int n_res, struct napt_plan *out);
+int napt_plan(const struct mape_port_range *r, int n_r,
+	      const uint16_t *reserved, int n_res, struct napt_plan *out);
 void napt_plan_free(struct napt_plan *p);
 
 /* Write "nat_ports" (fd) for @p, every other port cleared; NULL: clear all. */

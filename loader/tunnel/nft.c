@@ -93,9 +93,10 @@ static void print_nat_out(FILE *f, const struct nft_spec *s,
 	if (s->n_no_nat)
 		fprintf(f, "\t\toifname \"%s\" ip daddr @no_nat return\n", s->wan);
 	if (s->napt)
-		fprintf(f, "\t\toifname \"%s\" meta l4proto { tcp, udp, icmp } "
-			   "snat ip to %s:%u-%u\n", s->wan, ce, s->napt->first,
-			s->napt->last);
+		fprintf(f,
+			"\t\toifname \"%s\" meta l4proto { tcp, udp, icmp } "
+			"snat ip to %s:%u-%u\n",
+			s->wan, ce, s->napt->first, s->napt->last);
 	else if (n) {
 		fprintf(f, "\t\toifname \"%s\" meta l4proto { tcp, udp, icmp } "
 			   "snat ip to numgen inc mod %d map {", s->wan, n);
@@ -142,11 +143,13 @@ static void print_guard(FILE *f, const struct nft_spec *s)
 	char ce[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &s->ce->ipv4, ce, sizeof(ce));
-	fprintf(f, "\tchain guard {\n"
-		   "\t\ttype filter hook input priority filter; policy accept;\n"
-		   "\t\tiifname \"%s\" ip daddr %s meta l4proto { tcp, udp } "
-		   "th dport %u-%u ct state new drop\n"
-		   "\t}\n", s->wan, ce, s->napt->first, s->napt->last);
+	fprintf(f,
+		"\tchain guard {\n"
+		"\t\ttype filter hook input priority filter; policy accept;\n"
+		"\t\tiifname \"%s\" ip daddr %s meta l4proto { tcp, udp } "
+		"th dport %u-%u ct state new drop\n"
+		"\t}\n",
+		s->wan, ce, s->napt->first, s->napt->last);
 }
 
 static void print_forward(FILE *f, const struct nft_spec *s)
@@ -189,8 +192,10 @@ char *nft_table_text(const struct nft_spec *s)
 		return NULL;
 	}
 	/* create-then-delete: the new table replaces any old one in one go */
-	fprintf(f, "add table ip %s\ndelete table ip %s\ntable ip %s {\n"
-		   "\tcomment \"%s\"\n", NFT_TABLE, NFT_TABLE, NFT_TABLE, NFT_OWNER_MARK);
+	fprintf(f,
+		"add table ip %s\ndelete table ip %s\ntable ip %s {\n"
+		"\tcomment \"%s\"\n",
+		NFT_TABLE, NFT_TABLE, NFT_TABLE, NFT_OWNER_MARK);
 	if (s->n_no_nat) {
 		fprintf(f, "\tset no_nat {\n\t\ttype ipv4_addr; flags interval;\n"
 			   "\t\telements = {");

@@ -21,14 +21,16 @@
  * The table's comment: what tells brouterd's table (its own, or one a
  * killed brouterd left) from one of the same name someone else made.
  */
-#define NFT_OWNER_MARK "brouterd: MAP-E NAPT, port forwards, MSS clamp; changes are undone"
+#define NFT_OWNER_MARK \
+	"brouterd: MAP-E NAPT, port forwards, MSS clamp; changes are undone"
 
 /* What the table must do; a pure description nft_table_text() renders. */
 struct nft_spec {
 	const char *wan;		/* interface name */
 	unsigned int mss;		/* clamp SYNs to this MSS both ways; 0: no */
 	const struct mape_ce *ce;	/* MAP-E NAPT into ce's address and set; NULL: no NAT */
-	const struct napt_plan *napt;	/* with ce: NAT into these stand-ins instead */
+	const struct napt_plan
+		*napt; /* with ce: NAT into these stand-ins instead */
 	const struct tunnel_reserved *reserved; /* forwarded ports: DNAT, not NAPT */
 	int n_reserved;
 	const struct prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */

@@ -44,8 +44,9 @@ static const char *attr_str(const struct nlmsghdr *nlh, unsigned int type)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == type && !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+	mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
 			return mnl_attr_get_str(a);
 	return NULL;
 }
@@ -54,8 +55,9 @@ static unsigned int attr_u32(const struct nlmsghdr *nlh, unsigned int type)
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == type && !mnl_attr_validate(a, MNL_TYPE_U32))
+	mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == type &&
+		    !mnl_attr_validate(a, MNL_TYPE_U32))
 			return ntohl(mnl_attr_get_u32(a));
 	return 0;
 }
@@ -92,7 +94,8 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	}
 	table = attr_str(nlh, NFT_ATTR_TABLE);
-	if (g->nfgen_family != NFPROTO_IPV4 || !table || strcmp(table, NFT_TABLE))
+	if (g->nfgen_family != NFPROTO_IPV4 || !table ||
+	    strcmp(table, NFT_TABLE))
 		return MNL_CB_OK;
 	c->w->touched = true;
 	c->w->deleted |= msg == NFT_MSG_DELTABLE;

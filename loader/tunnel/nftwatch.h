@@ -12,13 +12,13 @@
 
 struct nft_watch {
 	struct rtnl nl;
-	bool touched, deleted;	/* by the transaction being read */
+	bool touched, deleted; /* by the transaction being read */
 };
 
 /* What a committed transaction of someone else did to table ip brouter. */
 struct nft_change {
-	bool deleted;		/* the table went (flush ruleset, delete table) */
-	unsigned int pid;	/* who committed it (0: unknown, events lost) */
+	bool deleted;	  /* the table went (flush ruleset, delete table) */
+	unsigned int pid; /* who committed it (0: unknown, events lost) */
 	char proc[32];
 };
 

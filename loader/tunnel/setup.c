@@ -112,7 +112,8 @@ static void mape_log(const struct tunnel *t)
  */
 static int napt_up(struct tunnel *t)
 {
-	struct nft_spec s = { .ce = &t->ce, .reserved = t->reserved,
+	struct nft_spec s = { .ce = &t->ce,
+			      .reserved = t->reserved,
 			      .n_reserved = t->n_reserved };
 	uint16_t res[TUNNEL_MAX_RESERVED];
 	struct mape_port_range *r;
@@ -364,8 +365,8 @@ int everything_up(struct tunnel *t)
 	       main_up(t);
 }
 
-int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan,
-		 int wan_ifindex, const struct tunnel_maps *m)
+int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg,
+		 const char *wan, int wan_ifindex, const struct tunnel_maps *m)
 {
 	int err;
 

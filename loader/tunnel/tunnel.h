@@ -74,7 +74,7 @@ struct tunnel {
 	struct mape_ce ce;
 	int n_reserved;			/* reserved ports inside ce's set */
 	struct tunnel_reserved reserved[TUNNEL_MAX_RESERVED];
-	struct napt_plan napt;		/* NAT stand-ins, when napt_applies(ce) */
+	struct napt_plan napt; /* NAT stand-ins, when napt_applies(ce) */
 
 	/* DS-Lite */
 	bool b4_up;
@@ -83,8 +83,8 @@ struct tunnel {
 
 /* The BPF maps the tunnel writes; brouterd is their only writer. */
 struct tunnel_maps {
-	int tun_out, tun_in;	/* pinned; flushed at start */
-	int nat_ports;		/* MAP-E NAPT stand-ins, cleared at start */
+	int tun_out, tun_in; /* pinned; flushed at start */
+	int nat_ports;	     /* MAP-E NAPT stand-ins, cleared at start */
 };
 
 /*
@@ -95,8 +95,8 @@ struct tunnel_maps {
  * address on the WAN. Returns 0, or -errno after logging why and undoing
  * all it did. @t needs no initialisation; tunnel_stop() it in all cases.
  */
-int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg, const char *wan,
-		 int wan_ifindex, const struct tunnel_maps *m);
+int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg,
+		 const char *wan, int wan_ifindex, const struct tunnel_maps *m);
 
 /*
  * A prefix of the WAN was learned (router advertisement, valid lifetime

@@ -86,7 +86,8 @@ void undo_all_but_device(struct tunnel *t, struct tunnel_undo_list *l)
 
 	while (l->n > 0) {
 		u = &l->v[--l->n];
-		if (u->kind != UNDO_ADDR && u->kind != UNDO_ROUTE4 && u->kind != UNDO_NEIGH4)
+		if (u->kind != UNDO_ADDR && u->kind != UNDO_ROUTE4 &&
+		    u->kind != UNDO_NEIGH4)
 			undo_one(t, u);
 	}
 }

@@ -32,7 +32,8 @@
  */
 #define BENCH_INNER_HDRS 28
 struct bench_tun_hdr {
-	__u8 hdr[sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + BENCH_INNER_HDRS];
+	__u8 hdr[sizeof(struct ethhdr) + sizeof(struct ipv6hdr) +
+		 BENCH_INNER_HDRS];
 	__u8 pad[2];
 };
 

@@ -686,8 +686,9 @@ static void reload_refuses_an_empty_file(void **state)
 	assert_int_equal(c.n_pinholes, 0);
 	config_free(&c);
 
-	write_file("brouter.conf",
-		   "firewall = { pinholes = ( { dst = \"::1\"; proto = \"tcp\"; } ); };\n");
+	write_file(
+		"brouter.conf",
+		"firewall = { pinholes = ( { dst = \"::1\"; proto = \"tcp\"; } ); };\n");
 	assert_int_equal(run(ARGV("-c", path, "lan0", "wan0"), &c), 0);
 	saved = c;
 	write_file("brouter.conf", "");
@@ -733,30 +734,41 @@ static int changes(const char *before, const char *after)
 	return n;
 }
 
-#define PH(name, dst, port)                                                   \
-	"{ name = \"" name "\"; dst = \"" dst "\"; proto = \"tcp\"; ports = [ " port " ]; }"
+#define PH(name, dst, port)                   \
+	"{ name = \"" name "\"; dst = \"" dst \
+	"\"; proto = \"tcp\"; ports = [ " port " ]; }"
 
 static void reload_says_what_changed(void **state)
 {
 	(void)state;
-	assert_int_equal(changes("firewall = { pinholes = ( " PH("ssh", "2001:db8::10", "22") ", "
-				 PH("web", "2001:db8::11", "80") " ); };",
-				 "firewall = { mode = \"open\"; pinholes = ( "
-				 PH("ssh", "2001:db8::10", "2222") ", "
-				 PH("dns", "2001:db8::12", "53") ", "
-				 "{ dst = \"2001:db8::/64\"; proto = \"udp\"; ports = [ \"5000-5010\", \"7\" ]; }"
-				 " ); };"),
-			 5);
-	assert_non_null(strstr(errors, "pinhole removed: web: 2001:db8::11/128 tcp 80"));
-	assert_non_null(strstr(errors, "pinhole changed: ssh: 2001:db8::10/128 tcp 2222"));
-	assert_non_null(strstr(errors, "pinhole added: dns: 2001:db8::12/128 tcp 53"));
-	assert_non_null(strstr(errors, "pinhole added: line 1: 2001:db8::/64 udp 7 +1"));
+	assert_int_equal(
+		changes("firewall = { pinholes = ( " PH(
+				"ssh", "2001:db8::10",
+				"22") ", " PH("web", "2001:db8::11",
+					      "80") " ); };",
+			"firewall = { mode = \"open\"; pinholes = ( " PH(
+				"ssh", "2001:db8::10",
+				"2222") ", " PH("dns", "2001:db8::12",
+						"53") ", "
+						      "{ dst = \"2001:db8::/64\"; proto = \"udp\"; ports = [ \"5000-5010\", \"7\" ]; }"
+						      " ); };"),
+		5);
+	assert_non_null(strstr(
+		errors, "pinhole removed: web: 2001:db8::11/128 tcp 80"));
+	assert_non_null(strstr(
+		errors, "pinhole changed: ssh: 2001:db8::10/128 tcp 2222"));
+	assert_non_null(
+		strstr(errors, "pinhole added: dns: 2001:db8::12/128 tcp 53"));
+	assert_non_null(strstr(
+		errors, "pinhole added: line 1: 2001:db8::/64 udp 7 +1"));
 	assert_non_null(strstr(errors, "firewall mode stateful -> open"));
 
-	assert_int_equal(changes("lan = \"lan0\";\n" MAPE_OK, "lan = \"lan0\";\n"), 1);
+	assert_int_equal(
+		changes("lan = \"lan0\";\n" MAPE_OK, "lan = \"lan0\";\n"), 1);
 	assert_non_null(strstr(errors, "reload: tunnel map-e -> none"));
 	assert_int_equal(changes(MAPE_OK, MAPE_OK), 0);
-	assert_non_null(strstr(errors, "reload: the configuration is unchanged"));
+	assert_non_null(
+		strstr(errors, "reload: the configuration is unchanged"));
 }
 
 static int setup(void **state)

@@ -165,7 +165,8 @@ static void lan_colon_wan(void **state)
 static void flag_given(const char *opt, size_t off, unsigned int given)
 {
 	struct br_options file, cli;
-	int *cli_flag = (int *)((char *)&cli + off), *file_flag = (int *)((char *)&file + off);
+	int *cli_flag = (int *)((char *)&cli + off),
+	    *file_flag = (int *)((char *)&file + off);
 
 	assert_int_equal(parse(&cli, ARGV("a", "b")), 0);
 	assert_int_equal(*cli_flag, 0);
@@ -185,7 +186,8 @@ static void flag_given(const char *opt, size_t off, unsigned int given)
 static void syslog_and_wait_options(void **state)
 {
 	(void)state;
-	flag_given("--syslog", offsetof(struct br_options, syslog), BR_GIVEN_SYSLOG);
+	flag_given("--syslog", offsetof(struct br_options, syslog),
+		   BR_GIVEN_SYSLOG);
 	flag_given("--wait", offsetof(struct br_options, wait), BR_GIVEN_WAIT);
 }
 

@@ -146,7 +146,10 @@ static void stand_ins_cover_the_whole_set(void **state)
 		reserved(IPPROTO_TCP, 2257, "192.168.1.10", 22),
 	};
 	struct mape_ce ce = rfc_ce();
-	struct nft_spec s = { .wan = "wan0", .mss = 1420, .ce = &ce, .reserved = res,
+	struct nft_spec s = { .wan = "wan0",
+			      .mss = 1420,
+			      .ce = &ce,
+			      .reserved = res,
 			      .n_reserved = 1 };
 	struct mape_port_range *r;
 	struct napt_plan p;
@@ -176,10 +179,14 @@ static void stand_ins_cover_the_whole_set(void **state)
 	s.napt = &p;
 	text = nft_table_text(&s);
 	assert_non_null(text);
-	assert_contains(text, "oifname \"wan0\" meta l4proto { tcp, udp, icmp } snat ip to 192.0.2.18:1-251\n");
+	assert_contains(
+		text,
+		"oifname \"wan0\" meta l4proto { tcp, udp, icmp } snat ip to 192.0.2.18:1-251\n");
 	assert_null(strstr(text, "numgen"));
 	assert_contains(text, "type filter hook input priority filter;");
-	assert_contains(text, "iifname \"wan0\" ip daddr 192.0.2.18 meta l4proto { tcp, udp } th dport 1-251 ct state new drop");
+	assert_contains(
+		text,
+		"iifname \"wan0\" ip daddr 192.0.2.18 meta l4proto { tcp, udp } th dport 1-251 ct state new drop");
 	assert_contains(text, "tcp dport 2257 dnat ip to 192.168.1.10:22");
 	nft_accepts(text);
 	free(text);
@@ -198,7 +205,8 @@ static void stand_ins_avoid_reserved_ports(void **state)
 {
 	struct mape_port_range big = { 4096, 4096 + 15359 };
 	uint16_t res[] = { 30000, 5000 };
-	uint16_t spread[] = { 64000, 8000, 16000, 24000, 32000, 40000, 48000, 56000 };
+	uint16_t spread[] = { 64000, 8000,  16000, 24000,
+			      32000, 40000, 48000, 56000 };
 	struct napt_plan p;
 
 	(void)state;
