@@ -116,24 +116,21 @@ static bool has_prefix(const struct prefix6 *v, int n, const struct prefix6 *p)
 	return false;
 }
 
-static int prefixes_diff(const struct br_config *old,
-			 const struct br_config *new)
+/* The lan-prefixes of @a that @b lacks, logged as @what. */
+static int prefixes_only_in(const struct br_config *a,
+			    const struct br_config *b, const char *what)
 {
-	char b[PREFIX6_STRLEN];
+	char buf[PREFIX6_STRLEN];
 	int i, n = 0;
 
-	for (i = 0; i < old->n_lan_prefixes; i++)
-		if (!has_prefix(new->lan_prefixes, new->n_lan_prefixes,
-				&old->lan_prefixes[i]) &&
-		    ++n)
-			pr_info("reload: lan-prefix removed: %s",
-				prefix6_str(&old->lan_prefixes[i], b));
-	for (i = 0; i < new->n_lan_prefixes; i++)
-		if (!has_prefix(old->lan_prefixes, old->n_lan_prefixes,
-				&new->lan_prefixes[i]) &&
-		    ++n)
-			pr_info("reload: lan-prefix added: %s",
-				prefix6_str(&new->lan_prefixes[i], b));
+	for (i = 0; i < a->n_lan_prefixes; i++) {
+		if (has_prefix(b->lan_prefixes, b->n_lan_prefixes,
+			       &a->lan_prefixes[i]))
+			continue;
+		pr_info("reload: lan-prefix %s: %s", what,
+			prefix6_str(&a->lan_prefixes[i], buf));
+		n++;
+	}
 	return n;
 }
 
@@ -187,7 +184,8 @@ int config_log_changes(const struct br_config *old, const struct br_config *new)
 {
 	int n;
 
-	n = pinholes_diff(old, new) + prefixes_diff(old, new) +
+	n = pinholes_diff(old, new) + prefixes_only_in(old, new, "removed") +
+	    prefixes_only_in(new, old, "added") +
 	    policy_diff(&old->pol, &new->pol) +
 	    tunnel_diff(&old->tunnel, &new->tunnel);
 	if (memcmp(&old->opt.mark, &new->opt.mark, sizeof(old->opt.mark)) ||

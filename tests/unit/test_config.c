@@ -766,6 +766,12 @@ static void reload_says_what_changed(void **state)
 	assert_int_equal(
 		changes("lan = \"lan0\";\n" MAPE_OK, "lan = \"lan0\";\n"), 1);
 	assert_non_null(strstr(errors, "reload: tunnel map-e -> none"));
+	assert_int_equal(
+		changes("firewall = { lan-prefixes = [ \"2001:db8:1::/64\" ]; };",
+			"firewall = { lan-prefixes = [ \"2001:db8:2::/64\" ]; };"),
+		2);
+	assert_non_null(strstr(errors, "lan-prefix removed: 2001:db8:1::/64"));
+	assert_non_null(strstr(errors, "lan-prefix added: 2001:db8:2::/64"));
 	assert_int_equal(changes(MAPE_OK, MAPE_OK), 0);
 	assert_non_null(
 		strstr(errors, "reload: the configuration is unchanged"));
