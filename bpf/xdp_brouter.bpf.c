@@ -27,7 +27,8 @@ struct verdict {
 	__u32 stat;	/* enum br_stat_id of the verdict or drop reason */
 	__u8 meta;	/* BR_META_* to hand to tc, 0 = none */
 	__u8 flow_new;	/* the firewall opened a flow */
-	__u8 decap;	/* TUN_DECAP(_NAPT): strip the outer IPv6 header */
+	__u8 decap;	/* TUN_DECAP(_NAPT): strip the outer headers */
+	__u8 strip;	/* bytes of them (IPv6, options, GRE) */
 };
 
 static __always_inline void decide(struct verdict *v, int action, __u32 stat,
@@ -136,18 +137,21 @@ static __always_inline void bridge_ip6(struct xdp_md *ctx, struct verdict *v,
 static __always_inline void local_ip6(struct verdict *v, struct cursor *c,
 				      struct ipv6hdr *ip6, __u32 port)
 {
+	__u32 strip = 0;
 	int r;
 
 	decide(v, XDP_PASS, BR_STAT_LOCAL, BR_META_MARK);
 	if (port != BR_PORT_WAN)
 		return;
-	r = tun_check_in(c, ip6);
+	r = tun_check_in(c, ip6, &strip);
 	if (r < 0)
 		decide(v, XDP_DROP, -r, 0);
 	else if (r == TUN_IN_FRAG) /* tc reassembles (tun/reasm.h) */
 		decide(v, XDP_PASS, BR_STAT_TUN_FRAG, BR_META_REASM);
-	else if (r > 0)
+	else if (r > 0) {
 		v->decap = r;
+		v->strip = strip;
+	}
 }
 
 /*
@@ -209,7 +213,7 @@ static __always_inline int finish(struct xdp_md *ctx, struct verdict *v,
 				  __u32 port, __u64 bytes)
 {
 	if (v->decap) {
-		if (tun_decap(ctx)) {
+		if (tun_decap(ctx, v->strip)) {
 			decide(v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
 		} else {
 			if (v->decap == TUN_DECAP_NAPT)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * IPv4 over IPv6 (MAP-E RFC 7597, DS-Lite RFC 6333, static ip4ip6 peers)
- * without an ip6tnl device: tc egress on the WAN wraps the IPv4 the kernel
- * routes there, XDP on the WAN unwraps what the BR/AFTR/peer sends back.
+ * IPv4 over IPv6 (MAP-E RFC 7597, DS-Lite RFC 6333, lw4o6 RFC 7596, a
+ * fixed address over ip4ip6, static peers in ip4ip6 or GRE) without an
+ * ip6tnl device: tc egress on the WAN wraps the IPv4 the kernel routes
+ * there, XDP on the WAN unwraps what the BR/AFTR/peer sends back.
  */
 #ifndef BR_TUN4IN6_H
 #define BR_TUN4IN6_H
@@ -16,6 +17,7 @@
 #include "brouter/portset.h"
 #include "lib/parse.h"
 #include "tun/napt.h"
+#include "tun/wrap.h"
 
 /* RFC 7597 5.1, with brouterd's own arithmetic (include/brouter/portset.h). */
 static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)
@@ -25,9 +27,19 @@ static __always_inline int port_in_set(const struct br_tun *t, __u16 port_be)
 }
 
 /*
- * MAP-E: the port that identifies the CE in an inbound IPv4 packet: the
- * destination port, the echo identifier, or for an ICMP error the source
- * port (identifier) of the packet it quotes, which the CE sent.
+ * The tunnels of a CE address the LAN is NAPT-ed to: MAP-E, lw4o6 (a
+ * port set each), a fixed address (the whole of it, psid_len 0).
+ */
+static __always_inline int tun_has_ce(const struct br_tun *t)
+{
+	return BR_TUN_HAS_CE(t->mode);
+}
+
+/*
+ * A CE address: the port that identifies the CE in an inbound IPv4
+ * packet: the destination port, the echo identifier, or for an ICMP
+ * error the source port (identifier) of the packet it quotes, which the
+ * CE sent.
  */
 static __always_inline int mape_inner_ok(const struct br_tun *t,
 					 struct cursor *c, struct iphdr *ip)
@@ -108,7 +120,7 @@ static __always_inline int tun_inner_ok(const struct br_tun *t,
 	c->pos = (void *)ip + ip->ihl * 4;
 	if (c->pos > c->end)
 		return -BR_STAT_DROP_TUN_BAD;
-	if (t->mode == BR_TUN_MAPE)
+	if (tun_has_ce(t))
 		return mape_inner_ok(t, c, ip);
 	return 0;
 }
@@ -141,27 +153,34 @@ enum {
 
 /*
  * An IPv6 packet for the brouter's own MAC on the WAN. Returns one of the
- * above, 0 when it is not ours (the stack has it), or a negative drop
- * reason.
+ * above (TUN_DECAP*: with *@strip the bytes in front of the inner IPv4
+ * header, IPv6, destination options and GRE), 0 when it is not ours (the
+ * stack has it), or a negative drop reason.
  */
-static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
+static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6,
+					__u32 *strip)
 {
 	const struct frag_hdr6 *fh = c->pos;
 	const struct br_tun *t = NULL;
+	__u8 nh = ip6->nexthdr;
 	int r;
 
-	if (ip6->nexthdr == IPPROTO_FRAGMENT) {
+	if (nh == IPPROTO_FRAGMENT) {
 		/* every fragment names the protocol of the whole (RFC 8200 4.5) */
-		if ((void *)(fh + 1) > c->end || fh->nexthdr != IPPROTO_IPIP)
+		if ((void *)(fh + 1) > c->end || !tun_proto(fh->nexthdr))
 			return 0;
-	} else if (ip6->nexthdr != IPPROTO_IPIP) {
+	} else if (!tun_payload(tun_peek_proto(c, nh))) {
 		return 0;
 	}
 	r = tun_lookup_in(ip6, &t);
 	if (r <= 0 || !t)
 		return r;
-	if (ip6->nexthdr == IPPROTO_FRAGMENT)
+	if (nh == IPPROTO_FRAGMENT)
 		return TUN_IN_FRAG;
+	r = tun_unwrap(t, c, nh);
+	if (r)
+		return r;
+	*strip = c->pos - (void *)ip6;
 	r = tun_inner_whole(c, ip6);
 	if (!r)
 		r = tun_inner_ok(t, c);
@@ -171,20 +190,22 @@ static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6)
 }
 
 /*
- * Strip the outer IPv6 header: move the Ethernet addresses forward over
- * it and switch the ethertype to IPv4, so the kernel receives the inner
+ * Strip the outer headers (@strip bytes after the Ethernet header, as
+ * tun_check_in() measured them): move the Ethernet addresses forward over
+ * them and switch the ethertype to IPv4, so the kernel receives the inner
  * packet on the WAN port as if it had come natively.
  */
-static __always_inline int tun_decap(struct xdp_md *ctx)
+static __always_inline int tun_decap(struct xdp_md *ctx, __u32 strip)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data, *neth;
 	struct ethhdr copy;
 
-	if ((void *)(eth + 1) > end)
+	if ((void *)(eth + 1) > end ||
+	    strip > sizeof(struct ipv6hdr) + TUN_WRAP_MAX)
 		return -1;
 	copy = *eth;
-	if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct ipv6hdr)))
+	if (bpf_xdp_adjust_head(ctx, (int)strip))
 		return -1;
 	/* adjust_head moved data: reload and re-check before writing */
 	data = (void *)(long)ctx->data;

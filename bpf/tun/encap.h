@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Encapsulation of the IPv4 the kernel routes out of the WAN into a 4in6 tunnel. */
+/* Encapsulation of the IPv4 the kernel routes out of the WAN into a 4in6 tunnel (ip4ip6 or GRE). */
 #ifndef BR_TUN_ENCAP_H
 #define BR_TUN_ENCAP_H
 
@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
+#include "brouter/gre.h"
 
 static __always_inline struct br_tun *tun_for(struct __sk_buff *skb,
 					      __u16 *tot_len)
@@ -26,29 +27,47 @@ static __always_inline struct br_tun *tun_for(struct __sk_buff *skb,
 	return bpf_map_lookup_elem(&tun_out, &k);
 }
 
-/* Push the outer IPv6 header; every packet pointer is stale afterwards. */
+/* The outer headers: IPv6, then GRE for a GRE peer (brouter/gre.h). */
+struct tun_hdrs {
+	struct ipv6hdr ip6;
+	__be16 gre_flags;
+	__be16 gre_proto;
+	__be32 gre_key;
+};
+
+/* Push the outer headers; every packet pointer is stale afterwards. */
 static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 				 __u16 tot_len)
 {
-	struct ipv6hdr ip6 = {
-		.version = 6,
-		.payload_len = tot_len,
-		.nexthdr = IPPROTO_IPIP,
-		.hop_limit = 64,
+	struct tun_hdrs h = {
+		.ip6 = { .version = 6, .nexthdr = IPPROTO_IPIP, .hop_limit = 64 },
 	};
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV6;
 	__u16 proto = bpf_htons(ETH_P_IPV6);
+	__u32 glen = 0;
 
-	__builtin_memcpy(&ip6.saddr, t->local6, 16);
-	__builtin_memcpy(&ip6.daddr, t->remote6, 16);
+	if (t->flags & BR_TUN_F_GRE) {
+		glen = br_gre_len_out(t->flags & BR_TUN_F_KEY);
+		h.ip6.nexthdr = IPPROTO_GRE;
+		h.gre_flags = t->flags & BR_TUN_F_KEY ? bpf_htons(BR_GRE_KEY) : 0;
+		h.gre_proto = bpf_htons(ETH_P_IP);
+		h.gre_key = t->gre_key;
+		/* GSO packets are then segmented with both outer headers */
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_GRE;
+	}
+	h.ip6.payload_len = bpf_htons(bpf_ntohs(tot_len) + glen);
+	__builtin_memcpy(&h.ip6.saddr, t->local6, 16);
+	__builtin_memcpy(&h.ip6.daddr, t->remote6, 16);
 	/*
 	 * skb->protocol is read-only here; adjust_room switches it to IPv6
 	 * itself for ENCAP_L3_IPV6 on an IPv4 skb (and marks GSO packets as
-	 * IPXIP6 so they are segmented with the outer header).
+	 * IPXIP6, or GRE, so they are segmented with the outer headers).
 	 */
-	if (bpf_skb_adjust_room(skb, sizeof(ip6), BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV6))
+	if (bpf_skb_adjust_room(skb, sizeof(h.ip6) + glen, BPF_ADJ_ROOM_MAC,
+				flags))
 		return -1;
-	if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &ip6, sizeof(ip6), 0) ||
+	if (bpf_skb_store_bytes(skb, sizeof(struct ethhdr), &h,
+				sizeof(h.ip6) + glen, 0) ||
 	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
 				sizeof(proto), 0))
 		return -1;

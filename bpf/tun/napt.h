@@ -49,10 +49,14 @@ static __always_inline int icmp4_is_error(__u8 type)
 	       type == ICMP4_PARAMETERPROB;
 }
 
-/* The swap applies to a shared address whose set is more than one run. */
+/*
+ * The swap applies to a shared address whose set is more than one run:
+ * MAP-E's, and lw4o6's, which is NAPT-ed into alike.
+ */
 static __always_inline int napt_swaps(const struct br_tun *t)
 {
-	return t->mode == BR_TUN_MAPE && t->psid_len && t->psid_offset;
+	return (t->mode == BR_TUN_MAPE || t->mode == BR_TUN_LW4O6) &&
+	       t->psid_len && t->psid_offset;
 }
 
 static __always_inline struct br_nat_port *nat_port(__u16 port_be)

@@ -57,8 +57,12 @@
 /* Ethernet, IPv6 and fragment header: where a fragment's data starts. */
 #define REASM_HDRS \
 	(ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct frag_hdr6))
-/* What tun_inner_ok() reads: IPv4 with options, ICMP, a quoted header, 8 bytes of its payload. */
-#define REASM_PEEK     (60 + 8 + 20 + 8)
+/*
+ * What the first fragment's checks read: destination options and GRE
+ * (tun/wrap.h), then for tun_inner_ok() IPv4 with options, ICMP, a
+ * quoted header, 8 bytes of its payload.
+ */
+#define REASM_PEEK     (TUN_WRAP_MAX + 60 + 8 + 20 + 8)
 /* tun_reasm(): not a fragment of 4in6 from a tunnel's far end. */
 #define REASM_NOT_OURS -1
 
@@ -70,6 +74,7 @@ struct reasm_frag {
 	__u32 len;		/* bytes of it this fragment carries */
 	__u32 more;		/* M flag */
 	__u32 frame;		/* frame bytes on arrival, for the counters */
+	__u32 nh;		/* the fragment header's next header */
 } __attribute__((aligned(8)));
 
 static __always_inline void reasm_count_drop(__u32 reason, __u32 packets,
@@ -103,7 +108,7 @@ frag_parse(struct __sk_buff *skb, struct reasm_frag *f, const struct br_tun **t)
 	f->frame = skb->len;
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)) ||
 	    h.ip6.version != 6 || h.ip6.nexthdr != IPPROTO_FRAGMENT ||
-	    h.fh.nexthdr != IPPROTO_IPIP)
+	    !tun_proto(h.fh.nexthdr))
 		return 0;
 	r = tun_lookup_in(&h.ip6, t);
 	if (r <= 0)
@@ -111,6 +116,7 @@ frag_parse(struct __sk_buff *skb, struct reasm_frag *f, const struct br_tun **t)
 	__builtin_memcpy(f->k.remote6, &h.ip6.saddr, 16);
 	__builtin_memcpy(f->k.local6, &h.ip6.daddr, 16);
 	f->id = h.fh.id;
+	f->nh = h.fh.nexthdr;
 	fo = bpf_ntohs(h.fh.frag_off);
 	f->off = fo & ~7U;
 	f->more = fo & 1;
@@ -171,6 +177,7 @@ static __always_inline void slot_open(struct reasm_slot *s,
 	s->id = f->id;
 	s->state = REASM_OPEN;
 	s->first = 0;
+	s->skip = 0;
 	s->total = 0;
 	s->have = 0;
 	s->first_ns = now;
@@ -253,6 +260,7 @@ static __always_inline int frag_first_ok(struct __sk_buff *skb,
 {
 	__u32 want = REASM_HDRS + f->len;
 	struct cursor c;
+	void *start;
 	int r = -BR_STAT_DROP_TUN_BAD;
 
 	/* the checks read the fragment's data, not what may trail it */
@@ -263,8 +271,13 @@ static __always_inline int frag_first_ok(struct __sk_buff *skb,
 	if (bpf_skb_pull_data(skb, want))
 		goto out;
 	/* both helpers may have moved the data: pointers are taken only now */
-	cursor_init(&c, (void *)(long)skb->data + REASM_HDRS,
-		    (void *)(long)skb->data_end);
+	start = (void *)(long)skb->data + REASM_HDRS;
+	cursor_init(&c, start, (void *)(long)skb->data_end);
+	r = tun_unwrap(t, &c, f->nh);
+	if (r)
+		goto out;
+	/* what the datagram carries in front of the inner IPv4, left out later */
+	s->skip = c.pos - start;
 	r = tun_inner_ok(t, &c);
 out:
 	if (r)
@@ -322,11 +335,15 @@ static __always_inline void frag_hold(struct reasm_slot *s,
 		s->first = 1;
 }
 
-/* Copy the datagram of @s over the packet, after the Ethernet header. */
+/*
+ * Copy the inner packet of @s (@total bytes from @skip on) over the
+ * packet, after the Ethernet header.
+ */
 static __always_inline int reasm_copy_out(struct __sk_buff *skb,
-					  struct reasm_slot *s, __u32 total)
+					  struct reasm_slot *s, __u32 skip,
+					  __u32 total)
 {
-	__u32 i, done, n;
+	__u32 i, done, n, pos;
 
 	for (i = 0; i < BR_REASM_MAX / REASM_CHUNK; i++) {
 		done = i * REASM_CHUNK;
@@ -338,7 +355,12 @@ static __always_inline int reasm_copy_out(struct __sk_buff *skb,
 		barrier_var(n); /* as in frag_copy() */
 		if (!n)
 			break;
-		if (bpf_skb_store_bytes(skb, ETH_HLEN + done, s->data + done, n,
+		/* skip + total is the datagram, within BR_REASM_MAX: said again */
+		pos = skip + done;
+		if (pos >= BR_REASM_MAX)
+			return -1;
+		barrier_var(pos);
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + done, s->data + pos, n,
 					BPF_F_RECOMPUTE_CSUM))
 			return -1;
 	}
@@ -352,20 +374,26 @@ static __always_inline int reasm_copy_out(struct __sk_buff *skb,
 static __always_inline int reasm_emit(struct __sk_buff *skb,
 				      struct reasm_slot *s)
 {
-	const struct iphdr *ip = (const void *)s->data;
+	__u32 skip = s->skip & 0xff, total = s->total;
 	__be16 proto = bpf_htons(ETH_P_IP);
-	__u32 total = s->total;
+	const struct iphdr *ip;
 	__u32 reason = 0;
 
+	/* frag_first_ok() found the IPv4 header after skip bytes */
+	if (skip > TUN_WRAP_MAX || skip + sizeof(*ip) > total)
+		reason = BR_STAT_DROP_TUN_BAD;
+	ip = (const void *)(s->data + skip);
+	total -= skip;
 	/* the inner header must not claim more than arrived */
-	if (bpf_ntohs(ip->tot_len) > total)
+	if (!reason && bpf_ntohs(ip->tot_len) > total)
 		reason = BR_STAT_DROP_TUN_BAD;
 	/* change_proto drops 20 of the 40 outer bytes; the rest is overwritten */
-	else if (bpf_skb_change_proto(skb, proto, 0) ||
-		 bpf_skb_change_tail(skb, ETH_HLEN + total, 0) ||
-		 bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto),
-				     &proto, sizeof(proto), 0) ||
-		 reasm_copy_out(skb, s, total))
+	else if (!reason &&
+		 (bpf_skb_change_proto(skb, proto, 0) ||
+		  bpf_skb_change_tail(skb, ETH_HLEN + total, 0) ||
+		  bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto),
+				      &proto, sizeof(proto), 0) ||
+		  reasm_copy_out(skb, s, skip, total)))
 		reason = BR_STAT_DROP_TUN_FRAG_BIG;
 	if (reason) {
 		slot_drop(s, reason);

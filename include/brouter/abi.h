@@ -311,7 +311,22 @@ enum br_tun_mode {
 	BR_TUN_MAPE = 1,   /* RFC 7597, NAPT into the port set by nftables */
 	BR_TUN_DSLITE = 2, /* RFC 6333 B4: the AFTR does the NAT */
 	BR_TUN_IPIP6 = 3,  /* static peer, IPv4 prefixes behind it */
+	BR_TUN_LW4O6 = 4,  /* RFC 7596 lwB4: given address and port set, NAPT as MAP-E */
+	BR_TUN_FIXED = 5,  /* one fixed IPv4 address over ip4ip6, the LAN NAPT-ed to it */
 };
+
+/* Modes of a CE address the LAN is NAPT-ed to (a port set, or all of it). */
+#define BR_TUN_HAS_CE(mode) \
+	((mode) == BR_TUN_MAPE || (mode) == BR_TUN_LW4O6 || (mode) == BR_TUN_FIXED)
+#define BR_TUN_MODES 6
+
+/*
+ * How the IPv4 packet rides in the IPv6 one: right behind it (next
+ * header 4, RFC 2473), or behind a GRE header (next header 47, RFC 2784;
+ * with a key, RFC 2890). Header layout and sizes: brouter/gre.h.
+ */
+#define BR_TUN_F_GRE (1U << 0)
+#define BR_TUN_F_KEY (1U << 1) /* GRE with a key: gre_key */
 
 /* One tunnel: value of "tun_out" and "tun_in". */
 struct br_tun {
@@ -319,10 +334,13 @@ struct br_tun {
 	__u8 remote6[16]; /* BR / AFTR / peer */
 	enum br_tun_mode mode;
 	__u32 mtu;	  /* IPv4 MTU inside the tunnel (WAN MTU - 40) */
-	__u32 ce_ipv4;	  /* MAP-E: the CE's IPv4 address, network order */
-	__u16 psid;	  /* MAP-E: port-set id, right-aligned */
+	__u32 ce_ipv4;	  /* MAP-E, lw4o6, fixed: the CE's IPv4 address, network order */
+	__u16 psid;	  /* MAP-E, lw4o6: port-set id, right-aligned (k = 0: all ports) */
 	__u8 psid_len;	  /* k */
 	__u8 psid_offset; /* a; m = 16 - a - k */
+	__u32 gre_key;	  /* with BR_TUN_F_KEY: sent, and required inbound */
+	__u8 flags;	  /* BR_TUN_F_* */
+	__u8 pad[3];
 };
 
 /*
@@ -375,8 +393,10 @@ struct br_nat_port {
  *    (BR_RULE_*), so "pin_names" can name it.
  * 3: "settings" holds br_policy.echo_rate; "stats" gained the drop
  *    reasons truncated and echo_rate, and encap_fail moved among them.
+ * 4: "tun_out"/"tun_in" values grew the GRE flags and key, and "stats"
+ *    the tun_bad_key counter (the ids after it moved).
  */
-#define BR_LAYOUT_VERSION 3
+#define BR_LAYOUT_VERSION 4
 
 struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */

@@ -48,9 +48,10 @@
 	X(DROP_ECHO_RATE, "echo_rate", "inbound echo request over firewall.echo-rate") \
 	X(DROP_LAN_IPV6_OFF, "lan_ipv6_off", "IPv6 kept off the LAN (lan-ipv6 = false)") \
 	X(DROP_TUN_SRC, "tun_bad_src", "4in6 from a source that is not the BR/AFTR/peer") \
-	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E: inner destination is not the CE address") \
-	X(DROP_TUN_PORT, "tun_bad_port", "MAP-E: inner port outside the CE's port set") \
-	X(DROP_TUN_BAD, "tun_bad_inner", "4in6: inner IPv4 header truncated or malformed") \
+	X(DROP_TUN_DST, "tun_bad_dst", "MAP-E/lw4o6/fixed: inner destination is not the CE address") \
+	X(DROP_TUN_PORT, "tun_bad_port", "MAP-E/lw4o6: inner port outside the CE's port set") \
+	X(DROP_TUN_BAD, "tun_bad_inner", "4in6: inner IPv4 or GRE header truncated, malformed or not the tunnel's") \
+	X(DROP_TUN_KEY, "tun_bad_key", "GRE from a peer: key missing, unexpected or wrong") \
 	X(DROP_TUN_FRAG_OVERLAP, "tun_frag_overlap", "4in6 fragment overlapping one held (RFC 5722)") \
 	X(DROP_TUN_FRAG_BAD, "tun_frag_bad", "4in6 fragment malformed, past its datagram's end, or one too many") \
 	X(DROP_TUN_FRAG_BIG, "tun_frag_big", "4in6 datagram too large to reassemble") \

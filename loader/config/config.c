@@ -36,6 +36,7 @@ void config_defaults(struct br_config *c)
 	c->flow_cache = BR_CFG_FC_AUTO;
 	c->log_level = BR_LOG_INFO;
 	tunnel_cfg_defaults(&c->tunnel);
+	prov_cfg_defaults(&c->prov);
 }
 
 __u32 config_flow_cache(const struct br_config *c, int ncpus)
@@ -404,6 +405,26 @@ int config_load(const char *path, int must_exist, struct br_config *out)
 
 /* ---- file + command line ------------------------------------------- */
 
+/* --tunnel over the file's tunnel group: 0, or -EINVAL (logged). */
+static int tunnel_override(struct br_config *c, enum br_tunnel_opt t)
+{
+	int i, j;
+
+	if (t == BR_TUNNEL_NONE) {
+		tunnel_cfg_defaults(&c->tunnel);
+		return 0;
+	}
+	for (i = 0; i < c->tunnel.n_peers; i++)
+		for (j = 0; j < c->tunnel.peers[i].n_prefixes; j++)
+			if (!c->tunnel.peers[i].prefixes[j].len) {
+				pr_err("--tunnel auto: ipip6 peer %d takes 0.0.0.0/0, the provisioned tunnel's default route",
+				       i);
+				return -EINVAL;
+			}
+	c->tunnel.mode = TUNNEL_AUTO;
+	return 0;
+}
+
 int config_build(const struct br_options *cli, struct br_config *out)
 {
 	struct br_config c;
@@ -414,6 +435,10 @@ int config_build(const struct br_options *cli, struct br_config *out)
 		return err;
 	options_apply(&c.opt, cli);
 	c.cli = *cli;
+	if ((cli->given & BR_GIVEN_TUNNEL) && tunnel_override(&c, cli->tunnel)) {
+		config_free(&c);
+		return -EINVAL;
+	}
 	if (cli->given & BR_GIVEN_VERBOSITY)
 		c.log_level = options_log_level(cli);
 	/* --check-config validates a file that may not name the ports */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * tunnel.map-e: the Basic Mapping Rule, checked with the same code that
- * computes with it (tunnel/mape_rule.c), and the reserved ports.
+ * computes with it (tunnel/mape_rule.c), and the reserved ports; and
+ * tunnel.lw4o6, which is such a rule without EA bits.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,8 +79,8 @@ static void parse_reserved_one(struct cfg_ctx *x, const config_setting_t *g,
 			r->port, 1U << (16 - a), a);
 }
 
-static void parse_reserved(struct cfg_ctx *x, const config_setting_t *s,
-			   struct tunnel_cfg *c)
+void cfg_parse_reserved(struct cfg_ctx *x, const config_setting_t *s,
+			struct tunnel_cfg *c)
 {
 	const config_setting_t *g;
 	int n, i, j;
@@ -104,9 +105,8 @@ static void parse_reserved(struct cfg_ctx *x, const config_setting_t *s,
 	c->n_reserved = n;
 }
 
-/* What the rule alone allows checking, and the prefix if one is given. */
-static void check_mape(struct cfg_ctx *x, const config_setting_t *g,
-		       struct tunnel_cfg *c)
+void cfg_check_rule(struct cfg_ctx *x, const config_setting_t *g,
+		    struct tunnel_cfg *c)
 {
 	const config_setting_t *ps = config_setting_get_member(g, "prefix");
 	char err[MAPE_ERR_LEN];
@@ -252,9 +252,78 @@ int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 	c->has_mape = true;
 	s = config_setting_get_member(g, "reserved-ports");
 	if (s)
-		parse_reserved(x, s, c);
+		cfg_parse_reserved(x, s, c);
 	if (x->errors == before)
-		check_mape(x, g, c);
+		cfg_check_rule(x, g, c);
 	return x->errors > before ? -EINVAL : 0;
 }
 
+
+/* ---- lw4o6 (RFC 7596) ---------------------------------------------------- */
+
+/* The lwB4's address: the rule IPv4 prefix /32 of a rule without EA bits. */
+static int parse_lw_ipv4(struct cfg_ctx *x, const config_setting_t *s,
+			 void *obj)
+{
+	struct mape_rule *r = &((struct tunnel_cfg *)obj)->rule;
+
+	if (cfg_addr(x, s, AF_INET, &r->rule4.addr))
+		return -EINVAL;
+	r->rule4.len = 32;
+	return 0;
+}
+
+/* RFC 7598 4.6's bind prefix: the softwire's source is built in it. */
+static int parse_lw_prefix(struct cfg_ctx *x, const config_setting_t *s,
+			   void *obj)
+{
+	struct tunnel_cfg *c = obj;
+
+	if (parse_ce_prefix(x, s, obj))
+		return -EINVAL;
+	c->rule.rule6 = c->prefix;
+	return 0;
+}
+
+static const struct cfg_key lw4o6_keys[] = {
+	{ "aftr", parse_br },
+	{ "ipv4", parse_lw_ipv4 },
+	{ "psid-len", parse_psid_len },
+	{ "psid", parse_psid },
+	{ "psid-offset", parse_psid_offset },
+	{ "prefix", parse_lw_prefix },
+	{ "reserved-ports", NULL },	/* checked against psid-offset */
+	{ NULL },
+};
+
+int cfg_parse_lw4o6(struct cfg_ctx *x, const config_setting_t *g, void *obj)
+{
+	struct tunnel_cfg *c = obj;
+	struct mape_rule *r = &c->rule;
+	const config_setting_t *s;
+	int before = x->errors;
+
+	memset(r, 0, sizeof(*r));
+	r->psid_offset = TUNNEL_PSID_OFFSET_DEFAULT;
+	r->format = MAPE_FMT_RFC7597;
+	/* no prefix given: the WAN's, the first global unicast one seen */
+	inet_pton(AF_INET6, "2000::", &r->rule6.addr);
+	r->rule6.len = 3;
+	if (cfg_group(x, g, lw4o6_keys, c) && !config_setting_is_group(g))
+		return -EINVAL;
+	cfg_need(x, g, "aftr", "ipv4", NULL);
+	if (r->psid_len > 0)
+		cfg_need(x, g, "psid", NULL);
+	/* the interface identifier takes the low 64 bits, or /128 is the address */
+	if (c->has_prefix && c->prefix.len > 64 && c->prefix.len < 128)
+		cfg_err(x, config_setting_get_member(g, "prefix"),
+			"/%u: give a prefix of at most /64, or the lwB4 address /128",
+			c->prefix.len);
+	c->has_lw4o6 = true;
+	s = config_setting_get_member(g, "reserved-ports");
+	if (s)
+		cfg_parse_reserved(x, s, c);
+	if (x->errors == before)
+		cfg_check_rule(x, g, c);
+	return x->errors > before ? -EINVAL : 0;
+}

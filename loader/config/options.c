@@ -40,6 +40,8 @@ static const char usage_text[] =
 	"                            brouterd keeps every connection\n"
 	"      --wait                wait for ports that do not exist yet instead of\n"
 	"                            failing\n"
+	"      --tunnel MODE         auto (IPv4 over IPv6 as HB46PP provisioning says,\n"
+	"                            tunnel.mode = \"auto\") or off (no tunnel at all)\n"
 	"  -v, --verbose             more logging (repeat for libbpf details)\n"
 	"  -q, --quiet               warnings and errors only\n"
 	"      --syslog              log to syslog (facility daemon) instead of stderr\n"
@@ -58,6 +60,7 @@ enum {
 	OPT_KEEP_STATE,
 	OPT_SYSLOG,
 	OPT_WAIT,
+	OPT_TUNNEL,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "tunnel", required_argument, NULL, OPT_TUNNEL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -288,6 +292,14 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 		o->syslog = 1;
 		o->given |= BR_GIVEN_SYSLOG;
 		return 0;
+	case OPT_TUNNEL:
+		if (strcmp(arg, "auto") && strcmp(arg, "off")) {
+			pr_err("--tunnel: '%s' is not auto or off", arg);
+			return -EINVAL;
+		}
+		o->tunnel = strcmp(arg, "auto") ? BR_TUNNEL_NONE : BR_TUNNEL_AUTO;
+		o->given |= BR_GIVEN_TUNNEL;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -422,6 +434,7 @@ void options_apply(struct br_options *o, const struct br_options *cli)
 	strcpy(o->config_path, cli->config_path);
 	o->check_config = cli->check_config;
 	o->keep_state = cli->keep_state;
+	o->tunnel = cli->tunnel;
 	o->given = g;
 }
 

@@ -41,6 +41,13 @@ enum br_xdp_attach {
 #define BR_GIVEN_SYSLOG (1U << 10)    /* --syslog */
 #define BR_GIVEN_XDP_ATTACH (1U << 11)
 #define BR_GIVEN_WAIT	    (1U << 12) /* --wait */
+#define BR_GIVEN_TUNNEL (1U << 13) /* --tunnel */
+
+/* --tunnel: the config file's tunnel group overridden. */
+enum br_tunnel_opt {
+	BR_TUNNEL_AUTO = 1, /* tunnel.mode = "auto": HB46PP */
+	BR_TUNNEL_NONE,	    /* no tunnel at all, whatever the file says */
+};
 
 struct br_options {
 	char ifname[BR_NPORTS][IF_NAMESIZE];
@@ -57,6 +64,7 @@ struct br_options {
 	int check_config;		/* --check-config: validate and exit */
 	int keep_state;			/* --keep-state: leave flows/FDB pinned on exit */
 	int wait; /* --wait, wait-for-ports: ports may appear later */
+	enum br_tunnel_opt tunnel;	/* with BR_GIVEN_TUNNEL */
 	unsigned int given;		/* BR_GIVEN_* */
 };
 

@@ -125,4 +125,27 @@ int cfg_parse_tunnel(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 /* tunnel.map-e (mape.c) into the struct tunnel_cfg @obj. */
 int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj);
 
+/*
+ * A reserved-ports list @s into @c (mape.c), checked against
+ * c->rule.psid_offset, which must be set.
+ */
+void cfg_parse_reserved(struct cfg_ctx *x, const config_setting_t *s,
+			struct tunnel_cfg *c);
+
+/*
+ * What a rule (c->rule) and, if given, the prefix allow checking: the
+ * rule's ranges, one CE address, reserved ports in the set (mape.c).
+ */
+void cfg_check_rule(struct cfg_ctx *x, const config_setting_t *g,
+		    struct tunnel_cfg *c);
+
+/* tunnel.lw4o6 (lw4o6.c) into the struct tunnel_cfg @obj: a rule, prefix, ports. */
+int cfg_parse_lw4o6(struct cfg_ctx *x, const config_setting_t *g, void *obj);
+
+/* tunnel.ipip (fixed.c): a fixed IPv4 address over ip4ip6. */
+int cfg_parse_fixed(struct cfg_ctx *x, const config_setting_t *g, void *obj);
+
+/* tunnel.provision (provision.c) into x->c->prov. */
+int cfg_parse_provision(struct cfg_ctx *x, const config_setting_t *g, void *obj);
+
 #endif /* BR_CONFIG_PRIV_H */

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "brouter/gre.h"
 #include "config/parse.h"
 #include "common/log.h"
 
@@ -106,12 +108,42 @@ static int parse_remote(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return cfg_tunnel_end(x, s, &((struct tunnel_peer *)obj)->remote);
 }
 
+static int parse_encap(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	static const char *const names[] = { "ipip", "gre", NULL };
+	int v;
+
+	if (cfg_enum(x, s, names, &v))
+		return -EINVAL;
+	((struct tunnel_peer *)obj)->gre = v;
+	return 0;
+}
+
+static int parse_key(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	struct tunnel_peer *p = obj;
+	long long v;
+
+	if (cfg_int(x, s, 0, 0xffffffffLL, &v))
+		return -EINVAL;
+	p->key = v;
+	p->has_key = true;
+	return 0;
+}
+
 static const struct cfg_key peer_keys[] = {
 	{ "local", parse_local },
 	{ "remote", parse_remote },
 	{ "prefixes", NULL },	/* checked against the other peers' */
+	{ "encap", parse_encap },
+	{ "key", parse_key },	/* only with encap = "gre": checked after */
 	{ NULL },
 };
+
+unsigned int tunnel_peer_overhead(const struct tunnel_peer *p)
+{
+	return p->gre ? br_gre_len_out(p->has_key) : 0;
+}
 
 static void parse_peer(struct cfg_ctx *x, const config_setting_t *g,
 		       struct tunnel_cfg *c, int idx)
@@ -123,6 +155,9 @@ static void parse_peer(struct cfg_ctx *x, const config_setting_t *g,
 	if (cfg_group(x, g, peer_keys, p) && !config_setting_is_group(g))
 		return;
 	cfg_need(x, g, "local", "remote", "prefixes", NULL);
+	if (p->has_key && !p->gre)
+		cfg_err(x, config_setting_get_member(g, "key"),
+			"a key needs encap = \"gre\" (RFC 2890)");
 	for (i = 0; i < idx; i++)
 		if (!memcmp(&c->peers[i].local, &p->local, sizeof(p->local)) &&
 		    !memcmp(&c->peers[i].remote, &p->remote, sizeof(p->remote)))
@@ -153,15 +188,15 @@ static void parse_peers(struct cfg_ctx *x, const config_setting_t *s,
 /* ---- the group -------------------------------------------------------- */
 
 static const char *const mode_names[] = {
-	[TUNNEL_OFF] = "off",
-	[TUNNEL_MAPE] = "map-e",
-	[TUNNEL_DSLITE] = "ds-lite",
-	NULL,
+	[TUNNEL_OFF] = "off",	  [TUNNEL_MAPE] = "map-e",
+	[TUNNEL_DSLITE] = "ds-lite", [TUNNEL_LW4O6] = "lw4o6",
+	[TUNNEL_IPIP] = "ipip",	  [TUNNEL_AUTO] = "auto",
+	[TUNNEL_MODES] = NULL,
 };
 
 const char *tunnel_mode_name(enum tunnel_mode mode)
 {
-	return (unsigned int)mode < TUNNEL_DSLITE + 1 ? mode_names[mode] : "?";
+	return (unsigned int)mode < TUNNEL_MODES ? mode_names[mode] : "?";
 }
 
 void tunnel_cfg_defaults(struct tunnel_cfg *c)
@@ -198,19 +233,76 @@ static int parse_mtu(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return 0;
 }
 
-/* Both groups may be kept to switch modes; each must be valid. */
+/* Every group may be kept to switch modes; each must be valid. */
 static const struct cfg_key tunnel_keys[] = {
 	{ "mode", parse_mode },
-	{ "map-e", cfg_parse_mape },
+	{ "map-e", NULL },	/* the rule of the mode that names it: after */
+	{ "lw4o6", NULL },
 	{ "ds-lite", parse_dslite },
+	{ "ipip", cfg_parse_fixed },
 	{ "ipip6", NULL },	/* 0.0.0.0/0 is free only with mode "off" */
 	{ "mtu", parse_mtu },
+	{ "provision", cfg_parse_provision },
 	{ NULL },
 };
 
+/* The group a mode needs, by mode; NULL for none. */
+static const char *const mode_groups[TUNNEL_MODES] = {
+	[TUNNEL_MAPE] = "map-e",
+	[TUNNEL_DSLITE] = "ds-lite",
+	[TUNNEL_LW4O6] = "lw4o6",
+	[TUNNEL_IPIP] = "ipip",
+};
+
+/*
+ * map-e and lw4o6 both give a rule: the one tunnel.mode names goes into
+ * @c, the other is checked on the side (a scratch copy) and left out;
+ * with "auto", both are (provisioning gives the rule). map-e's is kept
+ * with "off", as it always was.
+ */
+static void parse_rules(struct cfg_ctx *x, const config_setting_t *tunnel,
+			struct tunnel_cfg *c)
+{
+	const config_setting_t *mape = config_setting_get_member(tunnel, "map-e");
+	const config_setting_t *lw = config_setting_get_member(tunnel, "lw4o6");
+	struct tunnel_cfg *side = calloc(1, sizeof(*side));
+
+	if (!side) {
+		cfg_err(x, tunnel, "out of memory");
+		return;
+	}
+	if (mape)
+		cfg_parse_mape(x, mape,
+			       c->mode == TUNNEL_LW4O6 || c->mode == TUNNEL_AUTO
+				       ? side
+				       : c);
+	if (lw)
+		cfg_parse_lw4o6(x, lw, c->mode == TUNNEL_LW4O6 ? c : side);
+	free(side);
+}
+
+static void check_mode_group(struct cfg_ctx *x, const config_setting_t *tunnel,
+			     const struct tunnel_cfg *c)
+{
+	const config_setting_t *mode = config_setting_get_member(tunnel, "mode");
+	const char *g = mode_groups[c->mode];
+	unsigned int m;
+	bool any = false;
+
+	for (m = 0; m < TUNNEL_MODES; m++)
+		any |= mode_groups[m] &&
+		       config_setting_get_member(tunnel, mode_groups[m]);
+	if (!mode && any)
+		cfg_err(x, tunnel,
+			"mode missing: \"map-e\", \"ds-lite\", \"lw4o6\", \"ipip\", \"auto\" or \"off\"");
+	if (g && !config_setting_get_member(tunnel, g))
+		cfg_err(x, mode, "\"%s\" needs a %s = { ... } group",
+			tunnel_mode_name(c->mode), g);
+}
+
 int cfg_parse_tunnel(struct cfg_ctx *x, const config_setting_t *tunnel, void *obj)
 {
-	const config_setting_t *mode, *mape, *dslite, *ipip6;
+	const config_setting_t *ipip6;
 	struct tunnel_cfg *c = &x->c->tunnel;
 	int before = x->errors;
 
@@ -218,15 +310,8 @@ int cfg_parse_tunnel(struct cfg_ctx *x, const config_setting_t *tunnel, void *ob
 	tunnel_cfg_defaults(c);
 	if (cfg_group(x, tunnel, tunnel_keys, c) && !config_setting_is_group(tunnel))
 		return -EINVAL;
-	mode = config_setting_get_member(tunnel, "mode");
-	mape = config_setting_get_member(tunnel, "map-e");
-	dslite = config_setting_get_member(tunnel, "ds-lite");
-	if (!mode && (mape || dslite))
-		cfg_err(x, tunnel, "mode missing: \"map-e\", \"ds-lite\" or \"off\"");
-	if (c->mode == TUNNEL_MAPE && !mape)
-		cfg_err(x, mode, "\"map-e\" needs a map-e = { ... } group");
-	if (c->mode == TUNNEL_DSLITE && !dslite)
-		cfg_err(x, mode, "\"ds-lite\" needs a ds-lite = { aftr = \"...\"; } group");
+	check_mode_group(x, tunnel, c);
+	parse_rules(x, tunnel, c);
 	ipip6 = config_setting_get_member(tunnel, "ipip6");
 	if (ipip6)
 		parse_peers(x, ipip6, c);

@@ -13,6 +13,8 @@ struct ctl {
 	int watch;		  /* stats --watch */
 	unsigned int interval_ms; /* -i: between two --watch reports */
 	int count; /* -n: reports or events, then exit; 0: until killed */
+	const char *state_dir; /* HB46PP's, for provision */
+	int clear;	       /* provision --clear */
 };
 
 /* brouterctl's exit status (documented in brouterctl(8) and README.md). */
@@ -31,6 +33,7 @@ int cmd_tunnel(const struct ctl *c);
 int cmd_reload(const struct ctl *c);
 int cmd_metrics(const struct ctl *c);
 int cmd_drops(const struct ctl *c);
+int cmd_provision(const struct ctl *c);
 
 /* stats --watch on the "stats" map @fd: the exit status. */
 int stats_watch(const struct ctl *c, int fd);

@@ -47,6 +47,15 @@ static const struct ctl_cmd {
 	  "Signal brouterd (SIGHUP) to re-read its config file, and wait until it\n"
 	  "is done: exit 0 once the new policy is active, 1 if brouterd kept the\n"
 	  "running one (its log says why), 3 if no brouterd runs.\n" },
+	{ "provision", cmd_provision,
+	  "HB46PP provisioning: server, last fetch, result, method, next fetch",
+	  "What HB46PP provisioning (tunnel.mode \"auto\") found: the server, when\n"
+	  "it last asked, the result (or why it failed), the method in use and its\n"
+	  "parameters, whether they come from the server or the stored answer, the\n"
+	  "WAN prefix and the next fetch; from the status file in the state\n"
+	  "directory (tunnel.provision.state-dir, or --state-dir).\n"
+	  "--clear: remove the stored token and answer, and make a running\n"
+	  "brouterd forget them and ask the server again (SIGUSR1).\n" },
 	{ "metrics", cmd_metrics,
 	  "Prometheus text exposition of all of the above",
 	  "Every counter, table size, reload and tunnel figure as Prometheus text\n"
@@ -70,6 +79,9 @@ static const char options_text[] =
 	"  -W, --watch         stats: report rates every interval\n"
 	"  -i, --interval SEC  stats --watch: seconds between reports (default 1)\n"
 	"  -n, --count N       stats --watch, drops: stop after N reports or drops\n"
+	"  -s, --state-dir DIR provision: HB46PP's state directory (default: the\n"
+	"                      config file's, else " HB_STATE_DIR ")\n"
+	"      --clear         provision: forget the token and stored answer\n"
 	"  -h, --help          this text; COMMAND --help: that command's\n"
 	"  -V, --version       print the version\n"
 	"\n"
@@ -171,9 +183,11 @@ int ctl_print_map(const struct ctl *c, const char *name,
  * No -p: the pin dir brouterd uses is the config file's (-c, or the
  * default file when there is one). Its warnings are brouterd's business.
  */
-static int pin_dir_from_config(struct ctl *c, const char *path, int must_exist)
+static int paths_from_config(struct ctl *c, const char *path, int must_exist,
+			     int want_pin_dir)
 {
 	static char pin_dir[sizeof(((struct br_options *)0)->pin_dir)];
+	static char state_dir[sizeof(((struct prov_cfg *)0)->state_dir)];
 	struct br_config cfg;
 	int level = br_log_level, err;
 
@@ -182,8 +196,14 @@ static int pin_dir_from_config(struct ctl *c, const char *path, int must_exist)
 	br_log_level = level;
 	if (err)
 		return err;
-	snprintf(pin_dir, sizeof(pin_dir), "%s", cfg.opt.pin_dir);
-	c->pin_dir = pin_dir;
+	if (want_pin_dir) {
+		snprintf(pin_dir, sizeof(pin_dir), "%s", cfg.opt.pin_dir);
+		c->pin_dir = pin_dir;
+	}
+	if (!c->state_dir) {
+		snprintf(state_dir, sizeof(state_dir), "%s", cfg.prov.state_dir);
+		c->state_dir = state_dir;
+	}
 	config_free(&cfg);
 	return 0;
 }
@@ -233,9 +253,11 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 		{ "watch", no_argument, NULL, 'W' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "clear", no_argument, NULL, 'C' },
 		{ 0 },
 	};
-	static const char opts[] = "p:c:jhVWi:n:";
+	static const char opts[] = "p:c:jhVWi:n:s:";
 	int c;
 
 	/* GNU getopt permutes: options may come before or after the command. */
@@ -250,6 +272,16 @@ static int parse_args(struct ctl_args *a, int argc, char **argv)
 			break;
 		case 'j':
 			a->ctl.json = 1;
+			break;
+		case 's':
+			if (optarg[0] != '/') {
+				pr_err("--state-dir: give an absolute path");
+				return CTL_USAGE;
+			}
+			a->ctl.state_dir = optarg;
+			break;
+		case 'C':
+			a->ctl.clear = 1;
 			break;
 		case 'h':
 			a->help = 1;
@@ -310,9 +342,15 @@ int main(int argc, char **argv)
 		pr_err("map-e comes first, its options after it (see brouterctl help map-e)");
 		return CTL_USAGE;
 	}
-	if (!a.pin_dir_given &&
-	    pin_dir_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT,
-				!!a.config))
+	if (a.ctl.clear && cmd->run != cmd_provision) {
+		pr_err("--clear goes with provision only");
+		return CTL_USAGE;
+	}
+	/* -p alone reads no config file, unless provision needs its state dir */
+	if ((!a.pin_dir_given ||
+	     (cmd->run == cmd_provision && !a.ctl.state_dir)) &&
+	    paths_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT,
+			      !!a.config, !a.pin_dir_given))
 		return CTL_ERROR;
 	return cmd->run(&a.ctl);
 }

@@ -24,8 +24,28 @@ static const char *mode_name(__u32 mode)
 		return "ds-lite";
 	case BR_TUN_IPIP6:
 		return "ipip6";
+	case BR_TUN_LW4O6:
+		return "lw4o6";
+	case BR_TUN_FIXED:
+		return "ipip";
 	}
 	return "refuse"; /* {::, local} marker: 4in6 from anyone else is dropped */
+}
+
+/* A GRE peer: its encapsulation and key. */
+static void print_gre(FILE *f, const struct br_tun *t, int json)
+{
+	if (!(t->flags & BR_TUN_F_GRE))
+		return;
+	if (json) {
+		fprintf(f, ", \"encap\": \"gre\"");
+		if (t->flags & BR_TUN_F_KEY)
+			fprintf(f, ", \"key\": %u", ntohl(t->gre_key));
+		return;
+	}
+	fprintf(f, " gre");
+	if (t->flags & BR_TUN_F_KEY)
+		fprintf(f, " key %u", ntohl(t->gre_key));
 }
 
 static struct mape_ce ce_of(const struct br_tun *t)
@@ -111,7 +131,8 @@ static void print_tun(FILE *f, const struct br_tun *t, int json)
 	if (json) {
 		fprintf(f, "\"mode\": \"%s\", \"local\": \"%s\", \"remote\": \"%s\", "
 			   "\"mtu\": %u", mode_name(t->mode), l, r, t->mtu);
-		if (t->mode == BR_TUN_MAPE) {
+		print_gre(f, t, 1);
+		if (BR_TUN_HAS_CE(t->mode)) {
 			fprintf(f, ", \"ce_ipv4\": \"%s\", \"psid\": %u, \"psid_len\": %u, "
 				   "\"psid_offset\": %u", c, t->psid, t->psid_len,
 				t->psid_offset);
@@ -123,8 +144,10 @@ static void print_tun(FILE *f, const struct br_tun *t, int json)
 		fprintf(f, "%-8s anyone else -> %s\n", mode_name(t->mode), l);
 		return;
 	}
-	fprintf(f, "%-8s %s -> %s mtu %u\n", mode_name(t->mode), l, r, t->mtu);
-	if (t->mode == BR_TUN_MAPE) {
+	fprintf(f, "%-8s %s -> %s mtu %u", mode_name(t->mode), l, r, t->mtu);
+	print_gre(f, t, 0);
+	fputc('\n', f);
+	if (BR_TUN_HAS_CE(t->mode)) {
 		fprintf(f, "           CE %s PSID %u (%u bits, offset %u), ports", c,
 			t->psid, t->psid_len, t->psid_offset);
 		print_ports_text(f, t);
@@ -145,7 +168,7 @@ static int print_out_one(const void *key, const void *val, void *ctx)
 	else
 		fprintf(w->f, "  %s/%u via ", a, k->prefixlen);
 	print_tun(w->f, t, w->json);
-	if (t->mode == BR_TUN_MAPE)
+	if (BR_TUN_HAS_CE(t->mode))
 		print_port_use(w->f, t, w->json);
 	if (w->json)
 		fputc('}', w->f);

@@ -12,6 +12,7 @@ struct xdp_program;
 #include "config/config.h"
 #include "common/rtnl.h"
 #include "daemon/attach.h"
+#include "daemon/auto_tunnel.h"
 #include "daemon/droppub.h"
 #include "daemon/http.h"
 #include "daemon/timers.h"
@@ -45,6 +46,7 @@ struct brouterd {
 	struct ring_buffer *drops;
 	struct br_info prev;	/* left pinned by a brouterd that is gone, or zero */
 	struct tunnel_run tun;	/* IPv4 over IPv6, when configured */
+	struct auto_tunnel at;	/* tunnel.mode "auto": HB46PP */
 	struct br_status status;  /* what the pinned "status" map says */
 	struct metrics_http http; /* metrics endpoint; http.ep -1 when off */
 	struct droppub pub; /* drop events for brouterctl; pub.ep -1 when off */
@@ -95,6 +97,7 @@ void dispatch_close(struct brouterd *d);
 /* status.c: the pinned "status" map (start, reloads, tunnels configured) */
 void status_started(struct brouterd *d);
 void status_reloaded(struct brouterd *d, int ok);
+void status_tunnel(struct brouterd *d); /* the tunnel changed: its modes */
 
 /* reload.c: SIGHUP */
 void reload(struct brouterd *d);

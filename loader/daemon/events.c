@@ -229,8 +229,9 @@ int wait_for_ports(struct brouterd *d, int sig_fd)
 		if (pfd[1].revents & POLLIN)
 			nl_read_events(&d->events, buf, sizeof(buf), drain,
 				       NULL);
+		/* a reload or --clear has nothing to act on yet */
 		if (read(sig_fd, &si, sizeof(si)) == sizeof(si) &&
-		    si.ssi_signo != SIGHUP) {
+		    si.ssi_signo != SIGHUP && si.ssi_signo != SIGUSR1) {
 			pr_info("%s while waiting for the ports: exiting",
 				strsignal(si.ssi_signo));
 			return 1;

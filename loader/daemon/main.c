@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <curl/curl.h>
 #include <libmnl/libmnl.h>
 
 #include "daemon/brouterd.h"
@@ -48,6 +49,7 @@ static void teardown(struct brouterd *d)
 	ra_stop(d);
 
 	/* while XDP still decapsulates: nothing of the tunnel outlives it */
+	auto_stop(d);
 	tunnel_run_stop(&d->tun);
 	xdp_detach_all(d);
 	for (p = 0; p < BR_NPORTS; p++)
@@ -120,6 +122,7 @@ static int signals_open(void)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1); /* brouterctl provision --clear */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
 	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -135,6 +138,7 @@ enum {
 	PFD_DROPS,
 	PFD_METRICS,
 	PFD_PUB,
+	PFD_AUTO, /* the HB46PP worker's answers */
 	PFD_MAX
 };
 
@@ -151,6 +155,7 @@ static void poll_set(struct brouterd *d, int sig_fd, struct pollfd *pfd)
 		[PFD_DROPS] = d->drops ? ring_buffer__epoll_fd(d->drops) : -1,
 		[PFD_METRICS] = d->http.ep,
 		[PFD_PUB] = d->pub.ep,
+		[PFD_AUTO] = auto_fd(d),
 	};
 	int i;
 
@@ -197,11 +202,17 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			metrics_http_serve(&d->http);
 		if (pfd[PFD_PUB].revents & POLLIN)
 			droppub_serve(&d->pub);
+		if (pfd[PFD_AUTO].revents & POLLIN)
+			auto_event(d);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				notify_reloading();
 				reload(d);
 				tell_ready(d);
+				continue;
+			}
+			if (si.ssi_signo == SIGUSR1) {
+				auto_clear(d);
 				continue;
 			}
 			pr_info("%s: detaching", strsignal(si.ssi_signo));
@@ -242,6 +253,20 @@ static void ports_watch(struct brouterd *d)
 	}
 }
 
+/* The config's tunnel; with "auto", its peers until provisioning says more. */
+static int tunnel_start_configured(struct brouterd *d)
+{
+	struct tunnel_cfg *c = malloc(sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	auto_tunnel_cfg(d, &d->cfg, c);
+	err = tunnel_run_start(&d->tun, c, &d->port[BR_PORT_WAN], d->xdp->obj);
+	free(c);
+	return err;
+}
+
 /* 0 when running, 1 when stopped while waiting (--wait), -errno. */
 static int start(struct brouterd *d, int sig_fd)
 {
@@ -270,8 +295,7 @@ static int start(struct brouterd *d, int sig_fd)
 	}
 	log_policy(d, "policy");
 	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d) ?:
-	      tunnel_run_start(&d->tun, &d->cfg.tunnel, &d->port[BR_PORT_WAN],
-			       d->xdp->obj);
+	      tunnel_start_configured(d) ?: auto_start(d);
 	if (!err && d->cfg.metrics_listen[0])
 		err = metrics_http_open(&d->http, d->cfg.metrics_listen,
 					d->cfg.opt.pin_dir);
@@ -311,6 +335,8 @@ int main(int argc, char **argv)
 	br_log_level = d.cfg.log_level;
 	br_log_syslog(d.cfg.opt.syslog);
 	br_log_libbpf_setup();
+	/* before any thread: the HB46PP worker's requests use libcurl */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	/* Signals are blocked before anything is attached: no window to die half-done. */
 	sig_fd = signals_open();
@@ -333,5 +359,6 @@ int main(int argc, char **argv)
 	teardown(&d);
 	close(sig_fd);
 	config_free(&d.cfg);
+	curl_global_cleanup();
 	return err ? 1 : 0;
 }

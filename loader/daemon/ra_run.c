@@ -72,6 +72,7 @@ void ra_receive(struct brouterd *d)
 		d->wan_prefixes += prefixes_from_ra(
 			bpf_map__fd(d->xdp->maps.prefixes), pfx, n);
 		tunnel_run_prefixes(&d->tun, pfx, n);
+		auto_prefixes(d, pfx, n);
 	}
 	if (n != -EAGAIN && n != -EWOULDBLOCK)
 		pr_warn("read router advertisement: %s", strerror(-n));

@@ -6,6 +6,7 @@
  * step puts back what the steps before it changed.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
@@ -27,6 +28,23 @@ static int sync_prefixes(struct brouterd *d, const struct br_config *c)
 				    c->lan_prefixes, c->n_lan_prefixes);
 }
 
+/*
+ * The tunnel of @c, with "auto" what provisioning runs now (auto_tunnel.h).
+ * 0, or -errno from tunnel_run_reload().
+ */
+static int tunnel_of(struct brouterd *d, const struct br_config *c)
+{
+	struct tunnel_cfg *t = malloc(sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	auto_tunnel_cfg(d, c, t);
+	err = tunnel_run_reload(&d->tun, t);
+	free(t);
+	return err;
+}
+
 /* Apply @n over the running configuration, or leave it exactly as it was. */
 static int apply(struct brouterd *d, const struct br_config *n)
 {
@@ -38,7 +56,7 @@ static int apply(struct brouterd *d, const struct br_config *n)
 	err = sync_prefixes(d, n);
 	if (err)
 		goto prefixes;
-	err = tunnel_run_reload(&d->tun, &n->tunnel);
+	err = tunnel_of(d, n);
 	if (err)
 		goto prefixes; /* tunnel_run_reload() put the old tunnel back */
 	err = policy_commit(d, n);
@@ -46,7 +64,7 @@ static int apply(struct brouterd *d, const struct br_config *n)
 		return 0;
 	pr_err("reload: switching to the new policy failed (%s)",
 	       strerror(-err));
-	if (tunnel_run_reload(&d->tun, &d->cfg.tunnel))
+	if (tunnel_of(d, &d->cfg))
 		pr_err("reload: the previous tunnel could not be put back");
 prefixes:
 	if (sync_prefixes(d, &d->cfg))
@@ -73,6 +91,7 @@ void reload(struct brouterd *d)
 	config_log_changes(&d->cfg, &n);
 	config_free(&d->cfg);
 	d->cfg = n;
+	auto_reload(d); /* HB46PP's worker for the new settings */
 	prefixes_arm(d);
 	tunnel_run_keep(
 		&d->tun); /* anything of it someone removed comes back too */

@@ -2,6 +2,7 @@
 /* The pinned "status" map: when brouterd started, its reloads, its tunnels. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
@@ -12,12 +13,14 @@
 
 static __u32 tun_modes(const struct tunnel_cfg *t)
 {
+	static const __u8 of[TUNNEL_MODES] = {
+		[TUNNEL_MAPE] = BR_TUN_MAPE, [TUNNEL_DSLITE] = BR_TUN_DSLITE,
+		[TUNNEL_LW4O6] = BR_TUN_LW4O6, [TUNNEL_IPIP] = BR_TUN_FIXED,
+	};
 	__u32 m = 0;
 
-	if (t->mode == TUNNEL_MAPE)
-		m |= 1U << BR_TUN_MAPE;
-	if (t->mode == TUNNEL_DSLITE)
-		m |= 1U << BR_TUN_DSLITE;
+	if (t->mode < TUNNEL_MODES && of[t->mode])
+		m |= 1U << of[t->mode];
 	if (t->n_peers)
 		m |= 1U << BR_TUN_IPIP6;
 	return m;
@@ -28,7 +31,14 @@ static void status_push(struct brouterd *d)
 {
 	__u32 zero = 0;
 
-	d->status.tun_modes = tun_modes(&d->cfg.tunnel);
+	struct tunnel_cfg *t = malloc(sizeof(*t));
+
+	/* what runs: with tunnel.mode "auto", what provisioning chose */
+	if (t) {
+		auto_tunnel_cfg(d, &d->cfg, t);
+		d->status.tun_modes = tun_modes(t);
+		free(t);
+	}
 	snprintf(d->status.drops_sock, sizeof(d->status.drops_sock), "%s",
 		 d->pub.path);
 	if (bpf_map__update_elem(d->xdp->maps.status, &zero, sizeof(zero),
@@ -51,5 +61,10 @@ void status_reloaded(struct brouterd *d, int ok)
 	} else {
 		d->status.reload_failures++;
 	}
+	status_push(d);
+}
+
+void status_tunnel(struct brouterd *d)
+{
 	status_push(d);
 }

@@ -98,7 +98,8 @@ void tunnel_run_stop(struct tunnel_run *r)
 		egress_down(r);
 }
 
-int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
+int tunnel_run_switch(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+		      const char *why)
 {
 	struct tunnel_cfg old;
 	bool had = r->on;
@@ -109,31 +110,37 @@ int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 	if (!tunnel_cfg_active(cfg)) {
 		if (had) {
 			tunnel_run_stop(r);
-			pr_info("reload: no tunnel in the configuration any more: "
-				"tunnel and tc egress program removed");
+			pr_info("%s: no tunnel any more: tunnel and tc egress "
+				"program removed", why);
 		}
 		return 0;
 	}
 	if (!had) {
-		pr_info("reload: tunnel %s%s added", tunnel_mode_name(cfg->mode),
+		pr_info("%s: tunnel %s%s added", why, tunnel_mode_name(cfg->mode),
 			cfg->n_peers ? " + ipip6" : "");
 		err = run_up(r, cfg);
 		if (err)
-			pr_err("reload: the tunnel could not be set up; nothing of it is left");
+			pr_err("%s: the tunnel could not be set up; nothing of it is left",
+			       why);
 		return err;
 	}
 	err = tunnel_reload(&r->t, cfg);
 	if (!err)
 		return 0;
 	/* tunnel_reload() left it down: the old settings worked, use them */
-	pr_err("reload: the new tunnel configuration could not be set up; "
-	       "going back to the previous one");
+	pr_err("%s: the new tunnel configuration could not be set up; "
+	       "going back to the previous one", why);
 	if (tunnel_reload(&r->t, &old)) {
-		pr_err("reload: the previous tunnel could not be set up again either; "
-		       "IPv4 over IPv6 is down");
+		pr_err("%s: the previous tunnel could not be set up again either; "
+		       "IPv4 over IPv6 is down", why);
 		tunnel_run_stop(r);
 	}
 	return err;
+}
+
+int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg)
+{
+	return tunnel_run_switch(r, cfg, "reload");
 }
 
 void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n)

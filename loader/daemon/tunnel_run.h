@@ -37,10 +37,14 @@ int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 		     struct br_port_attach *wan, struct bpf_object *maps);
 
 /*
- * SIGHUP with a valid config: switch to @cfg (start, stop or change).
- * 0, or -errno when the new tunnel could not be set up: the previous one
- * is then put back (logged if even that failed).
+ * Switch to @cfg (start, stop or change), saying @why in the log
+ * ("reload", "HB46PP"). 0, or -errno when the new tunnel could not be
+ * set up: the previous one is then put back (logged if even that failed).
  */
+int tunnel_run_switch(struct tunnel_run *r, const struct tunnel_cfg *cfg,
+		      const char *why);
+
+/* SIGHUP with a valid config: tunnel_run_switch(..., "reload"). */
 int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
 
 /* Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source). */

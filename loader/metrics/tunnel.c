@@ -4,6 +4,7 @@
  * MAP-E the port set against the ports conntrack has NATed into it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -15,12 +16,12 @@
 #include "metrics/internal.h"
 #include "tunnel/ct.h"
 
-#define TUN_MODES 4 /* enum br_tun_mode: 1..3 */
+#define TUN_MODES BR_TUN_MODES /* enum br_tun_mode: 1.. */
 
 static const char *const mode_label[TUN_MODES] = {
-	[BR_TUN_MAPE] = "map-e",
-	[BR_TUN_DSLITE] = "ds-lite",
-	[BR_TUN_IPIP6] = "ipip6",
+	[BR_TUN_MAPE] = "map-e", [BR_TUN_DSLITE] = "ds-lite",
+	[BR_TUN_IPIP6] = "ipip6", [BR_TUN_LW4O6] = "lw4o6",
+	[BR_TUN_FIXED] = "ipip",
 };
 
 static const char *const proto_label[CT_PU_NPROTO] = {
@@ -31,7 +32,8 @@ static const char *const proto_label[CT_PU_NPROTO] = {
 
 struct tun_seen {
 	unsigned int n[TUN_MODES];
-	struct br_tun mape; /* the MAP-E tunnel, when n[BR_TUN_MAPE] */
+	struct br_tun mape; /* the MAP-E or lw4o6 tunnel, when has_set */
+	bool has_set;
 };
 
 static int seen_one(const void *key, const void *val, void *ctx)
@@ -42,8 +44,11 @@ static int seen_one(const void *key, const void *val, void *ctx)
 	(void)key;
 	if (t->mode >= TUN_MODES)
 		return 0;
-	if (t->mode == BR_TUN_MAPE && !s->n[BR_TUN_MAPE])
+	/* lw4o6's port set is NAPT-ed into as MAP-E's: the same metrics */
+	if ((t->mode == BR_TUN_MAPE || t->mode == BR_TUN_LW4O6) && !s->has_set) {
 		s->mape = *t;
+		s->has_set = true;
+	}
 	s->n[t->mode]++;
 	return 0;
 }
@@ -127,7 +132,7 @@ int metrics_tunnels(FILE *f, const char *pin_dir, const struct br_status *st)
 	if (err)
 		return err;
 	up_family(f, &s, st->tun_modes);
-	if (s.n[BR_TUN_MAPE])
+	if (s.has_set)
 		mape_families(f, &s.mape);
 	return 0;
 }

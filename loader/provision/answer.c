@@ -23,7 +23,7 @@ const char *hb_method_name(enum hb_method m)
 	return m < HB_METHODS ? method_names[m] : "?";
 }
 
-static int method_of(const char *name)
+int hb_method_of(const char *name)
 {
 	int m;
 
@@ -251,7 +251,7 @@ static int parse_order(const struct hb_where *w, json_t *root,
 		if (!json_is_string(v))
 			return hb_fail(-EINVAL, w->err, w->errlen,
 				       "order[%zu]: not a string", i);
-		m = method_of(json_string_value(v));
+		m = hb_method_of(json_string_value(v));
 		if (m < 0 || !(methods & HB_BIT(m)) || in_order(out, m)) {
 			pr_debug("HB46PP: order: %s skipped",
 				 json_string_value(v));

@@ -54,8 +54,9 @@ enum hb_method {
 };
 
 #define HB_BIT(m) (1U << (m))
-/* What brouterd's tunnel code runs today, and so what it announces. */
-#define HB_METHODS_DEFAULT (HB_BIT(HB_MAPE) | HB_BIT(HB_DSLITE))
+/* What brouterd's tunnel code runs, and so what it announces. */
+#define HB_METHODS_DEFAULT \
+	(HB_BIT(HB_MAPE) | HB_BIT(HB_DSLITE) | HB_BIT(HB_IPIP) | HB_BIT(HB_LW4O6))
 
 enum hb_auth {
 	HB_AUTH_NONE = 0, /* no "auth": the server expects no user/pass */
@@ -206,6 +207,9 @@ int hb_fetch(const struct hb_conf *c, const struct hb_txt *txt,
 
 /* "map_e", "dslite", "ipip", "lw4o6" (the spec's names). */
 const char *hb_method_name(enum hb_method m);
+
+/* The method of such a name, or -1 (464xlat, map_t, anything else). */
+int hb_method_of(const char *name);
 
 /* Parse and check a 3.4 answer; -EINVAL with @err naming the key. */
 int hb_answer_parse(const char *json, size_t len, unsigned int methods,

@@ -38,11 +38,12 @@ static int mape_switch(struct tunnel *t, const struct prefix6 *p, const char *wh
 	int err;
 
 	if (t->have_prefix)
-		pr_info("MAP-E: end-user prefix %s/%u (%s) replaces %s/%u: recomputing",
-			addr6_str(&p->addr, a), p->len, why, addr6_str(&t->prefix.addr, b),
-			t->prefix.len);
+		pr_info("%s: end-user prefix %s/%u (%s) replaces %s/%u: recomputing",
+			tunnel_rule_name(t), addr6_str(&p->addr, a), p->len, why,
+			addr6_str(&t->prefix.addr, b), t->prefix.len);
 	else
-		pr_info("MAP-E: end-user prefix %s/%u (%s)", addr6_str(&p->addr, a), p->len, why);
+		pr_info("%s: end-user prefix %s/%u (%s)", tunnel_rule_name(t),
+			addr6_str(&p->addr, a), p->len, why);
 	main_down(t, true);
 	t->prefix = *p;
 	t->have_prefix = true;
@@ -82,7 +83,7 @@ int tunnel_prefix_update(struct tunnel *t, const struct prefix6 *learned)
 		t->main_failed = false;
 		return dslite_recheck(t);
 	}
-	if (t->cfg.mode != TUNNEL_MAPE || t->cfg.has_prefix)
+	if (!tunnel_ruled(t) || t->cfg.has_prefix)
 		return 0;
 	p = prefix6_of(&learned->addr, learned->len);
 	if (p.len < r->rule6.len + r->ea_len || !prefix6_has(&r->rule6, &p.addr))
@@ -99,7 +100,7 @@ int tunnel_prefix_withdraw(struct tunnel *t, const struct prefix6 *gone)
 	struct prefix6 p;
 	int i;
 
-	if (!t->started || t->cfg.mode != TUNNEL_MAPE || t->cfg.has_prefix ||
+	if (!t->started || !tunnel_ruled(t) || t->cfg.has_prefix ||
 	    gone->len > 128)
 		return 0;
 	p = prefix6_of(&gone->addr, gone->len);
@@ -114,8 +115,8 @@ int tunnel_prefix_withdraw(struct tunnel *t, const struct prefix6 *gone)
 		return 0;
 	if (t->n_seen)
 		return mape_switch(t, &t->seen[t->n_seen - 1], "the newest still valid");
-	pr_warn("MAP-E: end-user prefix %s/%u withdrawn: IPv4 is down until another is learned",
-		addr6_str(&p.addr, a), p.len);
+	pr_warn("%s: end-user prefix %s/%u withdrawn: IPv4 is down until another is learned",
+		tunnel_rule_name(t), addr6_str(&p.addr, a), p.len);
 	main_down(t, true);
 	t->have_prefix = false;
 	return 1;
@@ -149,7 +150,7 @@ void tunnel_wan_changed(struct tunnel *t)
 	}
 	if (t->main_failed)
 		return; /* logged; retried when a prefix comes */
-	if (t->cfg.mode == TUNNEL_MAPE && !t->have_prefix && prefix_from_wan(t, &p) > 0) {
+	if (tunnel_ruled(t) && !t->have_prefix && prefix_from_wan(t, &p) > 0) {
 		seen_add(t, &p);
 		mape_switch(t, &p, "address on the WAN");
 	} else if (t->cfg.mode == TUNNEL_DSLITE) {

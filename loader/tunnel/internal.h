@@ -12,6 +12,21 @@
 
 #define TUNNEL_MAX_ADDRS 64
 
+/*
+ * MAP-E and lw4o6 run from a rule (lw4o6's has no EA bits) and an
+ * end-user prefix, configured or learned on the WAN and followed there.
+ */
+static inline bool tunnel_ruled(const struct tunnel *t)
+{
+	return t->cfg.mode == TUNNEL_MAPE || t->cfg.mode == TUNNEL_LW4O6;
+}
+
+/* "MAP-E" or "lw4o6", for the messages of a ruled tunnel. */
+static inline const char *tunnel_rule_name(const struct tunnel *t)
+{
+	return t->cfg.mode == TUNNEL_LW4O6 ? "lw4o6" : "MAP-E";
+}
+
 /* undo.c: each change to the system, recorded in @l as it succeeds */
 enum undo_kind {
 	UNDO_ADDR,

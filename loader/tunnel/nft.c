@@ -152,6 +152,25 @@ static void print_guard(FILE *f, const struct nft_spec *s)
 		s->wan, ce, s->napt->first, s->napt->last);
 }
 
+/* A GRE peer's prefixes first: the smaller MSS, both ways. */
+static void print_peer_clamps(FILE *f, const struct nft_spec *s)
+{
+	static const char *const dirs[][2] = { { "oifname", "daddr" },
+					       { "iifname", "saddr" } };
+	char net[INET_ADDRSTRLEN];
+	int i, d;
+
+	for (i = 0; i < s->n_clamps; i++) {
+		inet_ntop(AF_INET, &s->clamps[i].dst.addr, net, sizeof(net));
+		for (d = 0; d < 2; d++)
+			fprintf(f, "\t\t%s \"%s\" ip %s %s/%u tcp flags syn tcp option maxseg size > %u "
+				   "tcp option maxseg size set %u\n",
+				dirs[d][0], s->wan, dirs[d][1], net,
+				s->clamps[i].dst.len, s->clamps[i].mss,
+				s->clamps[i].mss);
+	}
+}
+
 static void print_forward(FILE *f, const struct nft_spec *s)
 {
 	static const char *const dirs[] = { "oifname", "iifname" };
@@ -159,6 +178,7 @@ static void print_forward(FILE *f, const struct nft_spec *s)
 
 	fprintf(f, "\tchain clamp {\n"
 		   "\t\ttype filter hook forward priority mangle; policy accept;\n");
+	print_peer_clamps(f, s);
 	/* both ways: the SYN-ACK of a connection opened from outside too */
 	for (i = 0; s->mss && i < 2; i++)
 		fprintf(f, "\t\t%s \"%s\" tcp flags syn tcp option maxseg size > %u "

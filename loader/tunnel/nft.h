@@ -24,6 +24,12 @@
 #define NFT_OWNER_MARK \
 	"brouterd: MAP-E NAPT, port forwards, MSS clamp; changes are undone"
 
+/* SYNs to or from @dst get at most @mss (a GRE peer's smaller MTU). */
+struct nft_clamp {
+	struct prefix4 dst;
+	unsigned int mss;
+};
+
 /* What the table must do; a pure description nft_table_text() renders. */
 struct nft_spec {
 	const char *wan;		/* interface name */
@@ -35,6 +41,8 @@ struct nft_spec {
 	int n_reserved;
 	const struct prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */
 	int n_no_nat;
+	const struct nft_clamp *clamps; /* before the mss of the rest */
+	int n_clamps;
 };
 
 /*

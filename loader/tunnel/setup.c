@@ -32,9 +32,28 @@
 /* IPv4 (20) + TCP (20) headers: the MSS of a tunnel MTU. */
 #define TUNNEL_TCPIP_HDR 40
 
+/* A GRE peer's prefixes: their MSS is smaller by its GRE header. */
+static int gre_clamps(const struct tunnel *t, struct nft_clamp *out)
+{
+	const struct tunnel_peer *p;
+	int i, j, n = 0;
+
+	for (i = 0; i < t->cfg.n_peers; i++) {
+		p = &t->cfg.peers[i];
+		for (j = 0; p->gre && j < p->n_prefixes; j++)
+			out[n++] = (struct nft_clamp){
+				.dst = p->prefixes[j],
+				.mss = t->mtu - tunnel_peer_overhead(p) -
+				       TUNNEL_TCPIP_HDR,
+			};
+	}
+	return n;
+}
+
 int nft_sync(struct tunnel *t)
 {
 	struct prefix4 no_nat[TUNNEL_MAX_PEERS * TUNNEL_MAX_PEER_PREFIXES];
+	struct nft_clamp clamps[TUNNEL_MAX_PEERS * TUNNEL_MAX_PEER_PREFIXES];
 	struct nft_spec s = { .wan = t->wan, .mss = t->mtu - TUNNEL_TCPIP_HDR };
 	int i, j, n = 0, err;
 	char *text;
@@ -58,6 +77,8 @@ int nft_sync(struct tunnel *t)
 		       NFT_TABLE, NFT_OWNER_MARK, NFT_TABLE);
 		return -EEXIST;
 	}
+	s.clamps = clamps;
+	s.n_clamps = gre_clamps(t, clamps);
 	text = nft_table_text(&s);
 	if (!text) {
 		pr_err("nftables: build table ip %s: %s", NFT_TABLE, strerror(errno));
@@ -84,9 +105,9 @@ static void reserved_filter(struct tunnel *t)
 			t->reserved[t->n_reserved++] = *r;
 			continue;
 		}
-		pr_warn("MAP-E: reserved %s port %u (config line %u) is not in the port set of PSID %u: not forwarded",
-			r->proto == IPPROTO_UDP ? "udp" : "tcp", r->port, r->line,
-			t->ce.psid);
+		pr_warn("%s: reserved %s port %u (config line %u) is not in the port set of PSID %u: not forwarded",
+			tunnel_rule_name(t), r->proto == IPPROTO_UDP ? "udp" : "tcp",
+			r->port, r->line, t->ce.psid);
 	}
 }
 
@@ -99,10 +120,12 @@ static void mape_log(const struct tunnel *t)
 
 	mape_port_range(&t->ce, 0, &first);
 	mape_port_range(&t->ce, n - 1, &last);
-	pr_info("MAP-E: end-user prefix %s/%u -> CE IPv4 %s, PSID %u (%u bits, offset %u), %u ports in %u ranges %u-%u .. %u-%u, CE IPv6 %s, BR %s, MTU %u",
-		addr6_str(&t->prefix.addr, eu), t->prefix.len, addr4_str(&t->ce.ipv4, v4),
-		t->ce.psid, t->ce.psid_len, t->ce.psid_offset, mape_port_count(&t->ce), n,
-		first.first, first.last, last.first, last.last, addr6_str(&t->ce.ipv6, v6),
+	pr_info("%s: end-user prefix %s/%u -> CE IPv4 %s, PSID %u (%u bits, offset %u), %u ports in %u ranges %u-%u .. %u-%u, CE IPv6 %s, %s %s, MTU %u",
+		tunnel_rule_name(t), addr6_str(&t->prefix.addr, eu), t->prefix.len,
+		addr4_str(&t->ce.ipv4, v4), t->ce.psid, t->ce.psid_len,
+		t->ce.psid_offset, mape_port_count(&t->ce), n, first.first,
+		first.last, last.first, last.last, addr6_str(&t->ce.ipv6, v6),
+		t->cfg.mode == TUNNEL_LW4O6 ? "lwAFTR" : "BR",
 		addr6_str(&t->cfg.rule.br, br), t->mtu);
 }
 
@@ -131,34 +154,64 @@ static int napt_up(struct tunnel *t)
 	if (!err)
 		err = napt_map_write(t->nat_fd, &t->napt);
 	if (err) {
-		pr_err("MAP-E: NAT stand-in ports: %s", strerror(-err));
+		pr_err("%s: NAT stand-in ports: %s", tunnel_rule_name(t),
+		       strerror(-err));
 		napt_plan_free(&t->napt);
 		return err;
 	}
 	if (t->napt.left_out)
-		pr_warn("MAP-E: reserved ports leave no gap for one range of %d NAT ports: %d of the set stay unused",
-			t->napt.n + t->napt.left_out, t->napt.left_out);
-	pr_info("MAP-E: conntrack NATs into ports %u-%u, swapped for the %d ports of the set on the wire",
-		t->napt.first, t->napt.last, t->napt.n);
+		pr_warn("%s: reserved ports leave no gap for one range of %d NAT ports: %d of the set stay unused",
+			tunnel_rule_name(t), t->napt.n + t->napt.left_out,
+			t->napt.left_out);
+	pr_info("%s: conntrack NATs into ports %u-%u, swapped for the %d ports of the set on the wire",
+		tunnel_rule_name(t), t->napt.first, t->napt.last, t->napt.n);
 	return 0;
+}
+
+/*
+ * The CE address t->ce up, with @tun its tunnel: the NAT into its port
+ * set (or onto the whole address), the CE IPv6 and IPv4 addresses on the
+ * WAN, the tunnel's map entries, and IPv4's default route last, so no LAN
+ * address leaks in between.
+ */
+static int ce_up(struct tunnel *t, struct br_tun *tun, const char *what)
+{
+	char a6[64], a4[64];
+	struct in_addr any = { 0 };
+
+	snprintf(a6, sizeof(a6), "%s CE IPv6 address", what);
+	snprintf(a4, sizeof(a4), "%s CE IPv4 address", what);
+	memcpy(tun->local6, &t->ce.ipv6, 16);
+	tun->mtu = t->mtu;
+	tun->ce_ipv4 = t->ce.ipv4.s_addr;
+	tun->psid = t->ce.psid;
+	tun->psid_len = t->ce.psid_len;
+	tun->psid_offset = t->ce.psid_offset;
+	t->ce_up = true;
+	return nft_sync(t) ?:
+	       add_addr(t, &t->main, AF_INET6, &t->ce.ipv6, 128, a6) ?:
+	       add_addr(t, &t->main, AF_INET, &t->ce.ipv4, 32, a4) ?:
+	       add_tunnel_ends(t, &t->main, tun) ?:
+	       add_ipv4_path(t, &t->main, any, 0, tun);
 }
 
 static int mape_up(struct tunnel *t)
 {
 	const struct mape_rule *rule = &t->cfg.rule;
 	char err[MAPE_ERR_LEN], a[INET6_ADDRSTRLEN];
-	struct br_tun tun = { .mode = BR_TUN_MAPE };
-	struct in_addr any = { 0 };
+	struct br_tun tun = { .mode = t->cfg.mode == TUNNEL_LW4O6 ? BR_TUN_LW4O6
+								   : BR_TUN_MAPE };
 	int ret;
 
 	if (!t->have_prefix) {
-		pr_info("MAP-E: waiting for an end-user prefix inside %s/%u on %s (router advertisement or address)",
-			addr6_str(&rule->rule6.addr, a), rule->rule6.len, t->wan);
+		pr_info("%s: waiting for an end-user prefix inside %s/%u on %s (router advertisement or address)",
+			tunnel_rule_name(t), addr6_str(&rule->rule6.addr, a),
+			rule->rule6.len, t->wan);
 		return 0;
 	}
 	if (mape_compute(rule, &t->prefix, &t->ce, err, sizeof(err))) {
-		pr_err("MAP-E: end-user prefix %s/%u: %s", addr6_str(&t->prefix.addr, a),
-		       t->prefix.len, err);
+		pr_err("%s: end-user prefix %s/%u: %s", tunnel_rule_name(t),
+		       addr6_str(&t->prefix.addr, a), t->prefix.len, err);
 		return -EINVAL;
 	}
 	if (t->ce.ipv4_len != 32) {
@@ -171,21 +224,27 @@ static int mape_up(struct tunnel *t)
 	if (ret)
 		return ret;
 	mape_log(t);
-	memcpy(tun.local6, &t->ce.ipv6, 16);
 	memcpy(tun.remote6, &rule->br, 16);
-	tun.mtu = t->mtu;
-	tun.ce_ipv4 = t->ce.ipv4.s_addr;
-	tun.psid = t->ce.psid;
-	tun.psid_len = t->ce.psid_len;
-	tun.psid_offset = t->ce.psid_offset;
-	/* NAT first, the route last: no LAN address leaks in between */
-	t->ce_up = true;
-	ret = nft_sync(t) ?:
-	      add_addr(t, &t->main, AF_INET6, &t->ce.ipv6, 128, "MAP-E CE IPv6 address") ?:
-	      add_addr(t, &t->main, AF_INET, &t->ce.ipv4, 32, "MAP-E CE IPv4 address") ?:
-	      add_tunnel_ends(t, &t->main, &tun) ?:
-	      add_ipv4_path(t, &t->main, any, 0, &tun);
-	return ret;
+	return ce_up(t, &tun, tunnel_rule_name(t));
+}
+
+/* A fixed address over ip4ip6: a CE of its own, the whole address. */
+static int fixed_up(struct tunnel *t)
+{
+	const struct tunnel_fixed *f = &t->cfg.fixed;
+	char v4[INET_ADDRSTRLEN], l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	struct br_tun tun = { .mode = BR_TUN_FIXED };
+
+	memset(&t->ce, 0, sizeof(t->ce));
+	t->ce.ipv4 = f->ipv4;
+	t->ce.ipv4_len = 32;
+	t->ce.ipv6 = f->local;
+	t->n_reserved = 0;
+	memcpy(tun.remote6, &f->remote, 16);
+	pr_info("ipip: fixed IPv4 %s (of a /%u) over %s -> %s, the LAN NAPT-ed to it, MTU %u",
+		addr4_str(&f->ipv4, v4), f->plen, addr6_str(&f->local, l),
+		addr6_str(&f->remote, r), t->mtu);
+	return ce_up(t, &tun, "ipip");
 }
 
 static int dslite_up(struct tunnel *t)
@@ -283,10 +342,12 @@ int main_up(struct tunnel *t)
 {
 	int err = 0;
 
-	if (t->cfg.mode == TUNNEL_MAPE)
+	if (tunnel_ruled(t))
 		err = mape_up(t);
 	else if (t->cfg.mode == TUNNEL_DSLITE)
 		err = dslite_up(t);
+	else if (t->cfg.mode == TUNNEL_IPIP)
+		err = fixed_up(t);
 	t->main_failed = err != 0;
 	if (err)
 		main_down(t, true);
@@ -302,7 +363,13 @@ static int peers_up(struct tunnel *t)
 
 	for (i = 0; i < t->cfg.n_peers; i++) {
 		peer = &t->cfg.peers[i];
-		tun = (struct br_tun){ .mode = BR_TUN_IPIP6, .mtu = t->mtu };
+		tun = (struct br_tun){
+			.mode = BR_TUN_IPIP6,
+			.mtu = t->mtu - tunnel_peer_overhead(peer),
+			.flags = (peer->gre ? BR_TUN_F_GRE : 0) |
+				 (peer->has_key ? BR_TUN_F_KEY : 0),
+			.gre_key = htonl(peer->key),
+		};
 		memcpy(tun.local6, &peer->local, 16);
 		memcpy(tun.remote6, &peer->remote, 16);
 		err = add_addr(t, &t->peers, AF_INET6, &peer->local, 128,
@@ -312,10 +379,12 @@ static int peers_up(struct tunnel *t)
 			err = add_ipv4_path(t, &t->peers, peer->prefixes[j].addr,
 					    peer->prefixes[j].len, &tun);
 			if (!err)
-				pr_info("ipip6 peer %d: %s/%u via %s -> %s, MTU %u", i,
+				pr_info("ipip6 peer %d: %s/%u via %s -> %s%s, MTU %u", i,
 					addr4_str(&peer->prefixes[j].addr, p),
 					peer->prefixes[j].len, addr6_str(&peer->local, l),
-					addr6_str(&peer->remote, r), t->mtu);
+					addr6_str(&peer->remote, r),
+					peer->gre ? (peer->has_key ? " (GRE, keyed)" : " (GRE)") : "",
+					tun.mtu);
 		}
 		if (err)
 			return err;
@@ -390,7 +459,7 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg,
 	if (err || !tunnel_cfg_active(cfg))
 		goto out;
 	check_forwarding();
-	if (cfg->mode == TUNNEL_MAPE)
+	if (tunnel_ruled(t))
 		mape_initial_prefix(t);
 	err = everything_up(t);
 out:

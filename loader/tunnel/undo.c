@@ -162,7 +162,7 @@ int add_addr(struct tunnel *t, struct tunnel_undo_list *l, int family,
 }
 
 static int add_route(struct tunnel *t, struct tunnel_undo_list *l,
-		     struct in_addr dst, unsigned int plen)
+		     struct in_addr dst, unsigned int plen, unsigned int mtu)
 {
 	struct tunnel_undo u = { .kind = UNDO_ROUTE4, .plen = plen, .u.v4 = dst };
 	char d[INET_ADDRSTRLEN];
@@ -172,22 +172,22 @@ static int add_route(struct tunnel *t, struct tunnel_undo_list *l,
 	/* one of ours left by a brouterd that was killed: replace it */
 	rtnl_route4_del(&t->rtnl, t->wan_ifindex, dst, plen);
 	err = rtnl_route4_add(&t->rtnl, t->wan_ifindex, dst, plen,
-			      addr4(TUNNEL_NEXT_HOP), t->mtu);
+			      addr4(TUNNEL_NEXT_HOP), mtu);
 	if (err == -EEXIST) {
 		pr_err("add route %s/%u via %s dev %s mtu %u: a route for %s/%u exists already; the tunnel needs it (remove the other one)",
-		       d, plen, TUNNEL_NEXT_HOP, t->wan, t->mtu, d, plen);
+		       d, plen, TUNNEL_NEXT_HOP, t->wan, mtu, d, plen);
 		return err;
 	}
 	if (err) {
 		/* the kernel checks an on-link gateway against the local table */
 		pr_err("add route %s/%u via %s dev %s onlink mtu %u: %s%s", d, plen,
-		       TUNNEL_NEXT_HOP, t->wan, t->mtu, strerror(-err),
+		       TUNNEL_NEXT_HOP, t->wan, mtu, strerror(-err),
 		       err == -EINVAL ? " (no IPv4 address on this system yet? bring lo up)" :
 					"");
 		return err;
 	}
 	pr_debug("added route %s/%u via %s dev %s mtu %u", d, plen, TUNNEL_NEXT_HOP,
-		 t->wan, t->mtu);
+		 t->wan, mtu);
 	return record(t, l, &u);
 }
 
@@ -294,7 +294,8 @@ int add_tunnel_ends(struct tunnel *t, struct tunnel_undo_list *l,
 int add_ipv4_path(struct tunnel *t, struct tunnel_undo_list *l,
 			 struct in_addr dst, unsigned int plen, const struct br_tun *tun)
 {
-	return add_tun_out(t, l, dst, plen, tun) ?: add_route(t, l, dst, plen);
+	return add_tun_out(t, l, dst, plen, tun) ?:
+	       add_route(t, l, dst, plen, tun->mtu);
 }
 
 int neigh_put(struct tunnel *t)

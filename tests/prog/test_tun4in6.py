@@ -65,7 +65,7 @@ tunnel = {{
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
-TUN = struct.Struct("<16s16sIIIHBB")     # struct br_tun
+TUN = struct.Struct("<16s16sIIIHBBIB3x")  # struct br_tun
 OUT_KEY = struct.Struct("<I4s")          # struct br_tun_out_key
 IN_KEY = struct.Struct("<16s16s")        # struct br_tun_in_key
 
@@ -198,7 +198,8 @@ def test_maps_hold_the_rfc7597_example_ce_and_the_peer(mape):
     ins = mape.tun_in()
     ce6, br, peer, local = (socket.inet_pton(socket.AF_INET6, a)
                             for a in (CE6, BR, PEER, PEER_LOCAL))
-    l6, r6, mode, mtu, ce4, psid, psid_len, psid_offset = ins[(br, ce6)]
+    l6, r6, mode, mtu, ce4, psid, psid_len, psid_offset, key, flags = ins[(br, ce6)]
+    assert (key, flags) == (0, 0), "ip4ip6: no GRE"
     assert (l6, r6, mode, mtu) == (ce6, br, 1, 1500 - 40)
     assert (ce4, psid, psid_len, psid_offset) == \
         (struct.unpack("<I", socket.inet_aton(CE4))[0], 0x34, 8, 6)

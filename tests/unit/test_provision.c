@@ -195,7 +195,7 @@ static void request_params(void **state)
 
 	(void)state;
 	u = url_of(&c, "https://vne.example.jp/rule.cgi", true, "");
-	assert_string_equal(u, "https://vne.example.jp/rule.cgi?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite");
+	assert_string_equal(u, "https://vne.example.jp/rule.cgi?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6");
 	free(u);
 	/* values are escaped: nothing in them can add a parameter */
 	c.product = "a&b=c d";
@@ -261,7 +261,7 @@ static void request_redirect_query(void **state)
 	c.server = "vne.example.jp";
 	u = url_of(&c, "https://other.example/c?vendorid=x&pass=p1&user=u1&sid=7&token=old",
 		   true, TOKEN);
-	assert_string_equal(u, "https://other.example/c?sid=7&vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite&token=" TOKEN);
+	assert_string_equal(u, "https://other.example/c?sid=7&vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6&token=" TOKEN);
 	free(u);
 }
 
@@ -355,7 +355,8 @@ static void answer_ipip_lw4o6(void **state)
 	assert_int_equal(a->lw4o6.psid_len, 8);
 	assert_int_equal(a->lw4o6.psid_offset, 6);
 	/* not asked for: skipped, and their blocks not even read */
-	parse_ok("{'order':['ipip','lw4o6','map_t'],'ipip':'junk'}", 0, a);
+	parse_ok("{'order':['ipip','lw4o6','map_t'],'ipip':'junk'}",
+		 HB_BIT(HB_MAPE) | HB_BIT(HB_DSLITE), a);
 	assert_int_equal(a->n_order, 0);
 	free(a);
 }
@@ -524,9 +525,57 @@ static void adapter(void **state)
 	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
 	assert_int_equal(c->mode, TUNNEL_OFF);
 	assert_false(c->has_dslite);
-	parse_ok("{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.1/32'}]}",
+	/* ipip: the fixed address (a block's first host), its tunnel */
+	parse_ok("{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.8/29'}]}",
 		 ALL, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), -EOPNOTSUPP);
+	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
+	assert_int_equal(c->mode, TUNNEL_IPIP);
+	assert_true(c->has_fixed);
+	assert_addr6(&c->fixed.local, "2001:db8::7");
+	assert_addr6(&c->fixed.remote, "2001:db8::1");
+	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc0000209);
+	assert_int_equal(c->fixed.plen, 29);
+	/* host bits given: that address */
+	parse_ok("{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.13/29'}]}",
+		 ALL, a);
+	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
+	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc000020d);
+	free(c);
+	free(a);
+}
+
+/* lw4o6 runs as a rule of no EA bits: the address /32, the PSID given. */
+static void adapter_lw4o6(void **state)
+{
+	struct hb_answer *a = malloc(sizeof(*a));
+	struct tunnel_cfg *c = calloc(1, sizeof(*c));
+	struct prefix6 wan = p6("2001:db8:3:100::/64");
+	char err[HB_ERR_LEN];
+	struct mape_ce ce;
+
+	(void)state;
+	parse_ok("{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/56',"
+		 "'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
+		 ALL, a);
+	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
+	assert_int_equal(c->mode, TUNNEL_LW4O6);
+	assert_true(c->has_lw4o6);
+	assert_true(c->has_prefix);
+	assert_int_equal(c->prefix.len, 56);
+	assert_int_equal(c->rule.ea_len, 0);
+	assert_int_equal(c->rule.rule4.len, 32);
+	assert_addr6(&c->rule.br, "2001:db8:3::1");
+	/* RFC 7597 6: prefix, subnet 0, 0 : 203.0.113.16 : PSID 3 */
+	assert_int_equal(mape_compute(&c->rule, &c->prefix, &ce, err, sizeof(err)), 0);
+	assert_addr6(&ce.ipv6, "2001:db8:3:100:0:cb00:7110:3");
+	assert_int_equal(ntohl(ce.ipv4.s_addr), 0xcb007110);
+	assert_int_equal(ce.psid, 3);
+	assert_int_equal(ce.psid_len, 8);
+	/* a prefix longer than /64 and not the address itself: refused */
+	parse_ok("{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/96',"
+		 "'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
+		 ALL, a);
+	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), -EINVAL);
 	free(c);
 	free(a);
 }
@@ -548,6 +597,7 @@ int main(void)
 		cmocka_unit_test(answer_rule_count),
 		cmocka_unit_test(rule_selection),
 		cmocka_unit_test(adapter),
+		cmocka_unit_test(adapter_lw4o6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
