@@ -44,7 +44,7 @@ IN_SET = [1232, 1235, 2256, 64723]      # A = 1, 1, 2, 63 with PSID 0x34
 NOT_IN_SET = [1231, 1236, 208, 65535]   # other PSIDs; A = 0 (208 = PSID 0x34, A 0)
 BR_MAC = "02:b7:00:00:00:fe"
 TC_ACT_REDIRECT = 7
-TUN_COUNTERS = ("tun_bad_src", "tun_bad_dst", "tun_bad_port", "tun_bad_inner",
+TUN_COUNTERS = ("tun_bad_src", "tun_bad_dst", "tun_bad_port", "tun_bad_inner", "tun_bad_key",
                 "decap", "encap", "encap_fail")
 
 MAPE_CONF = f"""
