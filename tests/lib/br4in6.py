@@ -13,8 +13,13 @@ the tests compare two implementations.
                     --return-prefix 192.168.50.0/24
     br4in6.py serve --mode ipip6 --addr PEER6 --peer ROUTER6 --inet-if IF
                     --stats FILE --return-prefix P [--match-src P]
+    br4in6.py serve --mode lw4o6 --addr LWAFTR6 --binding IPV4,PSID,B4 ...
+    br4in6.py serve --mode ipip6 --encap gre [--gre-key K] ...
     br4in6.py inject --src SRC6 --dst DST6 --hex INNER_IPV4_PACKET
-                     [--count N] [--frag-size N [--reverse]]
+                     [--count N] [--frag-size N [--reverse]] [--gre [--gre-key K]]
+
+The lwAFTR (RFC 7596) and the GRE peer (RFC 2784, 2890) are in
+softwire.py, on top of this BR.
 
 From the CE (a raw IPv6 socket for next header 4 bound to the BR address
 hands over the inner IPv4 packet and the outer source): the outer source
@@ -232,6 +237,7 @@ class Br:
         self.returns = [ipaddress.IPv4Network(p) for p in args.return_prefix or []]
         self.match_src = [ipaddress.IPv4Network(p) for p in args.match_src or []]
         self.softwires = {}     # DS-Lite: inner source -> B4 address
+        self.outer = OUTER      # bytes in front of IPv4 towards the CE
         self.stats = {"mode": self.mode, "out_ok": 0, "out_bad": 0, "in_ok": 0,
                       "in_drop": 0, "segmented": 0, "bad": [], "drops": [],
                       "ce_seen": [], "ports_seen": {}, "reasm_out": [],
@@ -334,9 +340,16 @@ class Br:
         if len(self.stats["reasm_out"]) < 50:
             self.stats["reasm_out"].append([len(pkt.data), hashlib.sha256(body).hexdigest()])
 
-    def from_ce(self):
+    def recv_ce(self):
+        """(inner IPv4 packet, outer source) from the CE, or None."""
         data, addr = self.raw6.recvfrom(1 << 17)
-        src6 = str(ipaddress.IPv6Address(addr[0]))
+        return data, str(ipaddress.IPv6Address(addr[0]))
+
+    def from_ce(self):
+        got = self.recv_ce()
+        if got is None:
+            return
+        data, src6 = got
         try:
             pkt = V4(data)
         except ValueError:
@@ -384,12 +397,12 @@ class Br:
         b4 = self.softwires.get(pkt.dst)
         return (b4, None) if b4 else (None, f"to {pkt.dst}: no softwire")
 
-    def send_ce(self, data, ce6):
+    def send_ce(self, data, ce6, nexthdr=IPPROTO_IPIP):
         """@data to @ce6 in IPv6, in fragments if it does not fit."""
-        if len(data) + OUTER <= WAN_MTU:
+        if len(data) + self.outer <= WAN_MTU:
             self.raw6.sendto(data, (ce6, 0))
             return
-        for f in ipv6_fragments(self.args.addr, ce6, IPPROTO_IPIP, data, WAN_MTU,
+        for f in ipv6_fragments(self.args.addr, ce6, nexthdr, data, WAN_MTU,
                                 int.from_bytes(os.urandom(4), "big")):
             self.raw6_frags.sendto(f, (ce6, 0))
         self.stats["frag_in"] += 1
@@ -413,8 +426,8 @@ class Br:
             self.note("in", why)
         if not ce6:
             return
-        if len(data) + OUTER > WAN_MTU and pkt.df:
-            self.raw4.sendto(icmp_frag_needed(pkt, WAN_MTU - OUTER, self.inet_addr),
+        if len(data) + self.outer > WAN_MTU and pkt.df:
+            self.raw4.sendto(icmp_frag_needed(pkt, WAN_MTU - self.outer, self.inet_addr),
                              (pkt.src, 0))
             self.note("in", f"{len(data)} bytes to {pkt.dst} with DF: frag needed sent")
             return
@@ -492,10 +505,11 @@ def inject(args):
 
 
 def main():
+    import softwire  # builds on this module: imported once it is whole
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve")
-    s.add_argument("--mode", choices=("map-e", "ds-lite", "ipip6"), required=True)
+    s.add_argument("--mode", choices=("map-e", "ds-lite", "ipip6", "lw4o6"), required=True)
     s.add_argument("--addr", required=True, help="BR/AFTR/peer IPv6 address")
     s.add_argument("--inet-if", required=True)
     s.add_argument("--stats", required=True)
@@ -508,6 +522,7 @@ def main():
     s.add_argument("--peer", help="ipip6: the router's IPv6 end")
     s.add_argument("--return-prefix", action="append")
     s.add_argument("--match-src", action="append")
+    softwire.add_args(s)
     i = sub.add_parser("inject")
     i.add_argument("--src", required=True)
     i.add_argument("--dst", required=True)
@@ -515,13 +530,18 @@ def main():
     i.add_argument("--count", type=int, default=1)
     i.add_argument("--frag-size", type=int, default=0)
     i.add_argument("--reverse", action="store_true")
+    i.add_argument("--gre", action="store_true", help="send in GRE (softwire.py)")
+    i.add_argument("--gre-key", type=lambda v: int(v, 0), help="with this key")
     args = ap.parse_args()
     if args.cmd == "inject":
-        inject(args)
+        if args.gre:
+            softwire.inject_gre(args)
+        else:
+            inject(args)
         return
     if args.peer:
         args.peer = str(ipaddress.IPv6Address(args.peer))
-    Br(args).run()
+    softwire.server_class(args)(args).run()
 
 
 if __name__ == "__main__":

@@ -313,19 +313,24 @@ srv.serve_forever()
 class Brouterd:
     """One brouterd process in the router namespace."""
 
-    def __init__(self, topo, args, pin_dir, log_path):
+    def __init__(self, topo, args, pin_dir, log_path, wrap=(), env=None):
+        """@wrap: a command brouterd runs under (unshare ...), @env: its
+        environment (default: ours)."""
         self.topo = topo
         self.args = args
         self.pin_dir = pin_dir
         self.log_path = log_path
+        self.wrap, self.env = list(wrap), env
         self.proc = None
         self._logf = None
 
     def start(self, wait_ready=True, timeout=30):
-        argv = _cmdline(self.topo.rtr, [BROUTERD, "--pin-dir", self.pin_dir, *self.args])
+        argv = _cmdline(self.topo.rtr, [*self.wrap, BROUTERD, "--pin-dir", self.pin_dir,
+                                        *self.args])
         self._logf = open(self.log_path, "w")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=self.env)
         self.topo._procs.append(self.proc)
         if wait_ready:
             self.wait_ready(timeout)

@@ -11,10 +11,13 @@ run the way systemd would run them, on a machine where systemd is not PID 1:
   (CapabilityBoundingSet, AmbientCapabilities) and NoNewPrivileges through
   setpriv, in a mount namespace where ProtectSystem=strict, ProtectHome and
   PrivateTmp hold (read-only / except /dev, /proc and /sys; /home, /root,
-  /run/user, /tmp, /var/tmp empty). For the test's own isolation it also
-  gets a bpffs of its own on /sys/fs/bpf (the unit's default pin dir is
-  then this test's alone) and its /etc/brouter/brouter.conf on an overlay
-  of /etc (the host's /etc is not touched);
+  /run/user, /tmp, /var/tmp empty), RuntimeDirectory and StateDirectory
+  (writable /run/NAME, /var/lib/NAME: a tmpfs, and the test's directory
+  WORKDIR/state bound there). For the test's own isolation it also gets a
+  bpffs of its own on /sys/fs/bpf (the unit's default pin dir is then this
+  test's alone) and its /etc/brouter/brouter.conf (and any other /etc file
+  it is given) on an overlay of /etc (the host's /etc and /var/lib are
+  not touched);
 - allowed_syscalls(), allowed_families(): SystemCallFilter and
   RestrictAddressFamilies as systemd-analyze expands them, to check what
   brouterd does (strace) against what systemd would let it do.
@@ -69,30 +72,49 @@ def setpriv(unit, drop=(), add=()):
     return argv + ["--"]
 
 
-def etc_config(workdir, config):
-    """Shell steps (for a private mount namespace) putting @config at
-    /etc/brouter/brouter.conf on an overlay of /etc kept in @workdir."""
-    upper, work = os.path.join(workdir, "etc-upper"), os.path.join(workdir, "etc-work")
-    os.makedirs(os.path.join(upper, "brouter"), exist_ok=True)
+def overlay(workdir, path, files):
+    """Shell step (for a private mount namespace) laying @files ({relative
+    path: text, or None for a directory}) over @path, kept in @workdir."""
+    tag = path.strip("/").replace("/", "-")
+    upper, work = os.path.join(workdir, tag + "-upper"), os.path.join(workdir, tag + "-work")
     os.makedirs(work, exist_ok=True)
-    with open(os.path.join(upper, "brouter", "brouter.conf"), "w") as f:
-        f.write(config)
-    return f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc"
+    for name, text in files.items():
+        target = os.path.join(upper, name)
+        os.makedirs(target if text is None else os.path.dirname(target), exist_ok=True)
+        if text is not None:
+            with open(target, "w") as f:
+                f.write(text)
+    return f"mount -t overlay overlay -o lowerdir={path},upperdir={upper},workdir={work} {path}"
 
 
-def _mount_setup(unit, workdir, config):
+def etc_config(workdir, config, etc=None):
+    """Shell step putting @config at /etc/brouter/brouter.conf (and @etc's
+    other files) on an overlay of /etc kept in @workdir."""
+    return overlay(workdir, "/etc", {"brouter/brouter.conf": config, **(etc or {})})
+
+
+def _mount_setup(unit, workdir, config, etc=None):
     """Shell commands building the unit's mount namespace (see above)."""
-    steps = ["mount -t bpf bpf /sys/fs/bpf", etc_config(workdir, config)]
+    steps = ["mount -t bpf bpf /sys/fs/bpf", etc_config(workdir, config, etc)]
     # RuntimeDirectory: /run/NAME, writable whatever ProtectSystem says
     # (here a tmpfs of this namespace's own, on the directory brouterd
     # would create anyway)
     rundirs = [f"/run/{d}" for d in " ".join(unit.get("RuntimeDirectory", [])).split()]
     steps += [f"mkdir -p {d}" for d in rundirs]
+    # StateDirectory: /var/lib/NAME, writable and kept (WORKDIR/state here;
+    # the directory appears on an overlay, the host's /var/lib untouched)
+    states = " ".join(unit.get("StateDirectory", [])).split()
+    if states:
+        steps.append(overlay(workdir, "/var/lib", {d: None for d in states}))
+        os.makedirs(os.path.join(workdir, "state"), exist_ok=True)
     if unit.get("ProtectSystem", ["no"])[-1] == "strict":
         steps.append('findmnt -rno TARGET | sort -u | while read -r m; do '
                      'case "$m" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*) ;; '
                      '*) mount -o remount,ro,bind "$m" 2>/dev/null || true ;; esac; done')
     steps += [f"mount -t tmpfs -o mode=0755 tmpfs {d}" for d in rundirs]
+    # (a bind mount takes the read-only flag of where it comes from: undone)
+    steps += [f"mount --bind {os.path.join(workdir, 'state')} /var/lib/{d} && "
+              f"mount -o remount,bind,rw /var/lib/{d}" for d in states]
     if unit.get("ProtectHome", ["no"])[-1] == "yes":
         steps.append("for d in /home /root /run/user; do [ ! -d $d ] || "
                      "mount -t tmpfs -o ro,mode=0755 tmpfs $d; done")
@@ -107,9 +129,10 @@ def in_mount_ns(setup, argv):
             setup + '; exec "$@"', "sh", *argv]
 
 
-def sandboxed(unit, argv, workdir, config="", netns=None, drop=(), add=()):
-    """argv (from command()) run as the unit would run it; see the module doc."""
-    inner = in_mount_ns(_mount_setup(unit, workdir, config),
+def sandboxed(unit, argv, workdir, config="", netns=None, drop=(), add=(), etc=None):
+    """argv (from command()) run as the unit would run it; see the module doc.
+    @etc: {path under /etc: text} besides the config (resolv.conf)."""
+    inner = in_mount_ns(_mount_setup(unit, workdir, config, etc),
                         [*setpriv(unit, drop, add), *argv])
     return ["nsenter", f"--net=/run/netns/{netns}", *inner] if netns else inner
 

@@ -35,6 +35,7 @@ import pytest
 
 import topo
 import unitrun
+import vne
 from topo import ISP_V6, run, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
@@ -65,12 +66,12 @@ class Service:
     stream. @wrap (strace) runs around the sandbox."""
 
     def __init__(self, t, unit, argv, config="# test\n", env=None, drop=(), add=(),
-                 wrap=()):
+                 wrap=(), etc=None):
         self.t, self.unit = t, unit
         self.work = tempfile.mkdtemp(prefix=t.prefix, dir=t.tmp)
         self.log_path = os.path.join(self.work, "stderr")
         cmd = unitrun.sandboxed(unit, argv, self.work, config, netns=t.rtr, drop=drop,
-                                add=add)
+                                add=add, etc=etc)
         self._logf = open(self.log_path, "w")
         environ = {k: v for k, v in os.environ.items()
                    if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")}
@@ -258,6 +259,60 @@ def test_syscalls_and_socket_families_stay_within_the_unit_filter(rig):
     assert families <= unitrun.allowed_families(unit), \
         f"families RestrictAddressFamilies would deny: {families - unitrun.allowed_families(unit)}"
     assert {"AF_NETLINK", "AF_INET6"} <= families, families
+
+
+def test_hb46pp_under_the_sandbox_keeps_its_state_in_the_state_directory(rig):
+    """tunnel.mode "auto" under brouterd.service's sandbox and strace: the
+    TXT record through the system resolver (the sandbox's /etc/resolv.conf
+    names a dnsmasq in the router's namespace), the answer over HTTP, and
+    token, answer and status kept in /var/lib/brouter, which only the
+    unit's StateDirectory makes writable under ProtectSystem=strict; the
+    worker thread's syscalls and sockets within the unit's filters.
+    Without StateDirectory the same run cannot keep anything, and says so."""
+    token = "ab" * 32
+    dns = vne.Dnsmasq(rig.rtr, "::1", rig.tmp)
+    srv = vne.ProvServer(rig.rtr, "::1", 8080, os.path.join(rig.tmp, "prov"))
+    srv.set_routes({"/config": {"status": 200,
+                                "json": {"order": [], "ttl": 3600, "token": token}}})
+    unit = unitrun.read_unit(UNIT)
+    trace = os.path.join(rig.tmp, "hb46pp.strace")
+    config = 'lan = "lan0"; wan = "wan0";\ntunnel = { mode = "auto"; };\n'
+    etc = {"resolv.conf": "nameserver ::1\n"}
+    try:
+        dns.start("v=v6mig-1 url=http://prov.example.jp:8080/config t=a",
+                  {"prov.example.jp": "::1"})
+        srv.start()
+        s = Service(rig, unit, unitrun.command(unit), config=config, etc=etc,
+                    wrap=("strace", "-f", "-qq", "-o", trace))
+        state = os.path.join(s.work, "state")
+        try:
+            s.wait_ready()
+            wait_for(lambda: os.path.exists(os.path.join(state, "hb46pp-status.json")),
+                     timeout=60, what="the status file in /var/lib/brouter")
+        finally:
+            assert s.stop() == 0, s.log()
+        with open(os.path.join(state, "hb46pp-token")) as f:
+            assert f.read().strip() == token
+        assert os.path.exists(os.path.join(state, "hb46pp-answer.json"))
+        assert "HB46PP: no tunnel: the order names no method" in s.log(), s.log()
+        assert "HB46PP: cannot" not in s.log(), s.log()
+        calls, families = unitrun.strace_calls(trace, unitrun.command(unit)[0])
+        denied = calls - unitrun.allowed_syscalls(unit)
+        assert not denied, f"syscalls SystemCallFilter would deny: {sorted(denied)}"
+        assert families <= unitrun.allowed_families(unit), families
+        # the unit without StateDirectory: a read-only /var/lib
+        bare = {k: v for k, v in unit.items() if k != "StateDirectory"}
+        s = Service(rig, bare, unitrun.command(unit), config=config, etc=etc)
+        try:
+            s.wait_ready()
+            wait_for(lambda: "cannot write /var/lib/brouter" in s.log(), timeout=30,
+                     what="the complaint about /var/lib/brouter")
+        finally:
+            assert s.stop() == 0, s.log()
+        assert "Read-only file system" in s.log(), s.log()
+    finally:
+        srv.stop()
+        dns.stop()
 
 
 # ------------------------------------------------------------------ readiness protocol
