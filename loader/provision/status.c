@@ -243,7 +243,8 @@ static void print_params(FILE *out, json_t *params)
 
 	json_object_foreach(params, key, v)
 	{
-		fprintf(out, "  %-10s", key);
+		/* a column of 10, and a space after longer names (lwaftr_addr) */
+		fprintf(out, "  %-10s%s", key, strlen(key) >= 10 ? " " : "");
 		print_value(out, v);
 		fputc('\n', out);
 	}

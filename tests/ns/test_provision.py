@@ -263,6 +263,9 @@ def test_lw4o6_ahead_in_the_order_methods_brouter_lacks_skipped(rig, auto):
                 f"{LW4},{LW_PSID},{LW_B4}", "--psid-len", "8", "--psid-offset", "6")
     wait_addr(rig, LW_B4)
     rig.traffic(auto, LW4)
+    text = auto.ctl("--state-dir", rig.state, "provision").stdout
+    assert "method:     lw4o6\n" in text
+    assert f"  lwaftr_addr {LWAFTR}\n" in text and "  psid_length 8\n" in text, text
     ports = {p for k, v in rig.br_stats(auto.brs[0])["ports_seen"].items() for p in v}
     assert ports and all((p >> 2) & 0xff == LW_PSID and p >> 10 for p in ports), ports
 
