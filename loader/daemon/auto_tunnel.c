@@ -100,17 +100,26 @@ static void wan_from_addresses(struct brouterd *d)
 	rtnl_close(&rt);
 }
 
+/* The worker, told the WAN prefix at once when it is known already. */
+static int worker_start(struct brouterd *d)
+{
+	int err = prov_run_start(&d->at.run, &d->cfg.prov);
+
+	if (err)
+		return err;
+	if (d->at.has_wan)
+		prov_run_wan(&d->at.run, &d->at.wan);
+	else
+		wan_from_addresses(d);
+	return 0;
+}
+
 int auto_start(struct brouterd *d)
 {
-	int err;
-
 	if (!is_auto(d))
 		return 0;
 	d->at.method = -1;
-	err = prov_run_start(&d->at.run, &d->cfg.prov);
-	if (!err)
-		wan_from_addresses(d);
-	return err;
+	return worker_start(d);
 }
 
 void auto_stop(struct brouterd *d)
@@ -192,13 +201,18 @@ void auto_reload(struct brouterd *d)
 	struct prov_run *r = &d->at.run;
 	bool now = is_auto(d);
 
-	/* the worker keeps a copy of the settings it was started with */
-	if (r->on && (!now || memcmp(&r->cfg, &d->cfg.prov, sizeof(r->cfg)))) {
-		pr_info("reload: HB46PP %s", now ? "settings changed: starting afresh"
-						 : "provisioning off");
+	/*
+	 * The worker keeps a copy of the settings it was started with. New
+	 * ones restart it; the answer in use runs on until it says more.
+	 */
+	if (r->on && !now) {
+		pr_info("reload: HB46PP provisioning off");
 		auto_stop(d);
+	} else if (r->on && memcmp(&r->cfg, &d->cfg.prov, sizeof(r->cfg))) {
+		pr_info("reload: HB46PP settings changed: starting afresh");
+		prov_run_stop(r);
 	}
-	if (now && !r->on && auto_start(d))
+	if (now && !r->on && (d->at.answer ? worker_start(d) : auto_start(d)))
 		pr_err("reload: HB46PP provisioning could not start; no tunnel by it");
 	apply(d, "reload");
 }

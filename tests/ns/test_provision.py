@@ -287,6 +287,8 @@ def test_ipip_fixed_address_with_the_lan_napt_to_it(rig, auto):
                 FIX_LOCAL, "--return-prefix", f"{FIX4}/32")
     wait_addr(rig, FIX4, gone=["192.0.0.2"])
     rig.traffic(auto, FIX4)
+    metrics = auto.ctl("metrics").stdout
+    assert 'brouter_tunnel_up{mode="ipip"} 1' in metrics, metrics
 
 
 # ------------------------------------------------------------ failures
@@ -382,6 +384,27 @@ def test_nxdomain_turns_the_tunnel_off_and_retries_hours_later(rig, auto):
     assert rig.attempt(auto, 3 * HOUR + 1)["method"] == "ipip"
     wait_addr(rig, FIX4)
     rig.traffic(auto, FIX4)
+
+
+def test_reload_keeps_the_worker_unless_its_settings_change(rig, auto):
+    conf = os.path.join(rig.tmp, "auto.conf")
+    assert auto.ctl("reload").returncode == 0
+    assert "HB46PP settings changed" not in auto.log()
+    assert FIX4 in rig.wan_addrs(), "a reload with the same settings keeps the tunnel"
+    n = len(rig.https.requests())
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace("timeout = 5;", "timeout = 6;"))
+    assert auto.ctl("reload").returncode == 0
+    assert "reload: HB46PP settings changed: starting afresh" in auto.log()
+    assert FIX4 in rig.wan_addrs(), "the answer in use runs on meanwhile"
+    # the new worker knows the WAN prefix: it asks at once, not in 15 s
+    wait_for(lambda: len(rig.https.requests()) > n + 1, timeout=5,
+             what="the new worker's request")
+    assert FIX4 in rig.wan_addrs()
+    assert "HB46PP: no tunnel" not in auto.log().split("settings changed")[-1]
+    rig.ping(INET)
 
 
 def test_server_gone_at_start_runs_from_the_stored_answer(rig, auto):
