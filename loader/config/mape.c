@@ -235,11 +235,26 @@ static const struct cfg_key mape_keys[] = {
 	{ NULL },
 };
 
+/*
+ * How map-e and lw4o6 end: the reserved ports (they need the rule's PSID
+ * offset), then the whole rule checked if the group had no error so far.
+ */
+static int rule_done(struct cfg_ctx *x, const config_setting_t *g,
+		     struct tunnel_cfg *c, int before)
+{
+	const config_setting_t *s = config_setting_get_member(g, "reserved-ports");
+
+	if (s)
+		cfg_parse_reserved(x, s, c);
+	if (x->errors == before)
+		cfg_check_rule(x, g, c);
+	return x->errors > before ? -EINVAL : 0;
+}
+
 int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 {
 	struct tunnel_cfg *c = obj;
 	struct mape_rule *r = &c->rule;
-	const config_setting_t *s;
 	int before = x->errors;
 
 	r->psid_offset = TUNNEL_PSID_OFFSET_DEFAULT;
@@ -250,12 +265,7 @@ int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 		return -EINVAL;
 	cfg_need(x, g, "rule-ipv6", "rule-ipv4", "ea-len", "br", NULL);
 	c->has_mape = true;
-	s = config_setting_get_member(g, "reserved-ports");
-	if (s)
-		cfg_parse_reserved(x, s, c);
-	if (x->errors == before)
-		cfg_check_rule(x, g, c);
-	return x->errors > before ? -EINVAL : 0;
+	return rule_done(x, g, c, before);
 }
 
 
@@ -300,7 +310,6 @@ int cfg_parse_lw4o6(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 {
 	struct tunnel_cfg *c = obj;
 	struct mape_rule *r = &c->rule;
-	const config_setting_t *s;
 	int before = x->errors;
 
 	memset(r, 0, sizeof(*r));
@@ -320,10 +329,5 @@ int cfg_parse_lw4o6(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 			"/%u: give a prefix of at most /64, or the lwB4 address /128",
 			c->prefix.len);
 	c->has_lw4o6 = true;
-	s = config_setting_get_member(g, "reserved-ports");
-	if (s)
-		cfg_parse_reserved(x, s, c);
-	if (x->errors == before)
-		cfg_check_rule(x, g, c);
-	return x->errors > before ? -EINVAL : 0;
+	return rule_done(x, g, c, before);
 }

@@ -28,6 +28,7 @@ Time: the state machine's clock is brouterd's boot time plus the number in
 the file BROUTERD_TEST_CLOCK names; the tests move it on instead of waiting
 hours (ttl 3600, retries 10-30 min, 1-3 h after NXDOMAIN).
 """
+import contextlib
 import ipaddress
 import json
 import os
@@ -43,10 +44,9 @@ from test_tunnel import (AFTR, BR, ECHO, INET, INET_GW, LAN_HOST, NEW_ISP_LINK, 
 
 PROV = "2001:db8:ffff::80"
 NAME = "prov.example.jp"
-LWAFTR = "2001:db8:ffff::4"
-FIX_REMOTE = "2001:db8:ffff::5"
+LWAFTR, FIX_REMOTE = "2001:db8:ffff::4", "2001:db8:ffff::5"
 FIX_LOCAL = "2001:db8:12:3000::f1"
-FIX4 = "203.0.113.9"                    # first host of 203.0.113.8/29
+FIX4 = "203.0.113.9"                    # the first host of 203.0.113.8/29
 LW4, LW_PSID = "192.0.2.77", 52         # 8 bits, offset 6
 LW_B4 = "2001:db8:12:3000:0:c000:24d:34"  # RFC 7597 6 in the /64
 TOKEN = "640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a"
@@ -193,15 +193,12 @@ ISP_DNS = "2001:db8:12:3000::1"
 
 @pytest.fixture(scope="module")
 def rig():
-    r = ProvRig()
-    r.start()
-    yield r
-    r.close()
+    with contextlib.closing(ProvRig().start()) as r:
+        yield r
 
 
 @pytest.fixture(scope="module")
 def auto(rig):
-    rig.far_end_args = None
     b = rig.start_auto("auto")
     yield b
     rig.stop_tunnel(b)
@@ -350,12 +347,7 @@ def test_a_new_wan_prefix_fetches_again_at_once(rig, auto):
         rig.advertise([WAN_PREFIX], withdrawn=[NEW_PREFIX])
         wait_for(lambda: rig.status(auto)["wan_prefix"] == WAN_PREFIX, timeout=30,
                  what="back to the first prefix")
-        run(rig.isp, ["ip", "-6", "addr", "del", f"{NEW_ISP_LINK}/64", "dev", "eth0"],
-            check=False)
-        for a in topo.addrs6(rig.rtr, "wan0"):
-            if ipaddress.ip_address(a) in ipaddress.ip_network(NEW_PREFIX):
-                run(rig.rtr, ["ip", "-6", "addr", "del", f"{a}/64", "dev", "wan0"],
-                    check=False)
+        rig.forget_new_prefix()
 
 
 def test_clear_forgets_the_token_and_asks_again_without_it(rig, auto):

@@ -456,6 +456,15 @@ class Rig:
             "radvd is gone: " + open(os.path.join(self.tmp, "radvd.log")).read()
         os.kill(self.radvd.pid, signal.SIGHUP)
 
+    def forget_new_prefix(self):
+        """NEW_PREFIX's addresses off both sides of the WAN link again."""
+        run(self.isp, ["ip", "-6", "addr", "del", f"{NEW_ISP_LINK}/64", "dev", "eth0"],
+            check=False)
+        for a in topo.addrs6(self.rtr, "wan0"):
+            if ipaddress.ip_address(a) in ipaddress.ip_network(NEW_PREFIX):
+                run(self.rtr, ["ip", "-6", "addr", "del", f"{a}/64", "dev", "wan0"],
+                    check=False)
+
     def script(self, name, text):
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
@@ -931,12 +940,7 @@ def isp_renumbers(rig, mape):
             wait_ce(rig, CE4, CE6, NEW_CE4, NEW_CE6)
     finally:
         rig.advertise([WAN_PREFIX])
-        run(rig.isp, ["ip", "-6", "addr", "del", f"{NEW_ISP_LINK}/64", "dev", "eth0"],
-            check=False)
-        for a in topo.addrs6(rig.rtr, "wan0"):
-            if ipaddress.ip_address(a) in ipaddress.ip_network(NEW_PREFIX):
-                run(rig.rtr, ["ip", "-6", "addr", "del", f"{a}/64", "dev", "wan0"],
-                    check=False)
+        rig.forget_new_prefix()
 
 
 def test_mape_live_renumbering_moves_ce_and_traffic_to_the_new_prefix(rig, mape,

@@ -19,7 +19,6 @@ import time
 
 import pytest
 
-import topo
 from topo import run, wait_for
 from test_tunnel import (BR4IN6, DOWNLOAD, ECHO, INET_GW, LAN_HOST, PEER_HOST, PEER_LOCAL,
                          PYTHON, SINK, SOURCE, TCP_ONE, UDP_ECHO, UDP_ONE, UPLOAD, Rig,

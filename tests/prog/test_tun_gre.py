@@ -24,12 +24,11 @@ from scapy.all import (GRE, ICMP, IP, TCP, UDP, Ether, HBHOptUnknown, IPv6,
 
 import bpfsys as bs
 from fwrig import on_one_cpu
-from progrig import WAN
-from test_tun4in6 import (BR_MAC, INET, TC_ACT_REDIRECT, assert_decap, assert_dropped,
+from progrig import WAN, expect
+from test_tun4in6 import (BR_MAC, TC_ACT_REDIRECT, assert_decap, assert_dropped,
                           decapsulated, ipv4_out, tun_counted, tun_rig)
 from test_tun_frag import (PIECE, TC_ACT_OK, TC_ACT_SHOT, TC_ACT_STOLEN, cut, empty,
                            run_all, slots)
-from progrig import expect
 
 GRE_PEER = "2001:db8:ffff::47"
 GRE_LOCAL = "2001:db8:12:3400::47"

@@ -23,7 +23,8 @@ from scapy.all import ICMP, IP, TCP, UDP, Raw
 
 from progrig import BROUTERCTL, run
 from test_tun4in6 import (IN_SET, INET, NOT_IN_SET, assert_decap, assert_dropped,
-                          assert_encap, decapsulated, in6, ipv4_out, tun_rig)
+                          assert_encap, decapsulated, in6, ipv4_out)
+from test_tun_frag import module_rig
 
 LWAFTR = "2001:db8:ffff::4"
 LW4 = "192.0.2.77"
@@ -51,14 +52,8 @@ tunnel = {{
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
 
-@pytest.fixture(scope="module")
-def lw():
-    yield from tun_rig("l", LW4O6_CONF)
-
-
-@pytest.fixture(scope="module")
-def fixed():
-    yield from tun_rig("x", FIXED_CONF)
+lw = module_rig("lw", "l", LW4O6_CONF)
+fixed = module_rig("fixed", "x", FIXED_CONF)
 
 
 def a6(a):

@@ -22,14 +22,36 @@ static int parse_group(const config_setting_t *t, const char *file,
 	return ret;
 }
 
+/*
+ * parse_group() with what it logs going to @fd, read back into errors[]
+ * from offset @at; @fd is closed.
+ */
+static int parse_logged(const config_setting_t *t, const char *file,
+			struct tunnel_cfg *out, int fd, off_t at)
+{
+	int saved, ret;
+	ssize_t n;
+
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	ret = parse_group(t, file, out);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, errors, sizeof(errors) - 1, at);
+	errors[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return ret;
+}
+
 /* Parse @text (a whole config file) as "brouter.conf", stderr to errors[]. */
 static int parse(const char *text, struct tunnel_cfg *out)
 {
 	char tmp[] = "/tmp/brouter-test-tunnel-XXXXXX";
 	const config_setting_t *t;
-	int saved, fd, ret;
 	config_t cfg;
-	ssize_t n;
+	int fd, ret;
 
 	config_init(&cfg);
 	assert_int_equal(config_read_string(&cfg, text), CONFIG_TRUE);
@@ -38,16 +60,7 @@ static int parse(const char *text, struct tunnel_cfg *out)
 	fd = mkstemp(tmp);
 	assert_true(fd >= 0);
 	unlink(tmp);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(fd, 2);
-	ret = parse_group(t, "brouter.conf", out);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, errors, sizeof(errors) - 1, 0);
-	errors[n > 0 ? n : 0] = '\0';
-	close(fd);
+	ret = parse_logged(t, "brouter.conf", out, fd, 0);
 	config_destroy(&cfg);
 	return ret;
 }
