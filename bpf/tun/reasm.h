@@ -376,16 +376,17 @@ static __always_inline int reasm_emit(struct __sk_buff *skb,
 {
 	__u32 skip = s->skip & 0xff, total = s->total;
 	__be16 proto = bpf_htons(ETH_P_IP);
-	const struct iphdr *ip;
+	const __u8 *ip;
 	__u32 reason = 0;
 
 	/* frag_first_ok() found the IPv4 header after skip bytes */
-	if (skip > TUN_WRAP_MAX || skip + sizeof(*ip) > total)
+	if (skip > TUN_WRAP_MAX || skip + sizeof(struct iphdr) > total)
 		reason = BR_STAT_DROP_TUN_BAD;
-	ip = (const void *)(s->data + skip);
+	/* bytes: skip may leave the header at any offset (strict alignment) */
+	ip = s->data + skip;
 	total -= skip;
 	/* the inner header must not claim more than arrived */
-	if (!reason && bpf_ntohs(ip->tot_len) > total)
+	if (!reason && ((__u32)ip[2] << 8 | ip[3]) > total)
 		reason = BR_STAT_DROP_TUN_BAD;
 	/* change_proto drops 20 of the 40 outer bytes; the rest is overwritten */
 	else if (!reason &&
