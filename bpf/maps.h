@@ -345,7 +345,7 @@ struct reasm_slot {
 	__u8 state;		/* enum reasm_state */
 	__u8 nfrag;		/* fragments held */
 	__u8 first;		/* offset-0 fragment held: checks passed */
-	__u8 skip;		/* with first: bytes of options and GRE before the IPv4 */
+	__u8 skip;    /* with first: bytes of options, GRE before IPv4 */
 	__u16 total;  /* inner length, from the last fragment */
 	__u16 have;   /* bytes held */
 	__u32 reason; /* REFUSED: the drop reason of the rest */

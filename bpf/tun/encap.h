@@ -40,7 +40,9 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 				 __u16 tot_len)
 {
 	struct tun_hdrs h = {
-		.ip6 = { .version = 6, .nexthdr = IPPROTO_IPIP, .hop_limit = 64 },
+		.ip6 = { .version = 6,
+			 .nexthdr = IPPROTO_IPIP,
+			 .hop_limit = 64 },
 	};
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV6;
 	__u16 proto = bpf_htons(ETH_P_IPV6);
@@ -49,7 +51,8 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 	if (t->flags & BR_TUN_F_GRE) {
 		glen = br_gre_len_out(t->flags & BR_TUN_F_KEY);
 		h.ip6.nexthdr = IPPROTO_GRE;
-		h.gre_flags = t->flags & BR_TUN_F_KEY ? bpf_htons(BR_GRE_KEY) : 0;
+		h.gre_flags = t->flags & BR_TUN_F_KEY ? bpf_htons(BR_GRE_KEY)
+						      : 0;
 		h.gre_proto = bpf_htons(ETH_P_IP);
 		h.gre_key = t->gre_key;
 		/* GSO packets are then segmented with both outer headers */

@@ -26,7 +26,7 @@
 /* An encapsulation limit option takes 8 bytes; more is not a tunnel's. */
 #define TUN_DSTOPT_MAX 64
 /* Longest wrapping tun_unwrap() steps over. */
-#define TUN_WRAP_MAX (TUN_DSTOPT_MAX + BR_GRE_MAX_LEN)
+#define TUN_WRAP_MAX   (TUN_DSTOPT_MAX + BR_GRE_MAX_LEN)
 
 struct gre_base {
 	__be16 flags;
@@ -119,7 +119,8 @@ static __always_inline int tun_unwrap(const struct br_tun *t, struct cursor *c,
 		c->pos += len;
 	}
 	if (t->flags & BR_TUN_F_GRE)
-		return nh == IPPROTO_GRE ? gre_pull(t, c) : -BR_STAT_DROP_TUN_BAD;
+		return nh == IPPROTO_GRE ? gre_pull(t, c)
+					 : -BR_STAT_DROP_TUN_BAD;
 	return nh == IPPROTO_IPIP ? 0 : -BR_STAT_DROP_TUN_BAD;
 }
 

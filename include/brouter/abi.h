@@ -311,13 +311,14 @@ enum br_tun_mode {
 	BR_TUN_MAPE = 1,   /* RFC 7597, NAPT into the port set by nftables */
 	BR_TUN_DSLITE = 2, /* RFC 6333 B4: the AFTR does the NAT */
 	BR_TUN_IPIP6 = 3,  /* static peer, IPv4 prefixes behind it */
-	BR_TUN_LW4O6 = 4,  /* RFC 7596 lwB4: given address and port set, NAPT as MAP-E */
-	BR_TUN_FIXED = 5,  /* one fixed IPv4 address over ip4ip6, the LAN NAPT-ed to it */
+	BR_TUN_LW4O6 = 4,  /* RFC 7596 lwB4: NAPT into a given port set */
+	BR_TUN_FIXED = 5,  /* a fixed IPv4 address over ip4ip6, NAPT to it */
 };
 
 /* Modes of a CE address the LAN is NAPT-ed to (a port set, or all of it). */
-#define BR_TUN_HAS_CE(mode) \
-	((mode) == BR_TUN_MAPE || (mode) == BR_TUN_LW4O6 || (mode) == BR_TUN_FIXED)
+#define BR_TUN_HAS_CE(mode)                                 \
+	((mode) == BR_TUN_MAPE || (mode) == BR_TUN_LW4O6 || \
+	 (mode) == BR_TUN_FIXED)
 #define BR_TUN_MODES 6
 
 /*
@@ -334,8 +335,8 @@ struct br_tun {
 	__u8 remote6[16]; /* BR / AFTR / peer */
 	enum br_tun_mode mode;
 	__u32 mtu;	  /* IPv4 MTU inside the tunnel (WAN MTU - 40) */
-	__u32 ce_ipv4;	  /* MAP-E, lw4o6, fixed: the CE's IPv4 address, network order */
-	__u16 psid;	  /* MAP-E, lw4o6: port-set id, right-aligned (k = 0: all ports) */
+	__u32 ce_ipv4;	  /* MAP-E, lw4o6, fixed: CE address, network order */
+	__u16 psid;	  /* MAP-E, lw4o6: port-set id, right-aligned */
 	__u8 psid_len;	  /* k */
 	__u8 psid_offset; /* a; m = 16 - a - k */
 	__u32 gre_key;	  /* with BR_TUN_F_KEY: sent, and required inbound */

@@ -20,12 +20,12 @@
 #endif
 
 /* The first 16 bits, host order. */
-#define BR_GRE_CSUM 0x8000U
+#define BR_GRE_CSUM    0x8000U
 #define BR_GRE_ROUTING 0x4000U /* RFC 1701 only: discarded (RFC 2784 2.3) */
-#define BR_GRE_KEY 0x2000U
-#define BR_GRE_SEQ 0x1000U
-#define BR_GRE_SSR 0x0800U     /* RFC 1701 strict source route: discarded */
-#define BR_GRE_RECUR5 0x0400U  /* RFC 1701 recursion control's first bit */
+#define BR_GRE_KEY     0x2000U
+#define BR_GRE_SEQ     0x1000U
+#define BR_GRE_SSR     0x0800U /* RFC 1701 strict source route: discarded */
+#define BR_GRE_RECUR5  0x0400U /* RFC 1701 recursion control's first bit */
 #define BR_GRE_VERSION 0x0007U /* must be 0 */
 /*
  * RFC 2784 2.3: a receiver MUST discard a packet with any of bits 1-5
@@ -36,7 +36,7 @@
 	(BR_GRE_ROUTING | BR_GRE_SSR | BR_GRE_RECUR5 | BR_GRE_VERSION)
 
 #define BR_GRE_BASE_LEN 4
-#define BR_GRE_MAX_LEN 16 /* with checksum, key and sequence number */
+#define BR_GRE_MAX_LEN	16 /* with checksum, key and sequence number */
 
 /* Bytes of the GRE header brouter sends: 4, and 4 more with a key. */
 BR_INLINE __u32 br_gre_len_out(int keyed)

@@ -435,7 +435,8 @@ int config_build(const struct br_options *cli, struct br_config *out)
 		return err;
 	options_apply(&c.opt, cli);
 	c.cli = *cli;
-	if ((cli->given & BR_GIVEN_TUNNEL) && tunnel_override(&c, cli->tunnel)) {
+	if ((cli->given & BR_GIVEN_TUNNEL) &&
+	    tunnel_override(&c, cli->tunnel)) {
 		config_free(&c);
 		return -EINVAL;
 	}

@@ -30,7 +30,7 @@ struct br_config {
 	struct prefix6 *lan_prefixes; /* outbound sources besides RA-learned */
 	int n_lan_prefixes;
 	struct tunnel_cfg tunnel; /* IPv4 over IPv6: off unless the file has a tunnel group */
-	struct prov_cfg prov;	/* HB46PP, for tunnel.mode "auto" */
+	struct prov_cfg prov;	  /* HB46PP, for tunnel.mode "auto" */
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */
 	__u32 flow_cache;	/* a CPU's entries, 0: off, or BR_CFG_FC_AUTO */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */

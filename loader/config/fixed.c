@@ -46,7 +46,8 @@ static int parse_ipv4(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 		return -EINVAL;
 	ret = prefix4_read(v, 32, &p);
 	if (ret && ret != -EDOM) {
-		cfg_err(x, s, "\"%s\" is not an IPv4 address or ADDRESS/LENGTH", v);
+		cfg_err(x, s, "\"%s\" is not an IPv4 address or ADDRESS/LENGTH",
+			v);
 		return -EINVAL;
 	}
 	f->ipv4 = tunnel_fixed_pick(p.addr, p.len);

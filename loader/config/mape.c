@@ -242,7 +242,8 @@ static const struct cfg_key mape_keys[] = {
 static int rule_done(struct cfg_ctx *x, const config_setting_t *g,
 		     struct tunnel_cfg *c, int before)
 {
-	const config_setting_t *s = config_setting_get_member(g, "reserved-ports");
+	const config_setting_t *s =
+		config_setting_get_member(g, "reserved-ports");
 
 	if (s)
 		cfg_parse_reserved(x, s, c);
@@ -267,7 +268,6 @@ int cfg_parse_mape(struct cfg_ctx *x, const config_setting_t *g, void *obj)
 	c->has_mape = true;
 	return rule_done(x, g, c, before);
 }
-
 
 /* ---- lw4o6 (RFC 7596) ---------------------------------------------------- */
 
@@ -302,7 +302,7 @@ static const struct cfg_key lw4o6_keys[] = {
 	{ "psid", parse_psid },
 	{ "psid-offset", parse_psid_offset },
 	{ "prefix", parse_lw_prefix },
-	{ "reserved-ports", NULL },	/* checked against psid-offset */
+	{ "reserved-ports", NULL }, /* checked against psid-offset */
 	{ NULL },
 };
 

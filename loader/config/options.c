@@ -297,7 +297,8 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 			pr_err("--tunnel: '%s' is not auto or off", arg);
 			return -EINVAL;
 		}
-		o->tunnel = strcmp(arg, "auto") ? BR_TUNNEL_NONE : BR_TUNNEL_AUTO;
+		o->tunnel = strcmp(arg, "auto") ? BR_TUNNEL_NONE
+						: BR_TUNNEL_AUTO;
 		o->given |= BR_GIVEN_TUNNEL;
 		return 0;
 	}

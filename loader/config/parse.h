@@ -146,6 +146,7 @@ int cfg_parse_lw4o6(struct cfg_ctx *x, const config_setting_t *g, void *obj);
 int cfg_parse_fixed(struct cfg_ctx *x, const config_setting_t *g, void *obj);
 
 /* tunnel.provision (provision.c) into x->c->prov. */
-int cfg_parse_provision(struct cfg_ctx *x, const config_setting_t *g, void *obj);
+int cfg_parse_provision(struct cfg_ctx *x, const config_setting_t *g,
+			void *obj);
 
 #endif /* BR_CONFIG_PRIV_H */

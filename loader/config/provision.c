@@ -69,7 +69,7 @@ static int copy(struct cfg_ctx *x, const config_setting_t *s, char *buf,
 	return 0;
 }
 
-#define STRING_KEY(field)                                                     \
+#define STRING_KEY(field)                                                      \
 	static int parse_##field(struct cfg_ctx *x, const config_setting_t *s, \
 				 void *obj)                                    \
 	{                                                                      \
@@ -91,7 +91,8 @@ static int parse_url(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	if (copy(x, s, p->url, sizeof(p->url)))
 		return -EINVAL;
 	if (strncmp(p->url, "https://", 8) && strncmp(p->url, "http://", 7)) {
-		cfg_err(x, s, "\"%s\": give an http:// or https:// URL", p->url);
+		cfg_err(x, s, "\"%s\": give an http:// or https:// URL",
+			p->url);
 		return -EINVAL;
 	}
 	return 0;
@@ -157,7 +158,8 @@ static int parse_methods(struct cfg_ctx *x, const config_setting_t *s,
 		}
 		m = hb_method_of(v);
 		if (m < 0) {
-			cfg_err(x, item, "\"%s\" is not one of \"map_e\", \"dslite\", \"ipip\", \"lw4o6\" (the methods brouter runs)",
+			cfg_err(x, item,
+				"\"%s\" is not one of \"map_e\", \"dslite\", \"ipip\", \"lw4o6\" (the methods brouter runs)",
 				v);
 			err = -EINVAL;
 			continue;

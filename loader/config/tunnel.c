@@ -134,9 +134,9 @@ static int parse_key(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 static const struct cfg_key peer_keys[] = {
 	{ "local", parse_local },
 	{ "remote", parse_remote },
-	{ "prefixes", NULL },	/* checked against the other peers' */
+	{ "prefixes", NULL }, /* checked against the other peers' */
 	{ "encap", parse_encap },
-	{ "key", parse_key },	/* only with encap = "gre": checked after */
+	{ "key", parse_key }, /* only with encap = "gre": checked after */
 	{ NULL },
 };
 
@@ -188,9 +188,9 @@ static void parse_peers(struct cfg_ctx *x, const config_setting_t *s,
 /* ---- the group -------------------------------------------------------- */
 
 static const char *const mode_names[] = {
-	[TUNNEL_OFF] = "off",	  [TUNNEL_MAPE] = "map-e",
+	[TUNNEL_OFF] = "off",	     [TUNNEL_MAPE] = "map-e",
 	[TUNNEL_DSLITE] = "ds-lite", [TUNNEL_LW4O6] = "lw4o6",
-	[TUNNEL_IPIP] = "ipip",	  [TUNNEL_AUTO] = "auto",
+	[TUNNEL_IPIP] = "ipip",	     [TUNNEL_AUTO] = "auto",
 	[TUNNEL_MODES] = NULL,
 };
 
@@ -236,11 +236,11 @@ static int parse_mtu(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 /* Every group may be kept to switch modes; each must be valid. */
 static const struct cfg_key tunnel_keys[] = {
 	{ "mode", parse_mode },
-	{ "map-e", NULL },	/* the rule of the mode that names it: after */
+	{ "map-e", NULL }, /* the rule of the mode that names it: after */
 	{ "lw4o6", NULL },
 	{ "ds-lite", parse_dslite },
 	{ "ipip", cfg_parse_fixed },
-	{ "ipip6", NULL },	/* 0.0.0.0/0 is free only with mode "off" */
+	{ "ipip6", NULL }, /* 0.0.0.0/0 is free only with mode "off" */
 	{ "mtu", parse_mtu },
 	{ "provision", cfg_parse_provision },
 	{ NULL },
@@ -263,7 +263,8 @@ static const char *const mode_groups[TUNNEL_MODES] = {
 static void parse_rules(struct cfg_ctx *x, const config_setting_t *tunnel,
 			struct tunnel_cfg *c)
 {
-	const config_setting_t *mape = config_setting_get_member(tunnel, "map-e");
+	const config_setting_t *mape =
+		config_setting_get_member(tunnel, "map-e");
 	const config_setting_t *lw = config_setting_get_member(tunnel, "lw4o6");
 	struct tunnel_cfg *side = calloc(1, sizeof(*side));
 
@@ -284,7 +285,8 @@ static void parse_rules(struct cfg_ctx *x, const config_setting_t *tunnel,
 static void check_mode_group(struct cfg_ctx *x, const config_setting_t *tunnel,
 			     const struct tunnel_cfg *c)
 {
-	const config_setting_t *mode = config_setting_get_member(tunnel, "mode");
+	const config_setting_t *mode =
+		config_setting_get_member(tunnel, "mode");
 	const char *g = mode_groups[c->mode];
 	unsigned int m;
 	bool any = false;

@@ -23,7 +23,7 @@
 #define TUNNEL_PSID_OFFSET_DEFAULT 6 /* RFC 7597 5.1 */
 
 enum tunnel_mode {
-	TUNNEL_OFF = 0,	   /* no MAP-E/DS-Lite; ipip6 peers may still be set */
+	TUNNEL_OFF = 0, /* no MAP-E/DS-Lite; ipip6 peers may still be set */
 	TUNNEL_MAPE = 1,
 	TUNNEL_DSLITE = 2,
 	/*
@@ -33,8 +33,8 @@ enum tunnel_mode {
 	 * RFC 7598 4.6 read it: the lw4o6 group fills rule and prefix.
 	 */
 	TUNNEL_LW4O6 = 3,
-	TUNNEL_IPIP = 4,   /* a fixed IPv4 address over ip4ip6 (HB46PP "ipip") */
-	TUNNEL_AUTO = 5,   /* HB46PP provisioning picks one of the above at run time */
+	TUNNEL_IPIP = 4, /* a fixed IPv4 address over ip4ip6 (HB46PP "ipip") */
+	TUNNEL_AUTO = 5, /* HB46PP provisioning picks one at run time */
 	TUNNEL_MODES,
 };
 
@@ -53,9 +53,9 @@ struct tunnel_peer {
 	struct in6_addr remote;
 	int n_prefixes;
 	struct prefix4 prefixes[TUNNEL_MAX_PEER_PREFIXES];
-	bool gre;		/* encap = "gre": RFC 2784 */
-	bool has_key;		/* with a key (RFC 2890) */
-	uint32_t key;		/* host order */
+	bool gre;     /* encap = "gre": RFC 2784 */
+	bool has_key; /* with a key (RFC 2890) */
+	uint32_t key; /* host order */
 };
 
 /*
@@ -64,10 +64,10 @@ struct tunnel_peer {
  * LAN NAPT-ed to the address.
  */
 struct tunnel_fixed {
-	struct in6_addr local;	/* our end, put on the WAN if missing */
+	struct in6_addr local; /* our end, put on the WAN if missing */
 	struct in6_addr remote;
-	struct in_addr ipv4;	/* the address brouter uses */
-	unsigned int plen;	/* of the block it came with, for people */
+	struct in_addr ipv4; /* the address brouter uses */
+	unsigned int plen;   /* of the block it came with, for people */
 };
 
 /*
@@ -90,7 +90,7 @@ struct tunnel_cfg {
 	 * reserved ports come from the group tunnel.mode names; the other
 	 * group, if there, is checked and kept out.
 	 */
-	bool has_lw4o6;			/* the lw4o6 group was given */
+	bool has_lw4o6; /* the lw4o6 group was given */
 
 	/* ds-lite */
 	bool has_dslite;

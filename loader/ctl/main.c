@@ -201,7 +201,8 @@ static int paths_from_config(struct ctl *c, const char *path, int must_exist,
 		c->pin_dir = pin_dir;
 	}
 	if (!c->state_dir) {
-		snprintf(state_dir, sizeof(state_dir), "%s", cfg.prov.state_dir);
+		snprintf(state_dir, sizeof(state_dir), "%s",
+			 cfg.prov.state_dir);
 		c->state_dir = state_dir;
 	}
 	config_free(&cfg);
@@ -349,8 +350,8 @@ int main(int argc, char **argv)
 	/* -p alone reads no config file, unless provision needs its state dir */
 	if ((!a.pin_dir_given ||
 	     (cmd->run == cmd_provision && !a.ctl.state_dir)) &&
-	    paths_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT,
-			      !!a.config, !a.pin_dir_given))
+	    paths_from_config(&a.ctl, a.config ?: BR_CONFIG_DEFAULT, !!a.config,
+			      !a.pin_dir_given))
 		return CTL_ERROR;
 	return cmd->run(&a.ctl);
 }

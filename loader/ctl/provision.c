@@ -53,8 +53,7 @@ static int clear(const struct ctl *c)
 		return CTL_ERROR;
 	}
 	printf("HB46PP token and stored answer removed from %s%s\n",
-	       c->state_dir,
-	       pid ? "; brouterd asks the server again now" : "");
+	       c->state_dir, pid ? "; brouterd asks the server again now" : "");
 	return CTL_OK;
 }
 

@@ -35,7 +35,8 @@ void auto_tunnel_cfg(struct brouterd *d, const struct br_config *cfg,
 	}
 	out->mode = TUNNEL_OFF;
 	if (strcmp(err, at->failed))
-		pr_warn("HB46PP: the answer cannot run here: %s; no tunnel", err);
+		pr_warn("HB46PP: the answer cannot run here: %s; no tunnel",
+			err);
 	snprintf(at->failed, sizeof(at->failed), "%s", err);
 }
 

@@ -22,10 +22,10 @@ struct auto_tunnel {
 	struct hb_answer *answer; /* the answer in use, NULL: none */
 	int method;		  /* chosen from it by the worker, -1: none */
 	bool has_wan;
-	struct prefix6 wan;	  /* the WAN prefix provisioning is for */
+	struct prefix6 wan; /* the WAN prefix provisioning is for */
 	struct prefix6 seen[AUTO_MAX_SEEN]; /* valid WAN prefixes, newest last */
 	int n_seen;
-	char failed[HB_ERR_LEN];  /* why the answer cannot run, logged once */
+	char failed[HB_ERR_LEN]; /* why the answer cannot run, logged once */
 };
 
 struct brouterd;

@@ -16,7 +16,7 @@
 /* Until the WAN's prefix is known (map_e rules need it), at most this long. */
 #define PROV_WAN_WAIT_S 15
 /* The worker looks at the clock at least this often (suspend, test clock). */
-#define PROV_TICK_S 60
+#define PROV_TICK_S	60
 
 enum { CMD_WAN = 'W', CMD_CLEAR = 'C', CMD_STOP = 'Q' };
 
@@ -128,8 +128,9 @@ static void *worker(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		/* before the first attempt: wait for the WAN prefix a while */
-		poll(&p, 1, has_wan || since(&t0) >= PROV_WAN_WAIT_S ? wait_ms(s)
-								    : 1000);
+		poll(&p, 1,
+		     has_wan || since(&t0) >= PROV_WAN_WAIT_S ? wait_ms(s)
+							      : 1000);
 		if (commands(r, s, &has_wan))
 			break;
 		if (!has_wan && since(&t0) < PROV_WAN_WAIT_S)

@@ -23,17 +23,17 @@
 #define PROV_TEST_CLOCK_ENV "BROUTERD_TEST_CLOCK"
 
 struct prov_run {
-	bool on;		/* the worker runs */
-	struct prov_cfg cfg;	/* the strings conf borrows */
+	bool on;	     /* the worker runs */
+	struct prov_cfg cfg; /* the strings conf borrows */
 	struct hb_conf conf;
 	struct hb_ops ops;
 	pthread_t thread;
-	int cmd[2];		/* pipe: the loop -> the worker */
-	int ev;			/* eventfd: the worker -> the loop */
+	int cmd[2]; /* pipe: the loop -> the worker */
+	int ev;	    /* eventfd: the worker -> the loop */
 
 	pthread_mutex_t lock;	/* the worker's hand-over below */
 	bool news;		/* an answer to take */
-	struct hb_answer *next;	/* NULL: no tunnel */
+	struct hb_answer *next; /* NULL: no tunnel */
 	int next_method;
 };
 

@@ -14,8 +14,10 @@
 static __u32 tun_modes(const struct tunnel_cfg *t)
 {
 	static const __u8 of[TUNNEL_MODES] = {
-		[TUNNEL_MAPE] = BR_TUN_MAPE, [TUNNEL_DSLITE] = BR_TUN_DSLITE,
-		[TUNNEL_LW4O6] = BR_TUN_LW4O6, [TUNNEL_IPIP] = BR_TUN_FIXED,
+		[TUNNEL_MAPE] = BR_TUN_MAPE,
+		[TUNNEL_DSLITE] = BR_TUN_DSLITE,
+		[TUNNEL_LW4O6] = BR_TUN_LW4O6,
+		[TUNNEL_IPIP] = BR_TUN_FIXED,
 	};
 	__u32 m = 0;
 

@@ -111,12 +111,14 @@ int tunnel_run_switch(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 		if (had) {
 			tunnel_run_stop(r);
 			pr_info("%s: no tunnel any more: tunnel and tc egress "
-				"program removed", why);
+				"program removed",
+				why);
 		}
 		return 0;
 	}
 	if (!had) {
-		pr_info("%s: tunnel %s%s added", why, tunnel_mode_name(cfg->mode),
+		pr_info("%s: tunnel %s%s added", why,
+			tunnel_mode_name(cfg->mode),
 			cfg->n_peers ? " + ipip6" : "");
 		err = run_up(r, cfg);
 		if (err)
@@ -129,10 +131,12 @@ int tunnel_run_switch(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 		return 0;
 	/* tunnel_reload() left it down: the old settings worked, use them */
 	pr_err("%s: the new tunnel configuration could not be set up; "
-	       "going back to the previous one", why);
+	       "going back to the previous one",
+	       why);
 	if (tunnel_reload(&r->t, &old)) {
 		pr_err("%s: the previous tunnel could not be set up again either; "
-		       "IPv4 over IPv6 is down", why);
+		       "IPv4 over IPv6 is down",
+		       why);
 		tunnel_run_stop(r);
 	}
 	return err;

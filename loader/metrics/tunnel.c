@@ -19,7 +19,7 @@
 #define TUN_MODES BR_TUN_MODES /* enum br_tun_mode: 1.. */
 
 static const char *const mode_label[TUN_MODES] = {
-	[BR_TUN_MAPE] = "map-e", [BR_TUN_DSLITE] = "ds-lite",
+	[BR_TUN_MAPE] = "map-e",  [BR_TUN_DSLITE] = "ds-lite",
 	[BR_TUN_IPIP6] = "ipip6", [BR_TUN_LW4O6] = "lw4o6",
 	[BR_TUN_FIXED] = "ipip",
 };
@@ -45,7 +45,8 @@ static int seen_one(const void *key, const void *val, void *ctx)
 	if (t->mode >= TUN_MODES)
 		return 0;
 	/* lw4o6's port set is NAPT-ed into as MAP-E's: the same metrics */
-	if ((t->mode == BR_TUN_MAPE || t->mode == BR_TUN_LW4O6) && !s->has_set) {
+	if ((t->mode == BR_TUN_MAPE || t->mode == BR_TUN_LW4O6) &&
+	    !s->has_set) {
 		s->mape = *t;
 		s->has_set = true;
 	}

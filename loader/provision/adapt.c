@@ -61,15 +61,16 @@ static int fill_mape(const struct hb_mape *m, const struct prefix6 *wan,
  * the address /32, the PSID given, the lwB4 address built in the
  * operator's prefix (RFC 7598 4.6's bind prefix) as RFC 7597 6 says.
  */
-static int fill_lw4o6(const struct hb_lw4o6 *l, struct tunnel_cfg *c,
-		      char *err, size_t errlen)
+static int fill_lw4o6(const struct hb_lw4o6 *l, struct tunnel_cfg *c, char *err,
+		      size_t errlen)
 {
 	struct mape_rule *r = &c->rule;
 
 	if (l->ipv6.len > 64 && l->ipv6.len < 128)
-		return hb_fail(-EINVAL, err, errlen,
-			       "lw4o6: ipv6 /%u: a prefix of at most /64, or the lwB4 address /128",
-			       l->ipv6.len);
+		return hb_fail(
+			-EINVAL, err, errlen,
+			"lw4o6: ipv6 /%u: a prefix of at most /64, or the lwB4 address /128",
+			l->ipv6.len);
 	rule_defaults(r, &l->aftr.addr);
 	r->rule6 = prefix6_of(&l->ipv6.addr, l->ipv6.len);
 	r->rule4.addr = l->ipv4;
@@ -89,8 +90,8 @@ static int fill_lw4o6(const struct hb_lw4o6 *l, struct tunnel_cfg *c,
  * 3.4 ipip: the first tunnel carries the fixed address, IPv4's default
  * route (its ends are unicast: hb_json_addr6() saw to it).
  */
-static int fill_ipip(const struct hb_answer *a, struct tunnel_cfg *c,
-		     char *err, size_t errlen)
+static int fill_ipip(const struct hb_answer *a, struct tunnel_cfg *c, char *err,
+		     size_t errlen)
 {
 	const struct hb_ipip *t = &a->ipip[0];
 

@@ -55,8 +55,9 @@ enum hb_method {
 
 #define HB_BIT(m) (1U << (m))
 /* What brouterd's tunnel code runs, and so what it announces. */
-#define HB_METHODS_DEFAULT \
-	(HB_BIT(HB_MAPE) | HB_BIT(HB_DSLITE) | HB_BIT(HB_IPIP) | HB_BIT(HB_LW4O6))
+#define HB_METHODS_DEFAULT                                       \
+	(HB_BIT(HB_MAPE) | HB_BIT(HB_DSLITE) | HB_BIT(HB_IPIP) | \
+	 HB_BIT(HB_LW4O6))
 
 enum hb_auth {
 	HB_AUTH_NONE = 0, /* no "auth": the server expects no user/pass */

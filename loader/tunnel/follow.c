@@ -39,8 +39,8 @@ static int mape_switch(struct tunnel *t, const struct prefix6 *p, const char *wh
 
 	if (t->have_prefix)
 		pr_info("%s: end-user prefix %s/%u (%s) replaces %s/%u: recomputing",
-			tunnel_rule_name(t), addr6_str(&p->addr, a), p->len, why,
-			addr6_str(&t->prefix.addr, b), t->prefix.len);
+			tunnel_rule_name(t), addr6_str(&p->addr, a), p->len,
+			why, addr6_str(&t->prefix.addr, b), t->prefix.len);
 	else
 		pr_info("%s: end-user prefix %s/%u (%s)", tunnel_rule_name(t),
 			addr6_str(&p->addr, a), p->len, why);

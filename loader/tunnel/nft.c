@@ -163,8 +163,9 @@ static void print_peer_clamps(FILE *f, const struct nft_spec *s)
 	for (i = 0; i < s->n_clamps; i++) {
 		inet_ntop(AF_INET, &s->clamps[i].dst.addr, net, sizeof(net));
 		for (d = 0; d < 2; d++)
-			fprintf(f, "\t\t%s \"%s\" ip %s %s/%u tcp flags syn tcp option maxseg size > %u "
-				   "tcp option maxseg size set %u\n",
+			fprintf(f,
+				"\t\t%s \"%s\" ip %s %s/%u tcp flags syn tcp option maxseg size > %u "
+				"tcp option maxseg size set %u\n",
 				dirs[d][0], s->wan, dirs[d][1], net,
 				s->clamps[i].dst.len, s->clamps[i].mss,
 				s->clamps[i].mss);

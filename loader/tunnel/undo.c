@@ -180,14 +180,15 @@ static int add_route(struct tunnel *t, struct tunnel_undo_list *l,
 	}
 	if (err) {
 		/* the kernel checks an on-link gateway against the local table */
-		pr_err("add route %s/%u via %s dev %s onlink mtu %u: %s%s", d, plen,
-		       TUNNEL_NEXT_HOP, t->wan, mtu, strerror(-err),
-		       err == -EINVAL ? " (no IPv4 address on this system yet? bring lo up)" :
-					"");
+		pr_err("add route %s/%u via %s dev %s onlink mtu %u: %s%s", d,
+		       plen, TUNNEL_NEXT_HOP, t->wan, mtu, strerror(-err),
+		       err == -EINVAL
+			       ? " (no IPv4 address on this system yet? bring lo up)"
+			       : "");
 		return err;
 	}
-	pr_debug("added route %s/%u via %s dev %s mtu %u", d, plen, TUNNEL_NEXT_HOP,
-		 t->wan, mtu);
+	pr_debug("added route %s/%u via %s dev %s mtu %u", d, plen,
+		 TUNNEL_NEXT_HOP, t->wan, mtu);
 	return record(t, l, &u);
 }
 
@@ -294,8 +295,8 @@ int add_tunnel_ends(struct tunnel *t, struct tunnel_undo_list *l,
 int add_ipv4_path(struct tunnel *t, struct tunnel_undo_list *l,
 			 struct in_addr dst, unsigned int plen, const struct br_tun *tun)
 {
-	return add_tun_out(t, l, dst, plen, tun) ?:
-	       add_route(t, l, dst, plen, tun->mtu);
+	return add_tun_out(t, l, dst, plen, tun)
+		       ?: add_route(t, l, dst, plen, tun->mtu);
 }
 
 int neigh_put(struct tunnel *t)

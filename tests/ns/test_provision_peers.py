@@ -176,7 +176,7 @@ def test_discover_and_fetch_https_verified(rig):
     assert r["sni"] == NAME and r["tls"] and r["peer"] == CPE_ADDR
     assert r["params"] == {
         "vendorid": ["acde48-brouter_test"], "product": ["brouter"],
-        "version": ["0_1"], "capability": ["map_e,hubspoke,dslite"],
+        "version": ["0_1"], "capability": ["map_e,hubspoke,dslite,ipip,lw4o6"],
         "token": [TOKEN], "user": ["u1"], "pass": ["p1"]}
 
 

@@ -195,7 +195,9 @@ static void request_params(void **state)
 
 	(void)state;
 	u = url_of(&c, "https://vne.example.jp/rule.cgi", true, "");
-	assert_string_equal(u, "https://vne.example.jp/rule.cgi?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6");
+	assert_string_equal(
+		u,
+		"https://vne.example.jp/rule.cgi?vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6");
 	free(u);
 	/* values are escaped: nothing in them can add a parameter */
 	c.product = "a&b=c d";
@@ -261,7 +263,9 @@ static void request_redirect_query(void **state)
 	c.server = "vne.example.jp";
 	u = url_of(&c, "https://other.example/c?vendorid=x&pass=p1&user=u1&sid=7&token=old",
 		   true, TOKEN);
-	assert_string_equal(u, "https://other.example/c?sid=7&vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6&token=" TOKEN);
+	assert_string_equal(
+		u,
+		"https://other.example/c?sid=7&vendorid=acde48-v6pc_swg_hgw&product=V6MIG-ROUTER&version=1_32&capability=map_e,hubspoke,dslite,ipip,lw4o6&token=" TOKEN);
 	free(u);
 }
 
@@ -526,8 +530,9 @@ static void adapter(void **state)
 	assert_int_equal(c->mode, TUNNEL_OFF);
 	assert_false(c->has_dslite);
 	/* ipip: the fixed address (a block's first host), its tunnel */
-	parse_ok("{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.8/29'}]}",
-		 ALL, a);
+	parse_ok(
+		"{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.8/29'}]}",
+		ALL, a);
 	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
 	assert_int_equal(c->mode, TUNNEL_IPIP);
 	assert_true(c->has_fixed);
@@ -536,8 +541,9 @@ static void adapter(void **state)
 	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc0000209);
 	assert_int_equal(c->fixed.plen, 29);
 	/* host bits given: that address */
-	parse_ok("{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.13/29'}]}",
-		 ALL, a);
+	parse_ok(
+		"{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.13/29'}]}",
+		ALL, a);
 	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
 	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc000020d);
 	free(c);
@@ -554,9 +560,10 @@ static void adapter_lw4o6(void **state)
 	struct mape_ce ce;
 
 	(void)state;
-	parse_ok("{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/56',"
-		 "'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
-		 ALL, a);
+	parse_ok(
+		"{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/56',"
+		"'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
+		ALL, a);
 	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
 	assert_int_equal(c->mode, TUNNEL_LW4O6);
 	assert_true(c->has_lw4o6);
@@ -566,15 +573,17 @@ static void adapter_lw4o6(void **state)
 	assert_int_equal(c->rule.rule4.len, 32);
 	assert_addr6(&c->rule.br, "2001:db8:3::1");
 	/* RFC 7597 6: prefix, subnet 0, 0 : 203.0.113.16 : PSID 3 */
-	assert_int_equal(mape_compute(&c->rule, &c->prefix, &ce, err, sizeof(err)), 0);
+	assert_int_equal(
+		mape_compute(&c->rule, &c->prefix, &ce, err, sizeof(err)), 0);
 	assert_addr6(&ce.ipv6, "2001:db8:3:100:0:cb00:7110:3");
 	assert_int_equal(ntohl(ce.ipv4.s_addr), 0xcb007110);
 	assert_int_equal(ce.psid, 3);
 	assert_int_equal(ce.psid_len, 8);
 	/* a prefix longer than /64 and not the address itself: refused */
-	parse_ok("{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/96',"
-		 "'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
-		 ALL, a);
+	parse_ok(
+		"{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/96',"
+		"'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
+		ALL, a);
 	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), -EINVAL);
 	free(c);
 	free(a);

@@ -320,7 +320,8 @@ static void file_name_in_messages(void **state)
 	assert_int_equal(config_read_file(&cfg, path), CONFIG_TRUE);
 	unlink(path);
 	/* the messages go after the config text, in the same file */
-	assert_int_equal(parse_logged(config_lookup(&cfg, "tunnel"), path, &c, fd, 24),
+	assert_int_equal(parse_logged(config_lookup(&cfg, "tunnel"), path, &c,
+				      fd, 24),
 			 -EINVAL);
 	config_destroy(&cfg);
 	snprintf(want, sizeof(want), "%s:2: tunnel.mtu: 1 is below", path);

@@ -6,7 +6,7 @@
 #ifndef BR_TUNNEL_CFG_TEST_H
 #define BR_TUNNEL_CFG_TEST_H
 
-static char errors[16384];	   /* what the last parse logged */
+static char errors[16384];	/* what the last parse logged */
 static struct br_config parsed; /* what it filled in: prov too */
 
 /* The "tunnel" group @t of a config read from @file, as brouterd parses it. */
