@@ -60,7 +60,8 @@ import struct
 import sys
 import time
 
-from fragments import IP_DF, Reassembly, csum, ipv4_fragments, ipv6_fragments
+from fragments import (Reassembly, icmp_frag_needed, ipv4_fragments, ipv6_fragments,
+                       tcp_segments)
 
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
@@ -172,56 +173,6 @@ class V4:
                 qs, qd = struct.unpack("!HH", q[qihl:qihl + 4])
                 return qd if ce_is_src else qs
         return None
-
-
-def tcp_segments(data, mtu):
-    """Cut a TCP super-packet (GRO on a veth hands those over) into
-    packets of at most @mtu bytes, as a NIC's TSO would."""
-    ihl = (data[0] & 15) * 4
-    tot = struct.unpack("!H", data[2:4])[0]
-    if tot != len(data):
-        tot = len(data)
-    ip = bytearray(data[:ihl])
-    tcp = data[ihl:tot]
-    doff = (tcp[12] >> 4) * 4
-    th, payload = bytearray(tcp[:doff]), tcp[doff:]
-    mss = mtu - ihl - doff
-    seq = struct.unpack("!I", th[4:8])[0]
-    ipid = struct.unpack("!H", ip[4:6])[0]
-    flags = th[13]
-    out = []
-    for i, off in enumerate(range(0, len(payload), mss)):
-        chunk = payload[off:off + mss]
-        last = off + mss >= len(payload)
-        h = bytearray(th)
-        h[4:8] = struct.pack("!I", (seq + off) & 0xffffffff)
-        f = flags
-        if not last:
-            f &= ~0x09            # FIN, PSH only on the last
-        if off:
-            f &= ~0x80            # CWR only on the first
-        h[13] = f
-        h[16:18] = b"\0\0"
-        p = bytearray(ip)
-        p[2:4] = struct.pack("!H", ihl + doff + len(chunk))
-        p[4:6] = struct.pack("!H", (ipid + i) & 0xffff)
-        p[10:12] = b"\0\0"
-        p[10:12] = struct.pack("!H", csum(bytes(p)))
-        pseudo = bytes(p[12:20]) + struct.pack("!BBH", 0, 6, doff + len(chunk))
-        h[16:18] = struct.pack("!H", csum(pseudo + bytes(h) + chunk))
-        out.append(bytes(p) + bytes(h) + chunk)
-    return out
-
-
-def icmp_frag_needed(pkt, mtu, src):
-    """RFC 1191 "fragmentation needed" for @pkt, from @src."""
-    quote = pkt.data[:pkt.ihl + 8]
-    body = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quote
-    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 0, 0, 64, 1, 0,
-                      socket.inet_aton(src), socket.inet_aton(pkt.src))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    return hdr + body
 
 
 # ---------------------------------------------------------------- the BR

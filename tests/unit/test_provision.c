@@ -2,8 +2,8 @@
 /*
  * HB46PP client, pure parts: the TXT record, what the request sends (and
  * the 3.3 rule on credentials), the answer of 3.4 with each method and
- * each refusal, MAP-E rule selection by the WAN prefix, and the adapter
- * to struct tunnel_cfg.
+ * each refusal, MAP-E rule selection by the WAN prefix (the adapter to
+ * struct tunnel_cfg: test_provision_adapt.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,69 +19,7 @@
 #include "config/tunnel.h"
 #include "provision/hb46pp.h"
 
-#define TOKEN "640756965820d3b9025b6941f9590af6802830ba58663fe8f043dc92b576f17a"
-#define ALL (HB_BIT(HB_METHODS) - 1)
-
-/* JSON written with ' for ", so the fixtures stay readable. */
-static char *J(const char *s)
-{
-	char *d = strdup(s), *p;
-
-	assert_non_null(d);
-	for (p = d; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return d;
-}
-
-static int parse(const char *json, unsigned int methods, struct hb_answer *a,
-		 char *err)
-{
-	char *j = J(json);
-	int ret = hb_answer_parse(j, strlen(j), methods, a, err, HB_ERR_LEN);
-
-	free(j);
-	return ret;
-}
-
-static void parse_ok(const char *json, unsigned int methods,
-		     struct hb_answer *a)
-{
-	char err[HB_ERR_LEN] = "";
-
-	if (parse(json, methods, a, err))
-		fail_msg("answer refused: %s", err);
-}
-
-/* Refused, with a message that names @what. */
-static void parse_bad(const char *json, unsigned int methods,
-		      const char *what)
-{
-	struct hb_answer *a = malloc(sizeof(*a));
-	char err[HB_ERR_LEN] = "";
-
-	assert_non_null(a);
-	assert_int_equal(parse(json, methods, a, err), -EINVAL);
-	if (!strstr(err, what))
-		fail_msg("message \"%s\" does not name \"%s\"", err, what);
-	free(a);
-}
-
-static struct prefix6 p6(const char *s)
-{
-	struct prefix6 p;
-
-	assert_int_equal(hb_parse_prefix6(s, false, &p), 0);
-	return p;
-}
-
-static void assert_addr6(const struct in6_addr *a, const char *s)
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	inet_ntop(AF_INET6, a, buf, sizeof(buf));
-	assert_string_equal(buf, s);
-}
+#include "provision_test.h"
 
 /* ---- TXT record (3.1) ---- */
 
@@ -270,20 +208,6 @@ static void request_redirect_query(void **state)
 }
 
 /* ---- the answer (3.4) ---- */
-
-#define MAPE_RULE(v6, v4, ea, a) \
-	"{'ipv6':'" v6 "','ipv4':'" v4 "','ea_length':" #ea ",'psid_offset':" #a "}"
-
-static const char spec_example[] =
-	"{'enabler_name':'A VNE','service_name':'Highspeed 4over6',"
-	"'isp_name':'ISP-A','ttl':86400,'token':'" TOKEN "','auth':'ok',"
-	"'order':['464xlat','map_e','dslite'],"
-	"'map_e':{'version':0,'mesh':true,'br':'2001:db8:1::1','rules':["
-	MAPE_RULE("2001:db8:1:2000::/52", "203.0.113.0/24", 12, 4) "]},"
-	"'dslite':{'aftr':'aftr.example.net'},"
-	"'map_t':{'dmr':'2001:db8:5::/64','rules':[]},"
-	"'464xlat':{'nat64prefix':'2001:db8:6::/96'},"
-	"'unknown_key':[1,2,3]}";
 
 static void answer_spec_example(void **state)
 {
@@ -490,105 +414,6 @@ static void rule_selection(void **state)
 	free(a);
 }
 
-/* ---- adapter ---- */
-
-static void adapter(void **state)
-{
-	struct hb_answer *a = malloc(sizeof(*a));
-	struct tunnel_cfg *c = calloc(1, sizeof(*c));
-	struct prefix6 wan = p6("2001:db8:1:2340::/60");
-	char err[HB_ERR_LEN];
-
-	(void)state;
-	parse_ok(spec_example, 0, a);
-	c->mtu = 1400;
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->mode, TUNNEL_MAPE);
-	assert_true(c->has_mape);
-	assert_int_equal(c->rule.format, MAPE_FMT_LEGACY);
-	assert_int_equal(c->rule.rule6.len, 52);
-	assert_int_equal(c->rule.rule4.len, 24);
-	assert_int_equal(c->rule.ea_len, 12);
-	assert_int_equal(c->rule.psid_offset, 4);
-	assert_true(c->rule.has_br);
-	assert_addr6(&c->rule.br, "2001:db8:1::1");
-	assert_int_equal(c->mtu, 1400); /* not provisioning's to set */
-	a->mape.version = HB_MAPE_RFC7597;
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->rule.format, MAPE_FMT_RFC7597);
-	/* outside the rule: DS-Lite, once its AFTR name resolved */
-	wan = p6("2001:db8:9::/56");
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), -ENOENT);
-	a->dslite.has_addr = true;
-	inet_pton(AF_INET6, "2001:db8:2::1", &a->dslite.addr);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->mode, TUNNEL_DSLITE);
-	assert_false(c->has_mape);
-	assert_addr6(&c->aftr, "2001:db8:2::1");
-	parse_ok("{'order':[]}", 0, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->mode, TUNNEL_OFF);
-	assert_false(c->has_dslite);
-	/* ipip: the fixed address (a block's first host), its tunnel */
-	parse_ok(
-		"{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.8/29'}]}",
-		ALL, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->mode, TUNNEL_IPIP);
-	assert_true(c->has_fixed);
-	assert_addr6(&c->fixed.local, "2001:db8::7");
-	assert_addr6(&c->fixed.remote, "2001:db8::1");
-	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc0000209);
-	assert_int_equal(c->fixed.plen, 29);
-	/* host bits given: that address */
-	parse_ok(
-		"{'order':['ipip'],'ipip':[{'ipv6_local':'2001:db8::7','ipv6_remote':'2001:db8::1','ipv4':'192.0.2.13/29'}]}",
-		ALL, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(ntohl(c->fixed.ipv4.s_addr), 0xc000020d);
-	free(c);
-	free(a);
-}
-
-/* lw4o6 runs as a rule of no EA bits: the address /32, the PSID given. */
-static void adapter_lw4o6(void **state)
-{
-	struct hb_answer *a = malloc(sizeof(*a));
-	struct tunnel_cfg *c = calloc(1, sizeof(*c));
-	struct prefix6 wan = p6("2001:db8:3:100::/64");
-	char err[HB_ERR_LEN];
-	struct mape_ce ce;
-
-	(void)state;
-	parse_ok(
-		"{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/56',"
-		"'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
-		ALL, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), 0);
-	assert_int_equal(c->mode, TUNNEL_LW4O6);
-	assert_true(c->has_lw4o6);
-	assert_true(c->has_prefix);
-	assert_int_equal(c->prefix.len, 56);
-	assert_int_equal(c->rule.ea_len, 0);
-	assert_int_equal(c->rule.rule4.len, 32);
-	assert_addr6(&c->rule.br, "2001:db8:3::1");
-	/* RFC 7597 6: prefix, subnet 0, 0 : 203.0.113.16 : PSID 3 */
-	assert_int_equal(
-		mape_compute(&c->rule, &c->prefix, &ce, err, sizeof(err)), 0);
-	assert_addr6(&ce.ipv6, "2001:db8:3:100:0:cb00:7110:3");
-	assert_int_equal(ntohl(ce.ipv4.s_addr), 0xcb007110);
-	assert_int_equal(ce.psid, 3);
-	assert_int_equal(ce.psid_len, 8);
-	/* a prefix longer than /64 and not the address itself: refused */
-	parse_ok(
-		"{'order':['lw4o6'],'lw4o6':{'lwaftr':'2001:db8:3::1','ipv6':'2001:db8:3:100::/96',"
-		"'ipv4':'203.0.113.16','psid':3,'psid_length':8,'psid_offset':6}}",
-		ALL, a);
-	assert_int_equal(hb_tunnel_cfg(a, &wan, c, err, sizeof(err)), -EINVAL);
-	free(c);
-	free(a);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,8 +430,6 @@ int main(void)
 		cmocka_unit_test(answer_refused),
 		cmocka_unit_test(answer_rule_count),
 		cmocka_unit_test(rule_selection),
-		cmocka_unit_test(adapter),
-		cmocka_unit_test(adapter_lw4o6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

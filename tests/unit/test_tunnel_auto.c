@@ -42,12 +42,8 @@ static void lw4o6_is_a_rule_without_ea_bits(void **state)
 		0);
 	assert_int_equal(c.mode, TUNNEL_LW4O6);
 	assert_true(c.has_lw4o6);
-	assert_int_equal(c.rule.ea_len, 0);
-	assert_addr4(c.rule.rule4.addr, "192.0.2.77");
-	assert_int_equal(c.rule.rule4.len, 32);
-	assert_int_equal(c.rule.psid_len, 8);
-	assert_int_equal(c.rule.psid, 52);
-	assert_int_equal(c.rule.psid_offset, TUNNEL_PSID_OFFSET_DEFAULT);
+	assert_rule(&c.rule, "192.0.2.77", 32, 0, 8, 52,
+		    TUNNEL_PSID_OFFSET_DEFAULT);
 	assert_int_equal(c.rule.format, MAPE_FMT_RFC7597);
 	assert_addr6(&c.rule.br, "2001:db8:ffff::4");
 	assert_true(c.has_prefix);

@@ -46,12 +46,8 @@ static void example_reads_back(void **state)
 	assert_true(c.has_mape);
 	assert_addr6(&c.rule.rule6.addr, "2001:db8::");
 	assert_int_equal(c.rule.rule6.len, 40);
-	assert_addr4(c.rule.rule4.addr, "192.0.2.0");
-	assert_int_equal(c.rule.rule4.len, 24);
-	assert_int_equal(c.rule.ea_len, 16);
-	assert_int_equal(c.rule.psid_offset, 6);
-	assert_int_equal(c.rule.psid_len, MAPE_PSID_LEN_AUTO);
-	assert_int_equal(c.rule.psid, MAPE_PSID_AUTO);
+	assert_rule(&c.rule, "192.0.2.0", 24, 16, MAPE_PSID_LEN_AUTO,
+		    MAPE_PSID_AUTO, 6);
 	assert_true(c.rule.has_br);
 	assert_addr6(&c.rule.br, "2001:db8:ffff::1");
 	assert_int_equal(c.rule.format, MAPE_FMT_RFC7597);

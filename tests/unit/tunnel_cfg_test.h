@@ -97,4 +97,17 @@ static void assert_addr4(struct in_addr a, const char *want)
 	assert_string_equal(buf, want);
 }
 
+/* @r: rule IPv4 prefix @v4/@len4, @ea EA bits, PSID @psid of @k bits at @a. */
+static void assert_rule(const struct mape_rule *r, const char *v4,
+			unsigned int len4, unsigned int ea, int k, int psid,
+			unsigned int a)
+{
+	assert_addr4(r->rule4.addr, v4);
+	assert_int_equal(r->rule4.len, len4);
+	assert_int_equal(r->ea_len, ea);
+	assert_int_equal(r->psid_len, k);
+	assert_int_equal(r->psid, psid);
+	assert_int_equal(r->psid_offset, a);
+}
+
 #endif /* BR_TUNNEL_CFG_TEST_H */
