@@ -12,7 +12,7 @@
  * state.c     retries and refreshes (3.6), with injectable clock/random
  * sysops.c    the real resolver, libcurl, clocks and random for state.c
  * status.c    the status file, and brouterctl's view of it
- * adapt.c     answer -> struct tunnel_cfg
+ * adapt.c     answer -> struct tunnel_cfg, for all four methods
  */
 #ifndef BR_HB46PP_H
 #define BR_HB46PP_H
@@ -343,9 +343,11 @@ int hb_status_print(const char *dir, bool json, FILE *out);
 struct tunnel_cfg;
 
 /*
- * Set the mode and the map-e or ds-lite part of @c from the method chosen
- * in @a for @wan; mtu, ipip6 peers, reserved ports and b4 stay as the
- * caller set them. No method: TUNNEL_OFF. -EOPNOTSUPP for ipip/lw4o6.
+ * Set the mode and its part of @c (the rule and prefix of map-e or lw4o6,
+ * ds-lite's AFTR, ipip's fixed address) from the method chosen in @a for
+ * @wan; mtu, ipip6 peers, reserved ports and b4 stay as the caller set
+ * them. No method: TUNNEL_OFF. -errno with @err when the answer cannot
+ * run here (no rule for @wan, an IPv4 prefix for a CE, a bad lw4o6 prefix).
  */
 int hb_tunnel_cfg(const struct hb_answer *a, const struct prefix6 *wan,
 		  struct tunnel_cfg *c, char *err, size_t errlen);
