@@ -41,7 +41,7 @@ enum br_xdp_attach {
 #define BR_GIVEN_SYSLOG (1U << 10)    /* --syslog */
 #define BR_GIVEN_XDP_ATTACH (1U << 11)
 #define BR_GIVEN_WAIT	    (1U << 12) /* --wait */
-#define BR_GIVEN_TUNNEL (1U << 13) /* --tunnel */
+#define BR_GIVEN_TUNNEL	    (1U << 13) /* --tunnel */
 
 /* --tunnel: the config file's tunnel group overridden. */
 enum br_tunnel_opt {

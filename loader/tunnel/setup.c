@@ -106,8 +106,9 @@ static void reserved_filter(struct tunnel *t)
 			continue;
 		}
 		pr_warn("%s: reserved %s port %u (config line %u) is not in the port set of PSID %u: not forwarded",
-			tunnel_rule_name(t), r->proto == IPPROTO_UDP ? "udp" : "tcp",
-			r->port, r->line, t->ce.psid);
+			tunnel_rule_name(t),
+			r->proto == IPPROTO_UDP ? "udp" : "tcp", r->port,
+			r->line, t->ce.psid);
 	}
 }
 
@@ -121,10 +122,11 @@ static void mape_log(const struct tunnel *t)
 	mape_port_range(&t->ce, 0, &first);
 	mape_port_range(&t->ce, n - 1, &last);
 	pr_info("%s: end-user prefix %s/%u -> CE IPv4 %s, PSID %u (%u bits, offset %u), %u ports in %u ranges %u-%u .. %u-%u, CE IPv6 %s, %s %s, MTU %u",
-		tunnel_rule_name(t), addr6_str(&t->prefix.addr, eu), t->prefix.len,
-		addr4_str(&t->ce.ipv4, v4), t->ce.psid, t->ce.psid_len,
-		t->ce.psid_offset, mape_port_count(&t->ce), n, first.first,
-		first.last, last.first, last.last, addr6_str(&t->ce.ipv6, v6),
+		tunnel_rule_name(t), addr6_str(&t->prefix.addr, eu),
+		t->prefix.len, addr4_str(&t->ce.ipv4, v4), t->ce.psid,
+		t->ce.psid_len, t->ce.psid_offset, mape_port_count(&t->ce), n,
+		first.first, first.last, last.first, last.last,
+		addr6_str(&t->ce.ipv6, v6),
 		t->cfg.mode == TUNNEL_LW4O6 ? "lwAFTR" : "BR",
 		addr6_str(&t->cfg.rule.br, br), t->mtu);
 }
@@ -199,8 +201,9 @@ static int mape_up(struct tunnel *t)
 {
 	const struct mape_rule *rule = &t->cfg.rule;
 	char err[MAPE_ERR_LEN], a[INET6_ADDRSTRLEN];
-	struct br_tun tun = { .mode = t->cfg.mode == TUNNEL_LW4O6 ? BR_TUN_LW4O6
-								   : BR_TUN_MAPE };
+	struct br_tun tun = { .mode = t->cfg.mode == TUNNEL_LW4O6
+					      ? BR_TUN_LW4O6
+					      : BR_TUN_MAPE };
 	int ret;
 
 	if (!t->have_prefix) {
@@ -379,11 +382,16 @@ static int peers_up(struct tunnel *t)
 			err = add_ipv4_path(t, &t->peers, peer->prefixes[j].addr,
 					    peer->prefixes[j].len, &tun);
 			if (!err)
-				pr_info("ipip6 peer %d: %s/%u via %s -> %s%s, MTU %u", i,
+				pr_info("ipip6 peer %d: %s/%u via %s -> %s%s, MTU %u",
+					i,
 					addr4_str(&peer->prefixes[j].addr, p),
-					peer->prefixes[j].len, addr6_str(&peer->local, l),
+					peer->prefixes[j].len,
+					addr6_str(&peer->local, l),
 					addr6_str(&peer->remote, r),
-					peer->gre ? (peer->has_key ? " (GRE, keyed)" : " (GRE)") : "",
+					peer->gre ? (peer->has_key
+							     ? " (GRE, keyed)"
+							     : " (GRE)")
+						  : "",
 					tun.mtu);
 		}
 		if (err)
