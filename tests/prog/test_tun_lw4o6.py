@@ -19,11 +19,12 @@ import os
 import socket
 
 import pytest
-from scapy.all import ICMP, IP, TCP, UDP, Raw
+from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw
 
 from progrig import BROUTERCTL, run
 from test_tun4in6 import (IN_SET, INET, NOT_IN_SET, assert_decap, assert_dropped,
-                          assert_encap, decapsulated, in6, ipv4_out)
+                          assert_encap, decapsulated, encapsulated, in6, ipv4_out,
+                          stand_in)
 from test_tun_frag import module_rig
 
 LWAFTR = "2001:db8:ffff::4"
@@ -83,23 +84,32 @@ def test_lw4o6_softwire_is_the_rfc7598_address_with_the_port_set(lw):
     assert out["ports"][0] == [1232, 1235] and out["port_count"] == 252
 
 
-def test_lw4o6_napt_uses_the_whole_port_set(lw):
+def test_lw4o6_napt_uses_the_whole_port_set_as_map_e_does(lw):
+    """conntrack NATs into 252 stand-ins, one per port of the set, swapped
+    for those ports on the wire (tun/napt.h), as for MAP-E."""
     nat = lw.ns("nft", "list", "chain", "ip", "brouter", "nat_out").stdout
-    assert "snat ip to numgen inc mod 63 map" in nat
-    assert f"0 : {LW4} . 1232-1235" in nat and f"62 : {LW4} . 64720-64723" in nat
+    assert f"snat to {LW4}:1-252" in nat, nat
     clamp = lw.ns("nft", "list", "chain", "ip", "brouter", "clamp").stdout
     assert "meta l4proto != { icmp, tcp, udp } drop" in clamp, "a shared address"
 
 
-def test_lw4o6_ipv4_is_wrapped_b4_to_lwaftr(lw):
+def test_lw4o6_ipv4_is_wrapped_b4_to_lwaftr_stand_ins_swapped(lw):
     assert_encap(lw, ipv4_out(LW4, INET), B4, LWAFTR)
+    eth = Ether(src="02:00:00:00:00:aa", dst="02:00:c0:00:00:01")
+    frame = eth / IP(src=LW4, dst=INET, id=7) / UDP(sport=stand_in(2257), dport=53)
+    want = eth / IP(src=LW4, dst=INET, id=7) / UDP(sport=2257, dport=53)
+    r = lw.tc_out(bytes(frame))
+    assert r.data == encapsulated(want, B4, LWAFTR)
 
 
 @pytest.mark.parametrize("port", IN_SET)
-def test_lw4o6_port_of_the_set_is_decapsulated(lw, port):
-    for inner in (IP(src=INET, dst=LW4) / UDP(sport=53, dport=port) / Raw(b"x"),
-                  IP(src=INET, dst=LW4) / ICMP(type=0, id=port)):
-        assert_decap(lw, in6(lw, LWAFTR, B4, inner), decapsulated(lw, inner))
+def test_lw4o6_port_of_the_set_is_decapsulated_onto_its_stand_in(lw, port):
+    for inner, want in (
+            (IP(src=INET, dst=LW4) / UDP(sport=53, dport=port) / Raw(b"x"),
+             IP(src=INET, dst=LW4) / UDP(sport=53, dport=stand_in(port)) / Raw(b"x")),
+            (IP(src=INET, dst=LW4) / ICMP(type=0, id=port),
+             IP(src=INET, dst=LW4) / ICMP(type=0, id=stand_in(port)))):
+        assert_decap(lw, in6(lw, LWAFTR, B4, inner), decapsulated(lw, want))
 
 
 @pytest.mark.parametrize("port", NOT_IN_SET)
