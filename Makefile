@@ -213,7 +213,7 @@ deps:
 demo: all
 	$(PYTHON) tests/ns/demo.py
 
-check: all unit $(BENCH_OBJS) $(NS_TOOLS)
+check: all unit $(BENCH_OBJS) $(NS_TOOLS) $(STRICT_LOAD)
 	$(PYTHON) -m pytest -v tests/
 
 clean:
