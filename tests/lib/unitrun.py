@@ -120,7 +120,30 @@ def _mount_setup(unit, workdir, config, etc=None):
                      "mount -t tmpfs -o ro,mode=0755 tmpfs $d; done")
     if unit.get("PrivateTmp", ["no"])[-1] == "yes":
         steps.append("mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp")
-    return "; ".join(steps)
+    return "; ".join(_keep_build_visible(steps))
+
+
+# What PrivateTmp and ProtectHome put an empty tmpfs over.
+HIDDEN = ("/tmp", "/var/tmp", "/home", "/root", "/run/user")
+
+
+def _keep_build_visible(steps):
+    """The build directory stands in for /usr/sbin, which no sandbox option
+    hides; a checkout under /tmp or a home would vanish with the rest of it.
+    It is set aside first (on a tmpfs of this namespace's own over /mnt) and
+    bound back, read-only, at its own path once the hiding is done."""
+    under = [h for h in HIDDEN if BUILD.startswith(h + "/")]
+    if not under:
+        return steps
+    top, hold = under[0], "/mnt/unitrun-build"
+    before = ["mount -t tmpfs tmpfs /mnt", f"mkdir -p {hold}",
+              f"mount --bind {BUILD} {hold}"]
+    after = [f"if [ ! -x {BUILD}/brouterd ]; then "
+             f"ro=$(findmnt -no OPTIONS {top} | grep -q '^ro' && echo y || true); "
+             f"mount -o remount,rw {top}; mkdir -p {BUILD}; "
+             f"mount --bind {hold} {BUILD}; mount -o remount,ro,bind {BUILD}; "
+             f"[ -z \"$ro\" ] || mount -o remount,ro {top}; fi"]
+    return before + steps + after
 
 
 def in_mount_ns(setup, argv):
