@@ -33,7 +33,7 @@ SKELS      := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 # User space, by folder (see README "Source tree"): the shared code is one
 # static library that both programs and the unit tests link; a new .c file
 # in a folder is built without editing a list.
-LIB_SRCS    := $(wildcard $(addprefix loader/,$(addsuffix /*.c,common config fw tunnel provision metrics)))
+LIB_SRCS    := $(wildcard $(addprefix loader/,$(addsuffix /*.c,common config fw tunnel fp4 provision metrics)))
 DAEMON_SRCS := $(wildcard loader/daemon/*.c)
 CTL_SRCS    := $(wildcard loader/ctl/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)

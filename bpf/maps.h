@@ -363,6 +363,111 @@ struct {
 	__type(key, __u32);
 	__type(value, struct reasm_slot);
 } reasm SEC(".maps");
+/* A tunnel's remote end -> its IPv6 next hop, written by brouterd (struct br_tun_nh). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, struct br_addr_key);
+	__type(value, struct br_tun_nh);
+} tun_nh SEC(".maps");
+
+/* ---- IPv4 fast path (fp4/, fp4/cache.h says what an entry stands for) --- */
+
+/*
+ * Flow directions the kernel forwarded itself, by their tuple after NAT
+ * (include/brouter/abi.h, struct br_fp4_fwd). XDP creates an entry when
+ * it wants to take a flow direction over; tc egress stamps it with the
+ * generation when the kernel forwards a packet of it. Not pinned: a
+ * restarted brouterd starts its generations afresh.
+ */
+#define BR_FP4_FWD_SIZE 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BR_FP4_FWD_SIZE);
+	__type(key, struct br_fp4_key);
+	__type(value, struct br_fp4_fwd);
+} fp4_fwd SEC(".maps");
+
+/* Requests to brouterd: stop window tracking of a TCP entry (struct br_fp4_ask). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} fp4_ask SEC(".maps");
+
+enum fp4_state {
+	FP4_EMPTY = 0,
+	FP4_GO,	  /* forward: the rewrite below holds */
+	FP4_WAIT, /* to the kernel, without asking again, until until_ns */
+};
+
+/* One cache line: what a packet of a fast-pathed flow direction needs. */
+struct fp4_entry {
+	union {
+		/* as the packet carries it; pad[0]: its port */
+		struct br_fp4_key t;
+		__u64 q[2];
+	} k;
+	__u64 until_ns; /* trusted until then (fp4/cache.h) */
+	__u32 gen;	/* settings.fp4.gen it was made under */
+	__u8 state;	/* enum fp4_state */
+	__u8 why;	/* FP4_WAIT: enum br_stat_id - BR_FP4_WHY_FIRST */
+	__u8 tun;	/* 0: plain; else 1 + its slot in "fp4_tun" */
+	__u8 tun_ver;	/* that slot's version when this entry was made */
+	union {
+		struct {
+			__u32 saddr; /* the tuple after NAT, network order */
+			__u32 daddr;
+			__u16 sport;
+			__u16 dport;
+			__u16 csum_ip; /* to add to ~check (RFC 1624): addresses, TTL */
+			__u16 csum_l4; /* addresses (pseudo header) and ports */
+		};
+		__u64 asked_ns; /* FP4_WAIT for brouterd: when it was asked */
+	};
+	__u16 mtu;		  /* largest IPv4 total length that goes */
+	__u8 mac[2][ETH_ALEN_BR]; /* destination, source */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct fp4_entry) == 64, "one cache line");
+
+/* Two-way set associative, as the IPv6 flow cache (see fc_set). */
+#define FP4_WAYS 2
+struct fp4_set {
+	struct fp4_entry e[FP4_WAYS];
+};
+
+/*
+ * 1 << consts.fp4_bits sets for each possible CPU, CPU n's from
+ * n << fp4_bits; brouterd sets max_entries. Not pinned, as flow_cache.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct fp4_set);
+} fp4_cache SEC(".maps");
+
+/*
+ * Each CPU's outer headers of the tunnels its fast-pathed flows use, so
+ * that a cache entry is one line: slot by a hash of the tunnel's ends;
+ * ver changes whenever a slot is given to another tunnel, and an entry
+ * made for the old one then no longer matches.
+ */
+struct fp4_tun {
+	__u32 local6[4];
+	__u32 remote6[4];
+	__u8 ver;
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BR_TUN_MAX);
+	__type(key, __u32);
+	__type(value, struct fp4_tun);
+} fp4_tun SEC(".maps");
 
 /*
  * MAP-E NAPT stand-ins <-> ports of the set, by port number (struct

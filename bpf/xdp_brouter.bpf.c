@@ -20,6 +20,8 @@
 #include "lib/meta.h"
 #include "fw/decide.h"
 #include "tun/decap.h"
+#include "tun/mss.h"
+#include "fp4/fp4.h"
 
 /* What a decision asks the single exit to do. */
 struct verdict {
@@ -208,20 +210,54 @@ static __always_inline void tagged(struct xdp_md *ctx, struct verdict *v,
 		bridge_other(v, eth, s, port, bytes);
 }
 
-/* The single exit: redirect or decapsulate, hand over metadata, count. */
+/*
+ * IPv4, as it came or out of a tunnel (@decap: what tun_check_in() said
+ * of it; strip the @strip bytes of outer headers first, and for NAPT put
+ * the stand-in port conntrack knows): the IPv4 fast path forwards
+ * what it may, the rest goes to the kernel. The exit of its own for this
+ * path, in a global function: the XDP program's stack has no room left
+ * beside fw_decide()'s.
+ */
+__noinline int ip4_local(struct xdp_md *ctx, __u32 port, __u64 bytes, int decap,
+			 __u32 strip)
+{
+	int r, act = XDP_PASS;
+	__u32 stat = BR_STAT_PASS;
+
+	if (decap) {
+		r = tun_decap(ctx, strip);
+		if (r) {
+			stat_add(BR_STAT_DROP, port, bytes);
+			stat_add(-r, port, bytes);
+			return XDP_DROP;
+		}
+		stat = BR_STAT_DECAP;
+		if (decap == TUN_DECAP_NAPT)
+			napt_in(ctx);
+		if (tun_clamp_in(ctx))
+			stat_add(BR_STAT_MSS_CLAMPED, port, bytes);
+	}
+	r = fp4_forward(ctx, port);
+	if (r == BR_STAT_FP4_FWD) {
+		stat = r;
+		act = bpf_redirect_map(&tx_ports, other_port(port), XDP_DROP);
+		if (act != XDP_REDIRECT) {
+			stat = BR_STAT_DROP_NO_TX_PORT;
+			stat_add(BR_STAT_DROP, port, bytes);
+		}
+	} else if (r) {
+		stat_add(r, port, bytes); /* why it stays the kernel's */
+	}
+	stat_add(stat, port, bytes);
+	return act;
+}
+
+/* The single exit: decapsulate, redirect, hand over metadata, count. */
 static __always_inline int finish(struct xdp_md *ctx, struct verdict *v,
 				  __u32 port, __u64 bytes)
 {
-	if (v->decap) {
-		if (tun_decap(ctx, v->strip)) {
-			decide(v, XDP_DROP, BR_STAT_DROP_TUN_BAD, 0);
-		} else {
-			if (v->decap == TUN_DECAP_NAPT)
-				napt_in(ctx);
-			v->meta = 0; /* now IPv4: nothing for tc ingress to mark */
-			v->stat = BR_STAT_DECAP;
-		}
-	}
+	if (v->decap)
+		return ip4_local(ctx, port, bytes, v->decap, v->strip);
 	if (v->action == XDP_REDIRECT) {
 		v->action = bpf_redirect_map(&tx_ports, other_port(port), XDP_DROP);
 		if (v->action != XDP_REDIRECT)
@@ -280,6 +316,8 @@ int xdp_brouter(struct xdp_md *ctx)
 	} else if (ethertype_is_vlan(eth->h_proto) &&
 		   ethertype_bridged(s, eth->h_proto)) {
 		tagged(ctx, &v, &c, eth, s, port, bytes);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		return ip4_local(ctx, port, bytes, 0, 0);
 	} else if (ethertype_bridged(s, eth->h_proto) &&
 		   !mac_is_own(s, eth->h_dest)) {
 		bridge_other(&v, eth, s, port, bytes);

@@ -16,6 +16,7 @@
 #include "maps.h"
 #include "brouter/portset.h"
 #include "lib/parse.h"
+#include "tun/ecn.h"
 #include "tun/napt.h"
 #include "tun/wrap.h"
 
@@ -193,26 +194,36 @@ static __always_inline int tun_check_in(struct cursor *c, struct ipv6hdr *ip6,
  * Strip the outer headers (@strip bytes after the Ethernet header, as
  * tun_check_in() measured them): move the Ethernet addresses forward over
  * them and switch the ethertype to IPv4, so the kernel receives the inner
- * packet on the WAN port as if it had come natively.
+ * packet on the WAN port as if it had come natively; a congestion mark on
+ * the outer header is carried inside (RFC 6040). Returns 0 or a negative
+ * drop reason.
  */
 static __always_inline int tun_decap(struct xdp_md *ctx, __u32 strip)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data, *neth;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
 	struct ethhdr copy;
+	struct iphdr *ip;
+	__u8 ecn;
 
-	if ((void *)(eth + 1) > end ||
+	if ((void *)(ip6 + 1) > end ||
 	    strip > sizeof(struct ipv6hdr) + TUN_WRAP_MAX)
-		return -1;
+		return -BR_STAT_DROP_TUN_BAD;
+	ecn = ip6_tclass(ip6) & ECN_MASK;
 	copy = *eth;
 	if (bpf_xdp_adjust_head(ctx, (int)strip))
-		return -1;
+		return -BR_STAT_DROP_TUN_BAD;
 	/* adjust_head moved data: reload and re-check before writing */
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	neth = data;
-	if ((void *)(neth + 1) > end)
-		return -1;
+	ip = (void *)(neth + 1);
+	if ((void *)(ip + 1) > end)
+		return -BR_STAT_DROP_TUN_BAD;
+	/* the inner header at a fixed offset now, whatever was stripped */
+	if (ecn_decap(ecn, ip))
+		return -BR_STAT_DROP_TUN_ECN;
 	__builtin_memcpy(neth->h_dest, copy.h_dest, ETH_ALEN);
 	__builtin_memcpy(neth->h_source, copy.h_source, ETH_ALEN);
 	neth->h_proto = bpf_htons(ETH_P_IP);

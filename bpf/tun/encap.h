@@ -12,9 +12,17 @@
 #include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "brouter/gre.h"
+#include "tun/ecn.h"
+
+/* What encapsulation reads of the IPv4 header. */
+struct tun_inner {
+	__u16 tot_len; /* network order */
+	__u8 tos;
+	__u8 proto;
+};
 
 static __always_inline struct br_tun *tun_for(struct __sk_buff *skb,
-					      __u16 *tot_len)
+					      struct tun_inner *in)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	struct br_tun_out_key k = { .prefixlen = 32 };
@@ -23,7 +31,9 @@ static __always_inline struct br_tun *tun_for(struct __sk_buff *skb,
 	if ((void *)(ip + 1) > end)
 		return NULL;
 	k.addr = ip->daddr;
-	*tot_len = ip->tot_len;
+	in->tot_len = ip->tot_len;
+	in->tos = ip->tos;
+	in->proto = ip->protocol;
 	return bpf_map_lookup_elem(&tun_out, &k);
 }
 
@@ -37,7 +47,7 @@ struct tun_hdrs {
 
 /* Push the outer headers; every packet pointer is stale afterwards. */
 static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
-				 __u16 tot_len)
+				 const struct tun_inner *in, __u8 dscp)
 {
 	struct tun_hdrs h = {
 		.ip6 = { .version = 6,
@@ -58,7 +68,8 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 		/* GSO packets are then segmented with both outer headers */
 		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_GRE;
 	}
-	h.ip6.payload_len = bpf_htons(bpf_ntohs(tot_len) + glen);
+	ip6_set_tclass(&h.ip6, tun_tclass(in->tos, dscp));
+	h.ip6.payload_len = bpf_htons(bpf_ntohs(in->tot_len) + glen);
 	__builtin_memcpy(&h.ip6.saddr, t->local6, 16);
 	__builtin_memcpy(&h.ip6.daddr, t->remote6, 16);
 	/*
@@ -74,6 +85,24 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 	    bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
 				sizeof(proto), 0))
 		return -1;
+	return 0;
+}
+
+/*
+ * The IPv6 next hop towards @t's remote end, as brouterd read it from
+ * the kernel's route ("tun_nh"), so bpf_redirect_neigh() needs no route
+ * lookup of its own (its neighbour entry it still resolves if need be).
+ * Returns 0 with @nh filled, or -1: then the kernel looks the route up.
+ */
+static __always_inline int tun_next_hop(const struct br_tun *t,
+					struct bpf_redir_neigh *nh)
+{
+	const struct br_tun_nh *n = bpf_map_lookup_elem(&tun_nh, t->remote6);
+
+	if (!n)
+		return -1;
+	nh->nh_family = 10; /* AF_INET6 */
+	__builtin_memcpy(nh->ipv6_nh, n->nh6, 16);
 	return 0;
 }
 

@@ -251,6 +251,75 @@ struct br_drop_event {
 	__u16 reason;	/* enum br_stat_id */
 };
 
+/* ------------------------------------------------------------------ */
+/* IPv4 fast path (bpf/fp4/): established flows the kernel accepted     */
+/* ------------------------------------------------------------------ */
+
+#define BR_FP4_ON (1U << 0) /* ipv4.fast-path */
+
+/*
+ * conntrack timeouts a fast-pathed packet refreshes its entry to, in
+ * milliseconds: the kernel's own (net.netfilter.nf_conntrack_*), read
+ * by brouterd at start and on reload.
+ */
+enum br_fp4_timeout {
+	BR_FP4_TO_TCP = 0, /* nf_conntrack_tcp_timeout_established */
+	BR_FP4_TO_UDP,	   /* nf_conntrack_udp_timeout: replied, not assured */
+	BR_FP4_TO_UDP_STREAM, /* nf_conntrack_udp_timeout_stream: assured */
+	BR_FP4_TO_MAX,
+};
+
+/* The fast path's part of "settings". */
+struct br_fp4_settings {
+	__u32 flags; /* BR_FP4_* */
+	/*
+	 * Bumped by brouterd to flush the fast path (ruleset change, reload,
+	 * tunnel change): an entry of the XDP cache or of "fp4_fwd" counts
+	 * only under the generation it was made in. Never 0, which marks an
+	 * "fp4_fwd" entry still waiting for the kernel.
+	 */
+	__u32 gen;
+	__u32 ct_timeout_ms[BR_FP4_TO_MAX];
+};
+
+/* Outer DSCP copied from the inner IPv4 header (RFC 2983 uniform model). */
+#define BR_DSCP_COPY 0xff
+
+/* An IPv4 TCP/UDP flow as one direction's packets carry it. */
+struct br_fp4_key {
+	__u32 saddr; /* network order */
+	__u32 daddr; /* network order */
+	__u16 sport; /* network order */
+	__u16 dport; /* network order */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3];
+};
+
+/*
+ * Value of "fp4_fwd" (LRU hash, key struct br_fp4_key after NAT): the
+ * kernel itself forwarded a packet of this flow direction out of @port
+ * under fp4 generation @gen (seen by tc egress). The XDP fast path
+ * takes a flow direction only then, so it never forwards what the
+ * current ruleset would not. gen 0: XDP is waiting for such a packet.
+ */
+struct br_fp4_fwd {
+	__u32 gen;
+	__u32 port; /* enum br_port */
+};
+
+/*
+ * Event in the "fp4_ask" ring buffer: XDP asks brouterd to mark an
+ * established TCP entry as not window-tracked (IP_CT_TCP_FLAG_BE_LIBERAL
+ * both ways, as the kernel's own flow offload does), so that the packets
+ * it hands back to the kernel after forwarding a stream itself are not
+ * judged against windows conntrack never saw move.
+ */
+struct br_fp4_ask {
+	struct br_fp4_key t; /* the tuple as the packet carried it */
+	__u8 dir; /* its direction in the entry: 0 original, 1 reply */
+	__u8 pad[7];
+};
+
 /* Value of "settings" (array, one entry): what brouterd may change live. */
 struct br_settings {
 	__u8 mac[BR_NPORTS][ETH_ALEN_BR]; /* the ports' own MACs */
@@ -266,7 +335,9 @@ struct br_settings {
 	 */
 	struct br_policy pol[2];
 	__u32 gen;
-	__u32 pad;
+	__u8 tun_dscp; /* outer DSCP of IPv4 over IPv6: BR_DSCP_COPY or 0..63 */
+	__u8 pad[3];
+	struct br_fp4_settings fp4;
 };
 
 #define BR_F_MARK (1U << 0) /* set direction marks in tc ingress */
@@ -277,6 +348,7 @@ struct br_consts {
 	__u32 fc_bits;	/* log2 of the flow cache's sets a CPU; 0: off */
 	__u32 owner_pid; /* the brouterd that loaded it: a program left attached
 			  * by a killed one is recognised as stale */
+	__u32 fp4_bits;	 /* log2 of the IPv4 fast path cache's sets a CPU */
 };
 
 /*
@@ -364,6 +436,23 @@ struct br_tun_out_key {
 	__u32 addr; /* network order */
 };
 
+/*
+ * Value of "tun_nh" (hash, key: a tunnel's remote end, 16 bytes): the
+ * IPv6 next hop out of the WAN towards it, as the kernel's route and
+ * neighbour tables said when brouterd last asked (once a second). tc
+ * egress hands it to bpf_redirect_neigh(); the IPv4 fast path writes
+ * its MAC. (bpf_fib_lookup() answers no IPv6 question on a port where
+ * IPv6 forwarding is off, as it is on a bridging router.)
+ */
+struct br_tun_nh {
+	__u8 nh6[16]; /* the gateway, or the remote end itself when on-link */
+	__u8 mac[6];  /* the neighbour's MAC, with BR_NH_MAC */
+	__u8 flags;   /* BR_NH_* */
+	__u8 pad;
+};
+
+#define BR_NH_MAC (1U << 0) /* the neighbour entry was resolved */
+
 /* Key of "tun_in" (hash): outer {source, destination} -> tunnel. */
 struct br_tun_in_key {
 	__u8 remote6[16];
@@ -396,8 +485,10 @@ struct br_nat_port {
  *    reasons truncated and echo_rate, and encap_fail moved among them.
  * 4: "tun_out"/"tun_in" values grew the GRE flags and key, and "stats"
  *    the tun_bad_key counter (the ids after it moved).
+ * 5: "settings" gained the IPv4 fast path's part and the outer DSCP, and
+ *    "stats" its counters; encap_portless and tun_ecn are drop reasons.
  */
-#define BR_LAYOUT_VERSION 4
+#define BR_LAYOUT_VERSION 5
 
 struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */

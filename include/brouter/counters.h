@@ -58,6 +58,8 @@
 	X(DROP_TUN_FRAG_TIMEOUT, "tun_frag_timeout", "4in6 fragment of a datagram incomplete after 2 s") \
 	X(DROP_TUN_FRAG_EVICTED, "tun_frag_evicted", "4in6 fragment of an incomplete datagram pushed out by a newer one") \
 	X(DROP_ENCAP_FAIL, "encap_fail", "tc egress: encapsulation failed, dropped") \
+	X(DROP_TUN_ECN, "tun_ecn", "4in6: outer CE, inner not ECN-capable (RFC 6040)") \
+	X(DROP_ENCAP_PORTLESS, "encap_portless", "tc egress: shared CE address (MAP-E, lw4o6), protocol without ports") \
 	X(TC_MARKED, "tc_marked", "tc ingress: direction mark set")           \
 	X(TC_CLONED, "tc_cloned", "tc ingress: multicast copied to other port") \
 	X(TC_CLONE_FAIL, "tc_clone_fail", "tc ingress: copy to other port failed") \
@@ -67,7 +69,23 @@
 	X(TUN_REASM, "tun_reasm", "tc ingress: 4in6 datagram reassembled to the stack as IPv4") \
 	X(ENCAP, "encap", "tc egress: IPv4 encapsulated towards the tunnel (WAN)") \
 	X(FC_MISS, "fc_miss", "flow cache probed, no hit: the full path decided") \
-	X(BRIDGED_SLOW, "bridged_slow", "bridged by the full path (bridged - this = cache hits)")
+	X(BRIDGED_SLOW, "bridged_slow", "bridged by the full path (bridged - this = cache hits)") \
+	X(MSS_CLAMPED, "mss_clamped", "TCP SYN's MSS lowered to the tunnel's")  \
+	X(FP4_FWD, "fp4_fwd", "IPv4 forwarded by the XDP fast path")          \
+	X(FP4_FRAG, "fp4_frag", "IPv4 to the kernel: fragment")              \
+	X(FP4_OPTIONS, "fp4_options", "IPv4 to the kernel: IP options")       \
+	X(FP4_TTL, "fp4_ttl", "IPv4 to the kernel: TTL <= 1")                 \
+	X(FP4_PROTO, "fp4_proto", "IPv4 to the kernel: neither TCP nor UDP")  \
+	X(FP4_TCP_FLAGS, "fp4_tcp_flags", "IPv4 to the kernel: TCP SYN, FIN or RST") \
+	X(FP4_BAD, "fp4_bad", "IPv4 to the kernel: header truncated or lengths inconsistent") \
+	X(FP4_MTU, "fp4_mtu", "IPv4 to the kernel: larger than the path MTU") \
+	X(FP4_NO_CT, "fp4_no_ct", "IPv4 to the kernel: no conntrack entry")   \
+	X(FP4_CT_STATE, "fp4_ct_state", "IPv4 to the kernel: conntrack entry not established both ways, or not repeatable") \
+	X(FP4_WINDOW, "fp4_window", "IPv4 to the kernel: TCP entry still window-tracked") \
+	X(FP4_UNCONFIRMED, "fp4_unconfirmed", "IPv4 to the kernel: not forwarded by the kernel under the current ruleset yet") \
+	X(FP4_ROUTE, "fp4_route", "IPv4 to the kernel: not routed out of the other port") \
+	X(FP4_NEIGH, "fp4_neigh", "IPv4 to the kernel: next hop's MAC unresolved") \
+	X(FP4_TUNNEL, "fp4_tunnel", "IPv4 to the kernel: into a GRE tunnel")
 
 #define BR_STAT_ENUM(id, name, help) BR_STAT_##id,
 enum br_stat_id {
@@ -82,7 +100,11 @@ enum br_stat_id {
  * fast path pays nothing for them: its hits are bridged - bridged_slow.
  */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_ENCAP_FAIL
+#define BR_DROP_LAST BR_STAT_DROP_ENCAP_PORTLESS
+
+/* Why the IPv4 fast path handed a packet to the kernel: these ids. */
+#define BR_FP4_WHY_FIRST BR_STAT_FP4_FRAG
+#define BR_FP4_WHY_LAST BR_STAT_FP4_TUNNEL
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {

@@ -148,4 +148,20 @@ typedef int (*nl_event_cb_t)(const struct nlmsghdr *nlh, void *data);
 int nl_read_events(struct rtnl *r, void *buf, size_t len, nl_event_cb_t cb,
 		   void *data);
 
+/* An IPv6 next hop: the gateway (or the destination, on-link), its MAC. */
+struct rtnl_nh6 {
+	struct in6_addr gw;
+	int oif;     /* the device the route leaves by */
+	int has_mac; /* the neighbour entry is resolved (NUD_VALID) */
+	uint8_t mac[6];
+};
+
+/*
+ * The kernel's next hop towards @dst from @src out of @oif (nexthop.c):
+ * the route it would take and its neighbour entry. 0 with @nh filled
+ * (has_mac 0 when the neighbour is not resolved), or -errno (no route).
+ */
+int rtnl_nexthop6(struct rtnl *r, const struct in6_addr *dst,
+		  const struct in6_addr *src, int oif, struct rtnl_nh6 *nh);
+
 #endif /* BR_RTNL_H */

@@ -34,6 +34,8 @@ void config_defaults(struct br_config *c)
 	c->pol.echo_rate = BR_CFG_DEF_ECHO_RATE;
 	c->max_flows = BR_CFG_DEF_FLOWS;
 	c->flow_cache = BR_CFG_FC_AUTO;
+	c->fast_path = 1;
+	c->tun_dscp = 0; /* the outer DSCP brouter always wrote */
 	c->log_level = BR_LOG_INFO;
 	tunnel_cfg_defaults(&c->tunnel);
 	prov_cfg_defaults(&c->prov);
@@ -305,6 +307,7 @@ static const struct cfg_key top_keys[] = {
 	{ "xdp-attach", parse_xdp_attach },
 	{ "wait-for-ports", parse_wait },
 	{ "log", parse_log },
+	{ "ipv4", cfg_parse_ipv4 },
 	{ "firewall", cfg_parse_firewall },
 	{ "tunnel", cfg_parse_tunnel },
 	{ "metrics", cfg_parse_metrics },

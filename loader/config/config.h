@@ -33,6 +33,8 @@ struct br_config {
 	struct prov_cfg prov;	  /* HB46PP, for tunnel.mode "auto" */
 	__u32 max_flows;	/* flows map size, set before load (restart to change) */
 	__u32 flow_cache;	/* a CPU's entries, 0: off, or BR_CFG_FC_AUTO */
+	int fast_path; /* ipv4.fast-path: XDP forwards established IPv4 */
+	__u8 tun_dscp; /* tunnel.dscp: BR_DSCP_COPY or 0..63 */
 	int log_level;		/* for br_log_level: enum br_log_level, or more (-vv) */
 	char metrics_listen[BR_METRICS_LISTEN_MAX]; /* HTTP endpoint, "" = off */
 	int file_found;		/* 0: default file absent, built-in defaults used */

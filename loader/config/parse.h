@@ -101,6 +101,9 @@ int cfg_prefix4(struct cfg_ctx *x, const config_setting_t *s, struct prefix4 *ou
 int cfg_prefix6_strict(struct cfg_ctx *x, const config_setting_t *s,
 		       struct prefix6 *out);
 
+/* The "ipv4" group (ipv4.c). */
+int cfg_parse_ipv4(struct cfg_ctx *x, const config_setting_t *s, void *obj);
+
 /* The "firewall" group (firewall.c). */
 int cfg_parse_firewall(struct cfg_ctx *x, const config_setting_t *s, void *obj);
 

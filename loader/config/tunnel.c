@@ -233,6 +233,27 @@ static int parse_mtu(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 	return 0;
 }
 
+/* "copy" (RFC 2983's uniform model) or a DSCP for every outer header. */
+static int parse_dscp(struct cfg_ctx *x, const config_setting_t *s, void *obj)
+{
+	long long v;
+
+	(void)obj;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "copy")) {
+			cfg_err(x, s, "\"%s\": \"copy\" or a DSCP 0..63",
+				config_setting_get_string(s));
+			return -EINVAL;
+		}
+		x->c->tun_dscp = BR_DSCP_COPY;
+		return 0;
+	}
+	if (cfg_int(x, s, 0, 63, &v))
+		return -EINVAL;
+	x->c->tun_dscp = v;
+	return 0;
+}
+
 /* Every group may be kept to switch modes; each must be valid. */
 static const struct cfg_key tunnel_keys[] = {
 	{ "mode", parse_mode },
@@ -243,6 +264,7 @@ static const struct cfg_key tunnel_keys[] = {
 	{ "ipip6", NULL }, /* 0.0.0.0/0 is free only with mode "off" */
 	{ "mtu", parse_mtu },
 	{ "provision", cfg_parse_provision },
+	{ "dscp", parse_dscp },
 	{ NULL },
 };
 

@@ -107,6 +107,13 @@ struct tunnel_cfg {
 	struct tunnel_peer peers[TUNNEL_MAX_PEERS];
 
 	unsigned int mtu;		/* IPv4 MTU of the tunnels; 0: WAN MTU - 40 */
+
+	/*
+	 * Not of the tunnel group: ipv4.fast-path, set by brouterd. The
+	 * fast path takes over flows conntrack tracks, and without NAT
+	 * (DS-Lite, ipip6) nothing else may make conntrack track IPv4.
+	 */
+	bool track_flows;
 };
 
 /* Tunnels off, no peers. */

@@ -147,7 +147,7 @@ void detach_tc_ingress(struct br_port_attach *pa)
 	}
 }
 
-int attach_tc_egress(struct br_port_attach *pa, int prog_fd)
+int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
 		    .attach_point = BPF_TC_EGRESS);
@@ -156,12 +156,16 @@ int attach_tc_egress(struct br_port_attach *pa, int prog_fd)
 		    .flags = BPF_TC_F_REPLACE);
 	int err;
 
+	if (pa->tc_egress_users) {
+		pa->tc_egress_users |= user;
+		return 0;
+	}
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
 		pr_err("%s: attach tc egress filter: %s", pa->ifname, strerror(-err));
 		return err;
 	}
-	pa->tc_egress_attached = 1;
+	pa->tc_egress_users = user;
 	pr_debug("%s: tc egress filter attached", pa->ifname);
 	return 0;
 }
@@ -176,16 +180,19 @@ static int tc_egress_remove(struct br_port_attach *pa)
 	return bpf_tc_detach(&hook, &opts);
 }
 
-void detach_tc_egress(struct br_port_attach *pa)
+void detach_tc_egress(struct br_port_attach *pa, int user)
 {
 	int err;
 
-	if (!pa->tc_egress_attached)
+	if (!(pa->tc_egress_users & user))
+		return;
+	pa->tc_egress_users &= ~user;
+	if (pa->tc_egress_users)
 		return;
 	err = tc_egress_remove(pa);
 	if (err && err != -ENOENT)
-		pr_warn("%s: detach tc egress filter: %s", pa->ifname, strerror(-err));
-	pa->tc_egress_attached = 0;
+		pr_warn("%s: detach tc egress filter: %s", pa->ifname,
+			strerror(-err));
 	pr_debug("%s: tc egress filter detached", pa->ifname);
 }
 

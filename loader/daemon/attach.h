@@ -14,8 +14,13 @@ struct br_port_attach {
 	int xdp_generic; /* attached in generic (skb) mode */
 	int tc_attached;
 	int tc_created_hook; /* clsact created by us: removed on detach */
-	int tc_egress_attached;
+	int tc_egress_users; /* BR_EGRESS_*: who needs the egress filter */
 };
+
+/* Who needs tc egress on a port: it stays attached while anyone does. */
+#define BR_EGRESS_TUNNEL (1 << 0) /* WAN: encapsulation into the tunnels */
+#define BR_EGRESS_FP4 \
+	(1 << 1) /* both: the IPv4 fast path's forwarding record */
 
 /* Attach an XDP program through a bpf_link, native first per @mode. */
 int attach_xdp(struct br_port_attach *pa, int prog_fd, enum br_xdp_mode mode);
@@ -30,14 +35,16 @@ void detach_tc_ingress(struct br_port_attach *pa);
 
 /*
  * cls_bpf filter on the clsact egress hook, which attach_tc_ingress()
- * created or found: call it after that, and detach before it.
+ * created or found: call it after that, and detach before it. @user is
+ * one BR_EGRESS_*: the filter is attached for the first and detached
+ * when the last is gone.
  */
-int attach_tc_egress(struct br_port_attach *pa, int prog_fd);
-void detach_tc_egress(struct br_port_attach *pa);
+int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user);
+void detach_tc_egress(struct br_port_attach *pa, int user);
 
 /*
  * Remove an egress filter of ours that a killed brouterd left behind
- * (brouterd attaches none when no tunnel is configured).
+ * (brouterd attaches none when nobody needs one).
  */
 void detach_tc_egress_stale(struct br_port_attach *pa);
 

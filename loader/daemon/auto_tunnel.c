@@ -23,6 +23,8 @@ void auto_tunnel_cfg(struct brouterd *d, const struct br_config *cfg,
 	char err[HB_ERR_LEN] = "";
 
 	*out = cfg->tunnel;
+	/* conntrack even without NAT: the IPv4 fast path's source of truth */
+	out->track_flows = cfg->fast_path;
 	if (cfg->tunnel.mode != TUNNEL_AUTO)
 		return;
 	out->mode = TUNNEL_OFF;
@@ -31,6 +33,7 @@ void auto_tunnel_cfg(struct brouterd *d, const struct br_config *cfg,
 	if (!hb_tunnel_cfg(at->answer, at->has_wan ? &at->wan : NULL, out, err,
 			   sizeof(err))) {
 		at->failed[0] = 0;
+		out->track_flows = cfg->fast_path;
 		return;
 	}
 	out->mode = TUNNEL_OFF;
@@ -52,6 +55,7 @@ static void apply(struct brouterd *d, const char *why)
 	auto_tunnel_cfg(d, &d->cfg, c);
 	tunnel_run_switch(&d->tun, c, why);
 	free(c);
+	fp4_flush(d, "tunnel switched");
 	status_tunnel(d);
 }
 

@@ -15,6 +15,7 @@ struct xdp_program;
 #include "daemon/auto_tunnel.h"
 #include "daemon/droppub.h"
 #include "daemon/http.h"
+#include "daemon/fp4.h"
 #include "daemon/timers.h"
 #include "daemon/tunnel_run.h"
 #include "tunnel/nftwatch.h"
@@ -39,6 +40,7 @@ struct brouterd {
 	struct tc_ingress *tc;
 	enum br_xdp_attach attach; /* how XDP is attached: LIBXDP or LINK */
 	struct xdp_program *xprog; /* the XDP program for libxdp, or NULL */
+	struct tc_egress *te;	   /* loaded always, attached when needed */
 	struct br_settings settings;
 	int lock_fd;
 	int ra_fd; /* router advertisements on the WAN, -1 if none */
@@ -54,18 +56,26 @@ struct brouterd {
 	struct rtnl rq;	    /* rtnetlink requests (never on the event socket) */
 	struct nft_watch nftw; /* nftables changes */
 	struct br_timers timers;
+	struct fp4_run fp4; /* the IPv4 fast path */
 };
 
 /* load.c: programs, maps and pins */
 int load_programs(struct brouterd *d);
-int programs_reopen(struct brouterd *d, struct xdp_brouter **xdp,
-		    struct tc_ingress **tc);
+/* The three BPF objects, as one (brouterd's, or a new set for replug.c). */
+struct br_objs {
+	struct xdp_brouter *xdp;
+	struct tc_ingress *tc;
+	struct tc_egress *te;
+};
+void br_objs_destroy(struct br_objs *o);
+int programs_reopen(struct brouterd *d, struct br_objs *o);
 int objects_share_maps(struct bpf_object *owner, struct bpf_object *obj);
 void object_strict_alignment(struct bpf_object *obj);
 void drop_incompatible_state(const char *pin_dir, struct br_info *prev);
 int info_write(struct brouterd *d);
 void keep_state(struct brouterd *d);
 void unpin_all(struct bpf_object *obj);
+void objects_destroy(struct brouterd *d);
 
 /* ports.c: the two ports, their promiscuous mode and attachments */
 int resolve_ports(struct brouterd *d);
@@ -75,6 +85,10 @@ void promisc_restore(struct brouterd *d, int p);
 void restore_promisc(struct brouterd *d);
 int attach_all(struct brouterd *d);
 void xdp_detach_all(struct brouterd *d);
+/* tc egress for the IPv4 fast path on both ports, as the config says */
+int egress_fp4_sync(struct brouterd *d);
+/* remove an egress filter a killed brouterd left where none is needed now */
+void egress_stale_sweep(struct brouterd *d);
 
 /* settings.c: live settings and policy generations */
 int settings_build(struct brouterd *d, const struct br_config *c,

@@ -2,7 +2,8 @@
 /*
  * rtnetlink events on brouterd's poll loop: its ports going, coming back,
  * changing MAC, MTU or state, a veth peer changing, and on the WAN the
- * addresses, routes and neighbour the tunnel follows or put there. One
+ * addresses, routes and neighbour the tunnel follows or put there, and
+ * the IPv6 routes and neighbours its next hops ("tun_nh") come from. One
  * drain of the socket notes what changed; the reactions run once after
  * it, however many messages a change made. --wait waits on them too.
  */
@@ -28,6 +29,7 @@ struct ev_batch {
 	bool wan_changed; /* an address or the MTU of the WAN */
 	bool keep;	  /* the tunnel's addresses, routes, neighbour: look */
 	bool macs;	  /* a port's MAC may have changed */
+	bool next_hops;	  /* IPv6 routes, WAN neighbours: tun_nh */
 	int err;	  /* a port came back and could not be re-attached */
 };
 
@@ -35,7 +37,7 @@ int events_open(struct brouterd *d)
 {
 	static const unsigned int groups[] = {
 		RTNLGRP_LINK,	    RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-		RTNLGRP_IPV4_ROUTE, RTNLGRP_NEIGH,
+		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,	 RTNLGRP_NEIGH,
 	};
 	int err;
 
@@ -126,15 +128,22 @@ static int on_event(const struct nlmsghdr *nlh, void *data)
 			b->keep |= nlh->nlmsg_type == RTM_DELADDR;
 		}
 		break;
+	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 		rtm = mnl_nlmsg_get_payload(nlh);
-		b->keep |= rtm->rtm_family == AF_INET &&
+		b->keep |= nlh->nlmsg_type == RTM_DELROUTE &&
+			   rtm->rtm_family == AF_INET &&
 			   rtm->rtm_protocol == RTNL_PROTO_BROUTER;
+		b->next_hops |= rtm->rtm_family == AF_INET6;
 		break;
+	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
 		ndm = mnl_nlmsg_get_payload(nlh);
-		b->keep |= ndm->ndm_family == AF_INET &&
+		b->keep |= nlh->nlmsg_type == RTM_DELNEIGH &&
+			   ndm->ndm_family == AF_INET &&
 			   ndm->ndm_ifindex == wan;
+		b->next_hops |= ndm->ndm_family == AF_INET6 &&
+				ndm->ndm_ifindex == wan;
 		break;
 	}
 	return MNL_CB_OK;
@@ -158,7 +167,7 @@ static void resync(struct ev_batch *b)
 			port_link(b, p, &l, false);
 		}
 	}
-	b->wan_changed = b->keep = b->macs = true;
+	b->wan_changed = b->keep = b->macs = b->next_hops = true;
 }
 
 int events_read(struct brouterd *d)
@@ -179,8 +188,10 @@ int events_read(struct brouterd *d)
 		return b.err; /* said why; a service manager restarts us */
 	if (b.macs)
 		follow_port_macs(d);
-	if (b.wan_changed)
-		tunnel_run_wan_changed(&d->tun);
+	if (b.wan_changed && tunnel_run_wan_changed(&d->tun))
+		fp4_flush(d, "tunnel changed");
+	else if (b.next_hops)
+		tunnel_run_next_hops(&d->tun);
 	if (b.keep)
 		tunnel_run_keep(&d->tun);
 	return 0;

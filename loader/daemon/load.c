@@ -15,6 +15,17 @@
 #include "daemon/brouterd.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
+#include "tc_egress.skel.h"
+
+/*
+ * The IPv4 fast path's cache: sets of two 64-byte entries per CPU, 64k
+ * entries (4 MB) each by default, fewer on machines of many CPUs. It is
+ * made whether the fast path is on or not, so a reload can turn it on.
+ */
+#define BR_FP4_SETS	 (1U << 15)
+#define BR_FP4_MIN_SETS	 (1U << 10)
+#define BR_FP4_BUDGET	 (256ULL << 20)
+#define BR_FP4_SET_BYTES 128
 
 /*
  * Maps pinned by an earlier brouter whose layout no longer matches make
@@ -216,37 +227,82 @@ void object_strict_alignment(struct bpf_object *obj)
 						     BPF_F_STRICT_ALIGNMENT);
 }
 
-/* Open both objects, the ports' current ifindexes in their consts. */
-static int objects_open(struct brouterd *d, struct xdp_brouter **xdp,
-			struct tc_ingress **tc)
+void br_objs_destroy(struct br_objs *o)
+{
+	tc_egress__destroy(o->te);
+	tc_ingress__destroy(o->tc);
+	xdp_brouter__destroy(o->xdp);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Open the three objects, the ports' current ifindexes in their consts. */
+static int objects_open(struct brouterd *d, struct br_objs *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->cfg.opt.pin_dir);
 	int p, err;
 
-	*xdp = xdp_brouter__open_opts(&oo);
-	*tc = tc_ingress__open_opts(NULL);
-	if (!*xdp || !*tc) {
+	o->xdp = xdp_brouter__open_opts(&oo);
+	o->tc = tc_ingress__open_opts(NULL);
+	o->te = tc_egress__open_opts(NULL);
+	if (!o->xdp || !o->tc || !o->te) {
 		err = -errno;
 		pr_err("open BPF objects: %s", strerror(-err));
-		tc_ingress__destroy(*tc);
-		xdp_brouter__destroy(*xdp);
-		*tc = NULL;
-		*xdp = NULL;
+		br_objs_destroy(o);
 		return err;
 	}
-	object_strict_alignment((*xdp)->obj);
-	object_strict_alignment((*tc)->obj);
+	object_strict_alignment(o->xdp->obj);
+	object_strict_alignment(o->tc->obj);
+	object_strict_alignment(o->te->obj);
 	for (p = 0; p < BR_NPORTS; p++) {
-		(*xdp)->rodata->consts.ifindex[p] = d->port[p].ifindex;
-		(*tc)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->te->rodata->consts.ifindex[p] = d->port[p].ifindex;
 	}
-	(*xdp)->rodata->consts.owner_pid = getpid();
+	o->xdp->rodata->consts.owner_pid = getpid();
 	return 0;
+}
+
+/* The running objects, as one. */
+static struct br_objs objs_of(struct brouterd *d)
+{
+	return (struct br_objs){ .xdp = d->xdp, .tc = d->tc, .te = d->te };
+}
+
+void objects_destroy(struct brouterd *d)
+{
+	struct br_objs o = objs_of(d);
+
+	br_objs_destroy(&o);
+	d->xdp = NULL;
+	d->tc = NULL;
+	d->te = NULL;
+}
+
+/* The fast path cache's size (consts.fp4_bits, the map's entries). */
+static int fp4_cache_size(struct brouterd *d, int ncpus)
+{
+	__u32 n = BR_FP4_SETS;
+
+	while (n > BR_FP4_MIN_SETS &&
+	       (__u64)n * BR_FP4_SET_BYTES * ncpus > BR_FP4_BUDGET)
+		n /= 2;
+	d->xdp->rodata->consts.fp4_bits = __builtin_ctz(n);
+	return bpf_map__set_max_entries(d->xdp->maps.fp4_cache, n * ncpus);
+}
+
+/* The tc objects, with the maps the XDP object created. */
+static int tc_load(struct brouterd *d)
+{
+	return objects_share_maps(d->xdp->obj, d->tc->obj) ?:
+	       tc_ingress__load(d->tc) ?:
+	       objects_share_maps(d->xdp->obj, d->te->obj) ?:
+	       tc_egress__load(d->te);
 }
 
 int load_programs(struct brouterd *d)
 {
 	int err, ncpus, retried = 0;
+	struct br_objs o;
 	__u32 fc_sets;
 
 	/* a bad size is the configuration's fault: no retry below */
@@ -257,9 +313,12 @@ int load_programs(struct brouterd *d)
 			    ? BR_XDP_ATTACH_LINK
 			    : BR_XDP_ATTACH_LIBXDP;
 again:
-	err = objects_open(d, &d->xdp, &d->tc);
+	err = objects_open(d, &o);
 	if (err)
 		return err;
+	d->xdp = o.xdp;
+	d->tc = o.tc;
+	d->te = o.te;
 	/*
 	 * A pinned flows map of another size is not reused: the load fails
 	 * and the retry below starts with fresh maps.
@@ -271,26 +330,22 @@ again:
 		err = bpf_map__set_max_entries(d->xdp->maps.flow_cache,
 					       fc_sets ? fc_sets * ncpus : 1);
 	if (!err)
-		err = reasm_size(d, ncpus);
+		err = reasm_size(d, ncpus) ?: fp4_cache_size(d, ncpus);
 	/* XDP first: it creates and pins the maps the tc object shares. */
 	if (!err)
 		err = xdp_load(d);
 	if (err == -EAGAIN) {
-		tc_ingress__destroy(d->tc);
-		xdp_brouter__destroy(d->xdp);
+		objects_destroy(d);
 		goto again; /* d->attach is LINK now */
 	}
 	if (!err)
-		err = objects_share_maps(d->xdp->obj, d->tc->obj);
-	if (!err)
-		err = tc_ingress__load(d->tc);
+		err = tc_load(d);
 	if (err && err != -EBUSY && err != -EEXIST && !retried) {
 		pr_warn("load failed (%s); removing maps pinned in %s by an older "
 			"brouter and retrying", strerror(-err), d->cfg.opt.pin_dir);
 		xdp_detach_all(d);
 		unpin_all(d->xdp->obj);
-		tc_ingress__destroy(d->tc);
-		xdp_brouter__destroy(d->xdp);
+		objects_destroy(d);
 		retried = 1;
 		goto again;
 	}
@@ -305,34 +360,32 @@ again:
 }
 
 /*
- * Both objects again, opened but not loaded, for ports whose ifindexes
+ * The objects again, opened but not loaded, for ports whose ifindexes
  * changed: those are rodata (what the verifier and the JIT fold into
  * every packet's path), the rest of the consts as running, and every map
  * of the running objects shared (flows, FDB, settings, counters, caches,
  * the drop log). 0, or -errno (logged).
  */
-int programs_reopen(struct brouterd *d, struct xdp_brouter **xdp,
-		    struct tc_ingress **tc)
+int programs_reopen(struct brouterd *d, struct br_objs *o)
 {
 	int p, err;
 
-	err = objects_open(d, xdp, tc);
+	err = objects_open(d, o);
 	if (err)
 		return err;
-	(*xdp)->rodata->consts = d->xdp->rodata->consts;
-	(*tc)->rodata->consts = d->tc->rodata->consts;
+	o->xdp->rodata->consts = d->xdp->rodata->consts;
+	o->tc->rodata->consts = d->tc->rodata->consts;
+	o->te->rodata->consts = d->te->rodata->consts;
 	for (p = 0; p < BR_NPORTS; p++) {
-		(*xdp)->rodata->consts.ifindex[p] = d->port[p].ifindex;
-		(*tc)->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->xdp->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->tc->rodata->consts.ifindex[p] = d->port[p].ifindex;
+		o->te->rodata->consts.ifindex[p] = d->port[p].ifindex;
 	}
-	err = objects_share_maps(d->xdp->obj, (*xdp)->obj)
-		      ?: objects_share_maps(d->xdp->obj, (*tc)->obj);
-	if (err) {
-		tc_ingress__destroy(*tc);
-		xdp_brouter__destroy(*xdp);
-		*tc = NULL;
-		*xdp = NULL;
-	}
+	err = objects_share_maps(d->xdp->obj, o->xdp->obj) ?:
+	      objects_share_maps(d->xdp->obj, o->tc->obj) ?:
+	      objects_share_maps(d->xdp->obj, o->te->obj);
+	if (err)
+		br_objs_destroy(o);
 	return err;
 }
 

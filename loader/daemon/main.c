@@ -37,6 +37,7 @@
 #include "daemon/tunnel_run.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
+#include "tc_egress.skel.h"
 
 static void teardown(struct brouterd *d)
 {
@@ -46,23 +47,23 @@ static void teardown(struct brouterd *d)
 	ring_buffer__free(d->drops);
 	d->drops = NULL;
 	droppub_close(&d->pub);
+	fp4_close(d);
 	ra_stop(d);
 
 	/* while XDP still decapsulates: nothing of the tunnel outlives it */
 	auto_stop(d);
 	tunnel_run_stop(&d->tun);
 	xdp_detach_all(d);
-	for (p = 0; p < BR_NPORTS; p++)
+	for (p = 0; p < BR_NPORTS; p++) {
+		detach_tc_egress(&d->port[p], BR_EGRESS_FP4);
 		detach_tc_ingress(&d->port[p]);
+	}
 	restore_promisc(d);
 	if (d->xdp && d->cfg.opt.keep_state)
 		keep_state(d);
 	else if (d->xdp)
 		unpin_all(d->xdp->obj);
-	tc_ingress__destroy(d->tc);
-	xdp_brouter__destroy(d->xdp);
-	d->tc = NULL;
-	d->xdp = NULL;
+	objects_destroy(d);
 	if (d->lock_fd >= 0) {
 		/* Still locked: nobody else can be using the directory. */
 		if (!d->cfg.opt.keep_state && rmdir(d->cfg.opt.pin_dir) &&
@@ -97,6 +98,7 @@ static void listeners_open(struct brouterd *d)
 		pr_warn("drop log unavailable: %s", strerror(errno));
 	else
 		droppub_open(&d->pub);
+	fp4_open(d);
 }
 
 /* Type=notify: the service manager counts brouterd started once this is sent. */
@@ -139,6 +141,7 @@ enum {
 	PFD_METRICS,
 	PFD_PUB,
 	PFD_AUTO, /* the HB46PP worker's answers */
+	PFD_FP4,  /* the IPv4 fast path's asks */
 	PFD_MAX
 };
 
@@ -156,11 +159,28 @@ static void poll_set(struct brouterd *d, int sig_fd, struct pollfd *pfd)
 		[PFD_METRICS] = d->http.ep,
 		[PFD_PUB] = d->pub.ep,
 		[PFD_AUTO] = auto_fd(d),
+		[PFD_FP4] = fp4_asks_fd(d),
 	};
 	int i;
 
 	for (i = 0; i < PFD_MAX; i++)
 		pfd[i] = (struct pollfd){ .fd = fd[i], .events = POLLIN };
+}
+
+/*
+ * A committed nftables transaction: any ruleset change ends what the IPv4
+ * fast path decided; one that touched brouterd's own table (someone
+ * else's) has the tunnel put it back.
+ */
+static void nft_changed(struct brouterd *d)
+{
+	struct nft_change nc;
+	int r = nft_watch_read(&d->nftw, &nc);
+
+	if (r > 0)
+		tunnel_run_nft_changed(&d->tun, &nc);
+	if (nc.commits || (r > 0 && !nc.pid))
+		fp4_flush(d, "nftables ruleset changed");
 }
 
 /*
@@ -172,7 +192,6 @@ static int run_loop(struct brouterd *d, int sig_fd)
 {
 	struct pollfd pfd[PFD_MAX];
 	struct signalfd_siginfo si;
-	struct nft_change nc;
 	int n, err;
 
 	for (;;) {
@@ -189,9 +208,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			if (err)
 				return err;
 		}
-		if ((pfd[PFD_NFT].revents & POLLIN) &&
-		    nft_watch_read(&d->nftw, &nc) > 0)
-			tunnel_run_nft_changed(&d->tun, &nc);
+		if (pfd[PFD_NFT].revents & POLLIN)
+			nft_changed(d);
 		if (pfd[PFD_TIMER].revents & POLLIN)
 			ra_timers(d, timers_fired(&d->timers));
 		if ((pfd[PFD_RA].revents & POLLIN) && d->ra_fd >= 0)
@@ -204,6 +222,8 @@ static int run_loop(struct brouterd *d, int sig_fd)
 			droppub_serve(&d->pub);
 		if (pfd[PFD_AUTO].revents & POLLIN)
 			auto_event(d);
+		if (pfd[PFD_FP4].revents & POLLIN)
+			fp4_asks_consume(d);
 		while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				notify_reloading();
@@ -262,7 +282,8 @@ static int tunnel_start_configured(struct brouterd *d)
 	if (!c)
 		return -ENOMEM;
 	auto_tunnel_cfg(d, &d->cfg, c);
-	err = tunnel_run_start(&d->tun, c, &d->port[BR_PORT_WAN], d->xdp->obj);
+	err = tunnel_run_start(&d->tun, c, &d->port[BR_PORT_WAN], d->xdp->obj,
+			       bpf_program__fd(d->te->progs.tc_brouter_out));
 	free(c);
 	return err;
 }
@@ -287,6 +308,7 @@ static int start(struct brouterd *d, int sig_fd)
 	err = load_programs(d);
 	if (err)
 		return err;
+	fp4_timeouts(d);
 	err = settings_build(d, &d->cfg, &d->settings) ?: settings_push(d, &d->settings) ?:
 	      tx_ports_fill(d) ?: policy_install(d);
 	if (err) {
@@ -302,6 +324,7 @@ static int start(struct brouterd *d, int sig_fd)
 	if (err)
 		return err;
 	ports_watch(d);
+	egress_stale_sweep(d);
 	listeners_open(d);
 	status_started(d);
 	return 0;

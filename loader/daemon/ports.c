@@ -8,6 +8,7 @@
 #include "daemon/brouterd.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
+#include "tc_egress.skel.h"
 
 int resolve_ports(struct brouterd *d)
 {
@@ -120,6 +121,31 @@ int attach_all(struct brouterd *d)
 		if (d->prev.ifindex[p] == (__u32)d->port[p].ifindex &&
 		    d->prev.clsact_created[p])
 			d->port[p].tc_created_hook = 1;
+	}
+	return egress_fp4_sync(d);
+}
+
+void egress_stale_sweep(struct brouterd *d)
+{
+	int p;
+
+	for (p = 0; p < BR_NPORTS; p++)
+		if (!d->port[p].tc_egress_users)
+			detach_tc_egress_stale(&d->port[p]);
+}
+
+int egress_fp4_sync(struct brouterd *d)
+{
+	int p, err, fd = bpf_program__fd(d->te->progs.tc_brouter_out);
+
+	for (p = 0; p < BR_NPORTS; p++) {
+		if (!d->cfg.fast_path) {
+			detach_tc_egress(&d->port[p], BR_EGRESS_FP4);
+			continue;
+		}
+		err = attach_tc_egress(&d->port[p], fd, BR_EGRESS_FP4);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -71,7 +71,8 @@ void ra_receive(struct brouterd *d)
 	while ((n = ra_read(d->ra_fd, pfx, RA_MAX_PREFIXES)) >= 0) {
 		d->wan_prefixes += prefixes_from_ra(
 			bpf_map__fd(d->xdp->maps.prefixes), pfx, n);
-		tunnel_run_prefixes(&d->tun, pfx, n);
+		if (tunnel_run_prefixes(&d->tun, pfx, n))
+			fp4_flush(d, "tunnel changed");
 		auto_prefixes(d, pfx, n);
 	}
 	if (n != -EAGAIN && n != -EWOULDBLOCK)

@@ -83,6 +83,7 @@ void reload(struct brouterd *d)
 		refused(d);
 		return;
 	}
+	fp4_timeouts(d); /* the new settings carry conntrack's timeouts now */
 	if (apply(d, &n)) {
 		config_free(&n);
 		refused(d);
@@ -97,6 +98,11 @@ void reload(struct brouterd *d)
 		&d->tun); /* anything of it someone removed comes back too */
 	br_log_level = d->cfg.log_level;
 	br_log_syslog(d->cfg.opt.syslog);
+	if (egress_fp4_sync(d))
+		pr_err("reload: the IPv4 fast path's egress filters could not be "
+		       "attached; it takes no flow over until they are");
+	/* the new settings may say anything: no decision made before holds */
+	fp4_flush(d, "reload");
 	log_policy(d, "reloaded");
 	status_reloaded(d, 1);
 }

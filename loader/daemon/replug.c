@@ -34,6 +34,7 @@
 #include "daemon/brouterd.h"
 #include "xdp_brouter.skel.h"
 #include "tc_ingress.skel.h"
+#include "tc_egress.skel.h"
 
 static const char *const port_role[] = { "LAN", "WAN" };
 
@@ -115,6 +116,7 @@ void port_gone(struct brouterd *d, int p, bool deleted)
 	detach_xdp(pa);
 	if (!deleted) {
 		dispatch_detach(d, pa);
+		detach_tc_egress(pa, BR_EGRESS_FP4);
 		detach_tc_ingress(pa);
 		promisc_restore_renamed(d, p);
 	} else {
@@ -123,9 +125,11 @@ void port_gone(struct brouterd *d, int p, bool deleted)
 		pa->xdp_mode = 0;
 		pa->tc_attached = 0;
 		pa->tc_created_hook = 0;
+		pa->tc_egress_users = 0;
 		d->promisc_before[p] = -1;
 	}
 	info_write(d);
+	fp4_flush(d, "port gone");
 }
 
 /*
@@ -171,32 +175,54 @@ static int xdp_swap(struct brouterd *d, int p, struct xdp_brouter *nx)
 	return err;
 }
 
+/*
+ * tc egress of @te where the other port @q has it (the fast path's
+ * record, a tunnel's encapsulation), replaced in place; port @p, a new
+ * device, gets it from egress_fp4_sync() and the tunnel as they need it.
+ */
+static int egress_swap(struct brouterd *d, int q, struct tc_egress *te)
+{
+	int fd = bpf_program__fd(te->progs.tc_brouter_out);
+	int users = d->port[q].tc_egress_users;
+
+	d->tun.egress_fd = fd;
+	if (!users || d->ps[q].gone)
+		return 0;
+	d->port[q].tc_egress_users = 0; /* so that it is attached anew */
+	return attach_tc_egress(&d->port[q], fd, users);
+}
+
 /* The programs again for the new ifindex of port @p, swapped in on both ports. */
 static int programs_swap(struct brouterd *d, int p)
 {
-	struct xdp_brouter *ox = d->xdp, *nx;
-	struct tc_ingress *otc = d->tc, *ntc;
+	struct br_objs old = { d->xdp, d->tc, d->te }, n;
 	int q = !p, created, err;
 
-	err = programs_reopen(d, &nx, &ntc);
+	err = programs_reopen(d, &n);
 	if (err)
 		return err;
-	err = xdp_swap(d, p, nx) ?: tc_ingress__load(ntc);
+	err = xdp_swap(d, p, n.xdp) ?: tc_ingress__load(n.tc) ?:
+	      tc_egress__load(n.te);
 	if (!err)
 		err = attach_tc_ingress(
-			&d->port[p], bpf_program__fd(ntc->progs.tc_brouter_in));
+			&d->port[p],
+			bpf_program__fd(n.tc->progs.tc_brouter_in));
 	if (!err && !d->ps[q].gone) {
 		/* replacing the filter finds its clsact there: it stays ours if it was */
 		created = d->port[q].tc_created_hook;
 		err = attach_tc_ingress(
-			&d->port[q], bpf_program__fd(ntc->progs.tc_brouter_in));
+			&d->port[q],
+			bpf_program__fd(n.tc->progs.tc_brouter_in));
 		d->port[q].tc_created_hook = created;
 	}
+	if (!err)
+		err = egress_swap(d, q, n.te);
 	/* the maps are shared: destroying the old objects frees only programs */
-	d->tc = ntc;
-	d->tun.maps = nx->obj;
-	tc_ingress__destroy(otc);
-	xdp_brouter__destroy(ox);
+	d->tc = n.tc;
+	d->te = n.te;
+	d->tun.maps = n.xdp->obj;
+	old.xdp = old.xdp == d->xdp ? NULL : old.xdp;
+	br_objs_destroy(&old);
 	if (err)
 		pr_err("attach the programs for the new ifindex of %s: %s",
 		       d->port[p].ifname, strerror(-err));
@@ -221,7 +247,7 @@ static int reattach(struct brouterd *d, int p)
 	int err;
 
 	err = programs_swap(d, p) ?: promisc_on(d, p) ?: tx_port_set(d, p) ?:
-	      policy_install(d) ?: info_write(d);
+	      policy_install(d) ?: egress_fp4_sync(d) ?: info_write(d);
 	if (err || p != BR_PORT_WAN)
 		return err;
 	err = tunnel_run_wan_back(&d->tun, &d->cfg.tunnel,
@@ -255,6 +281,7 @@ int port_back(struct brouterd *d, int p, int ifindex)
 		d->ps[p].mtu = l.mtu;
 	}
 	port_xdp_seen(d, p);
+	fp4_flush(d, "port back");
 	pr_info("%s port %s is back (ifindex %d): XDP (%s), tc ingress, promiscuous "
 		"mode, tx_ports and settings attached again%s",
 		port_role[p], pa->ifname, ifindex,

@@ -45,6 +45,7 @@ int settings_build(struct brouterd *d, const struct br_config *c,
 	/* policy and its generation are owned by the reload path */
 	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
 	s->gen = d->settings.gen;
+	fp4_settings(d, c, s);
 	*out = tmp;
 	return 0;
 }
@@ -220,4 +221,6 @@ void follow_port_macs(struct brouterd *d)
 	else
 		pr_info("port MAC address changed; settings updated (generation %u)",
 			d->settings.gen);
+	if (!err)
+		fp4_flush(d, "port MAC address changed");
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * brouterd's side of IPv4 over IPv6: the tc egress program on the WAN
+ * brouterd's side of IPv4 over IPv6: the tc egress filter on the WAN
  * and loader/tunnel.c's system state, both present exactly while the
- * config has a tunnel (no egress program at all otherwise).
+ * config has a tunnel (the IPv4 fast path may want the filter too:
+ * attach.h counts who does).
  */
 #ifndef BR_TUNNEL_RUN_H
 #define BR_TUNNEL_RUN_H
@@ -15,26 +16,25 @@
 #include "tunnel/tunnel.h"
 #include "tunnel/nftwatch.h"
 
-struct tc_egress;
 struct bpf_object;
 
 struct tunnel_run {
 	struct br_port_attach *wan;
 	struct bpf_object *maps; /* the XDP object, whose maps tc_egress uses */
-	struct tc_egress *skel;	/* loaded and attached, or NULL */
+	int egress_fd; /* tc_brouter_out, attached on the WAN while the tunnel runs */
 	struct tunnel t;
 	bool on;		/* tunnel_start() succeeded and tunnel_stop() is due */
 };
 
 /*
- * Start @cfg on @wan (whose clsact hook attach_tc_ingress() made): load
- * tc_egress with the maps of @maps (the XDP object), attach it, then
- * tunnel_start(). Nothing to do for a config without a tunnel, except
- * removing an egress filter a killed brouterd left. Returns 0, or -errno
- * with everything undone.
+ * Start @cfg on @wan (whose clsact hook attach_tc_ingress() made): attach
+ * the egress program @egress_fd there (loaded with the others, on the
+ * maps of @maps, the XDP object), then tunnel_start(). Nothing to do for
+ * a config without a tunnel. Returns 0, or -errno with everything undone.
  */
 int tunnel_run_start(struct tunnel_run *r, const struct tunnel_cfg *cfg,
-		     struct br_port_attach *wan, struct bpf_object *maps);
+		     struct br_port_attach *wan, struct bpf_object *maps,
+		     int egress_fd);
 
 /*
  * Switch to @cfg (start, stop or change), saying @why in the log
@@ -47,11 +47,18 @@ int tunnel_run_switch(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 /* SIGHUP with a valid config: tunnel_run_switch(..., "reload"). */
 int tunnel_run_reload(struct tunnel_run *r, const struct tunnel_cfg *cfg);
 
-/* Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source). */
-void tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p, int n);
+/*
+ * Router advertisement prefixes (MAP-E end-user prefix, DS-Lite source);
+ * a WAN address or its MTU changed (tunnel_wan_changed()). Both return
+ * true when what goes into the tunnel changed (CE address, port set, B4
+ * address, MTU).
+ */
+bool tunnel_run_prefixes(struct tunnel_run *r, const struct ra_prefix *p,
+			 int n);
+bool tunnel_run_wan_changed(struct tunnel_run *r);
 
-/* A WAN address or its MTU changed: follow it (tunnel_wan_changed()). */
-void tunnel_run_wan_changed(struct tunnel_run *r);
+/* The tunnels' IPv6 next hops ("tun_nh") as the kernel's routes and neighbours say now. */
+void tunnel_run_next_hops(struct tunnel_run *r);
 
 /* Something on the WAN may have been removed: put back what is ours. */
 void tunnel_run_keep(struct tunnel_run *r);
@@ -68,7 +75,7 @@ void tunnel_run_wan_gone(struct tunnel_run *r, bool deleted);
 int tunnel_run_wan_back(struct tunnel_run *r, const struct tunnel_cfg *cfg,
 			struct br_port_attach *wan);
 
-/* tunnel_stop(), then detach and unload the egress program. Idempotent. */
+/* tunnel_stop(), then the egress filter goes unless the fast path keeps it. Idempotent. */
 void tunnel_run_stop(struct tunnel_run *r);
 
 #endif /* BR_TUNNEL_RUN_H */

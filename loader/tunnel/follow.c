@@ -158,6 +158,15 @@ void tunnel_wan_changed(struct tunnel *t)
 	}
 }
 
+static bool only_tracking_changed(const struct tunnel_cfg *a,
+				  const struct tunnel_cfg *b)
+{
+	struct tunnel_cfg c = *b;
+
+	c.track_flows = a->track_flows;
+	return !memcmp(a, &c, sizeof(c));
+}
+
 int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 {
 	char wan[IF_NAMESIZE];
@@ -170,6 +179,11 @@ int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 
 	if (t->started && !memcmp(&t->cfg, cfg, sizeof(*cfg)))
 		return 0;
+	if (t->started && only_tracking_changed(&t->cfg, cfg)) {
+		/* the IPv4 fast path turned on or off: the nftables table alone */
+		t->cfg.track_flows = cfg->track_flows;
+		return nft_sync(t);
+	}
 	memcpy(wan, t->wan, sizeof(wan));
 	pr_info("tunnel: configuration changed (%s%s): setting up again",
 		tunnel_mode_name(cfg->mode), cfg->n_peers ? " + ipip6" : "");

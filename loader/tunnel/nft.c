@@ -107,7 +107,7 @@ static void print_nat_out(FILE *f, const struct nft_spec *s,
 	}
 	/*
 	 * A shared address (PSID length > 0) cannot carry port-less protocols:
-	 * the forward chain drops them. A whole address can.
+	 * tc egress drops them (encap_portless). A whole address can.
 	 */
 	if (!s->ce->psid_len)
 		fprintf(f, "\t\toifname \"%s\" snat ip to %s\n", s->wan, ce);
@@ -152,45 +152,6 @@ static void print_guard(FILE *f, const struct nft_spec *s)
 		s->wan, ce, s->napt->first, s->napt->last);
 }
 
-/* A GRE peer's prefixes first: the smaller MSS, both ways. */
-static void print_peer_clamps(FILE *f, const struct nft_spec *s)
-{
-	static const char *const dirs[][2] = { { "oifname", "daddr" },
-					       { "iifname", "saddr" } };
-	char net[INET_ADDRSTRLEN];
-	int i, d;
-
-	for (i = 0; i < s->n_clamps; i++) {
-		inet_ntop(AF_INET, &s->clamps[i].dst.addr, net, sizeof(net));
-		for (d = 0; d < 2; d++)
-			fprintf(f,
-				"\t\t%s \"%s\" ip %s %s/%u tcp flags syn tcp option maxseg size > %u "
-				"tcp option maxseg size set %u\n",
-				dirs[d][0], s->wan, dirs[d][1], net,
-				s->clamps[i].dst.len, s->clamps[i].mss,
-				s->clamps[i].mss);
-	}
-}
-
-static void print_forward(FILE *f, const struct nft_spec *s)
-{
-	static const char *const dirs[] = { "oifname", "iifname" };
-	int i;
-
-	fprintf(f, "\tchain clamp {\n"
-		   "\t\ttype filter hook forward priority mangle; policy accept;\n");
-	print_peer_clamps(f, s);
-	/* both ways: the SYN-ACK of a connection opened from outside too */
-	for (i = 0; s->mss && i < 2; i++)
-		fprintf(f, "\t\t%s \"%s\" tcp flags syn tcp option maxseg size > %u "
-			   "tcp option maxseg size set %u\n", dirs[i], s->wan, s->mss,
-			s->mss);
-	if (s->ce && s->ce->psid_len)
-		fprintf(f, "\t\toifname \"%s\" %smeta l4proto != { tcp, udp, icmp } drop\n",
-			s->wan, s->n_no_nat ? "ip daddr != @no_nat " : "");
-	fprintf(f, "\t}\n");
-}
-
 char *nft_table_text(const struct nft_spec *s)
 {
 	struct mape_port_range *ranges = NULL;
@@ -232,7 +193,14 @@ char *nft_table_text(const struct nft_spec *s)
 		print_nat_in(f, s);
 	if (s->ce && s->napt)
 		print_guard(f, s);
-	print_forward(f, s);
+	/*
+	 * A rule using conntrack has the kernel track the family's packets,
+	 * even in a chain nothing jumps to: which is all this one is for.
+	 */
+	if (s->track)
+		fprintf(f,
+			"\tchain fast_path {\n\t\tct state established accept "
+			"comment \"conntrack on for the IPv4 fast path\"\n\t}\n");
 	fprintf(f, "}\n");
 	free(ranges);
 	if (fclose(f)) {

@@ -2,9 +2,12 @@
 /*
  * The nftables table brouterd owns while a tunnel runs, "table ip brouter":
  * MAP-E's NAPT into the CE's port set (every port of it, by the kernel's
- * conntrack NAT into stand-ins: tunnel/napt.h), static port forwards kept
- * out of that NAPT, TCP MSS clamping to the tunnel MTU. Written as nft text, replaced atomically
- * (one transaction), deleted on exit.
+ * conntrack NAT into stand-ins: tunnel/napt.h) and static port forwards
+ * kept out of that NAPT, both in NAT chains, which the kernel runs for a
+ * connection's first packet only. (MSS clamping, a GRE peer's smaller
+ * MSS included, is done by the BPF programs, on SYNs alone: see
+ * bpf/tun/mss.h.) Written as nft text, replaced atomically (one
+ * transaction), deleted on exit.
  */
 #ifndef BR_NFT_H
 #define BR_NFT_H
@@ -24,16 +27,9 @@
 #define NFT_OWNER_MARK \
 	"brouterd: MAP-E NAPT, port forwards, MSS clamp; changes are undone"
 
-/* SYNs to or from @dst get at most @mss (a GRE peer's smaller MTU). */
-struct nft_clamp {
-	struct prefix4 dst;
-	unsigned int mss;
-};
-
 /* What the table must do; a pure description nft_table_text() renders. */
 struct nft_spec {
 	const char *wan;		/* interface name */
-	unsigned int mss;		/* clamp SYNs to this MSS both ways; 0: no */
 	const struct mape_ce *ce;	/* MAP-E NAPT into ce's address and set; NULL: no NAT */
 	const struct napt_plan
 		*napt; /* with ce: NAT into these stand-ins instead */
@@ -41,8 +37,7 @@ struct nft_spec {
 	int n_reserved;
 	const struct prefix4 *no_nat; /* ipip6 peers' prefixes: routed as they are */
 	int n_no_nat;
-	const struct nft_clamp *clamps; /* before the mss of the rest */
-	int n_clamps;
+	bool track; /* make conntrack track IPv4 (for the fast path) */
 };
 
 /*

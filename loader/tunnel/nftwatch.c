@@ -90,6 +90,7 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	msg = nlh->nlmsg_type & 0xff;
 	if (msg == NFT_MSG_NEWGEN) {
+		c->out->commits++;
 		transaction_end(c, nlh);
 		return MNL_CB_OK;
 	}

@@ -20,6 +20,7 @@ struct nft_change {
 	bool deleted;	  /* the table went (flush ruleset, delete table) */
 	unsigned int pid; /* who committed it (0: unknown, events lost) */
 	char proc[32];
+	unsigned int commits; /* transactions read, on any table, by anyone */
 };
 
 int nft_watch_open(struct nft_watch *w);
@@ -27,7 +28,8 @@ void nft_watch_close(struct nft_watch *w);
 
 /*
  * Read what is queued. 1 with *@out filled when another process changed
- * or removed the table (or events were lost: look anyway), 0 when not.
+ * or removed the table (or events were lost: look anyway), 0 when not;
+ * either way @out->commits counts every transaction read.
  */
 int nft_watch_read(struct nft_watch *w, struct nft_change *out);
 

@@ -29,32 +29,10 @@
 #include "tunnel/ct.h"
 #include "tunnel/nft.h"
 
-/* IPv4 (20) + TCP (20) headers: the MSS of a tunnel MTU. */
-#define TUNNEL_TCPIP_HDR 40
-
-/* A GRE peer's prefixes: their MSS is smaller by its GRE header. */
-static int gre_clamps(const struct tunnel *t, struct nft_clamp *out)
-{
-	const struct tunnel_peer *p;
-	int i, j, n = 0;
-
-	for (i = 0; i < t->cfg.n_peers; i++) {
-		p = &t->cfg.peers[i];
-		for (j = 0; p->gre && j < p->n_prefixes; j++)
-			out[n++] = (struct nft_clamp){
-				.dst = p->prefixes[j],
-				.mss = t->mtu - tunnel_peer_overhead(p) -
-				       TUNNEL_TCPIP_HDR,
-			};
-	}
-	return n;
-}
-
 int nft_sync(struct tunnel *t)
 {
 	struct prefix4 no_nat[TUNNEL_MAX_PEERS * TUNNEL_MAX_PEER_PREFIXES];
-	struct nft_clamp clamps[TUNNEL_MAX_PEERS * TUNNEL_MAX_PEER_PREFIXES];
-	struct nft_spec s = { .wan = t->wan, .mss = t->mtu - TUNNEL_TCPIP_HDR };
+	struct nft_spec s = { .wan = t->wan, .track = t->cfg.track_flows };
 	int i, j, n = 0, err;
 	char *text;
 
@@ -77,8 +55,6 @@ int nft_sync(struct tunnel *t)
 		       NFT_TABLE, NFT_OWNER_MARK, NFT_TABLE);
 		return -EEXIST;
 	}
-	s.clamps = clamps;
-	s.n_clamps = gre_clamps(t, clamps);
 	text = nft_table_text(&s);
 	if (!text) {
 		pr_err("nftables: build table ip %s: %s", NFT_TABLE, strerror(errno));

@@ -4,7 +4,7 @@
  * MAP-E/DS-Lite/ipip6 addresses on the WAN, IPv4 routes through a fake
  * next hop (so the kernel hands IPv4 to the WAN, where tc egress wraps
  * it), the "tun_out"/"tun_in" map entries, and the nftables table (NAPT
- * into the MAP-E port set, port forwards, MSS clamping).
+ * into the MAP-E port set, port forwards).
  *
  * Everything added is recorded and tunnel_stop() removes exactly that,
  * in reverse order; addresses that were there before stay.
