@@ -32,7 +32,12 @@ LAYOUT = {
                   ("n_pinholes", "I"), ("echo_rate", "I")],
     "br_settings": [("mac", "12s"), ("ethertypes", "16s"), ("mark", "2I"),
                     ("flags", "I"), ("pol", "80s"), ("gen", "I"),
-                    ("pad", "I")],
+                    ("tun_dscp", "B"), ("pad", "3s"), ("fp4", "20s")],
+    "br_fp4_settings": [("flags", "I"), ("gen", "I"), ("ct_timeout_ms", "3I")],
+    "br_fp4_key": [("saddr", "4s"), ("daddr", "4s"), ("sport", "2s"),
+                   ("dport", "2s"), ("proto", "B"), ("pad", "3s")],
+    "br_fp4_fwd": [("gen", "I"), ("port", "I")],
+    "br_fp4_ask": [("t", "16s"), ("dir", "B"), ("pad", "7s")],
     "br_pin_dst_key": [("prefixlen", "I"), ("gen", "B"), ("addr", "16s"),
                        ("pad", "3s")],
     "br_pin_dst_val": [("set_id", "I")],
@@ -76,6 +81,8 @@ BR_FS_FIN_WAIT, BR_FS_CLOSING, BR_FS_CLOSED = 4, 5, 6
 BR_FC_WAYS, BR_FC_ENTRY_SIZE = 2, 64
 BR_FC_DEF_PER_CPU, BR_FC_MIN_PER_CPU, BR_FC_MAX_PER_CPU = 1 << 16, 1 << 10, 1 << 20
 BR_FC_DEF_BUDGET = 256 << 20
+BR_FP4_ON, BR_DSCP_COPY = 1, 0xff
+BR_FP4_TO_TCP, BR_FP4_TO_UDP, BR_FP4_TO_UDP_STREAM, BR_FP4_TO_MAX = 0, 1, 2, 3
 
 CONSTS = {k: v for k, v in globals().items() if k.startswith("BR_")}
 

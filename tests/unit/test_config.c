@@ -241,6 +241,46 @@ static void flow_cache_size(void **state)
 	config_free(&c);
 }
 
+/* ipv4.fast-path is on unless turned off; the outer DSCP stays 0 unless set. */
+static void ipv4_fast_path_and_dscp(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	assert_int_equal(load_text("# defaults\n", &c), 0);
+	assert_int_equal(c.fast_path, 1);
+	assert_int_equal(c.tun_dscp, 0);
+	config_free(&c);
+	assert_int_equal(
+		load_text("ipv4 = { fast-path = false; };\n"
+			  "tunnel = { mode = \"off\"; dscp = \"copy\"; };\n",
+			  &c),
+		0);
+	assert_int_equal(c.fast_path, 0);
+	assert_int_equal(c.tun_dscp, BR_DSCP_COPY);
+	config_free(&c);
+	assert_int_equal(
+		load_text("tunnel = { mode = \"off\"; dscp = 46; };\n", &c), 0);
+	assert_int_equal(c.tun_dscp, 46);
+	config_free(&c);
+	assert_int_equal(load_text("\nipv4 = { fast-path = 1; };\n", &c),
+			 -EINVAL);
+	assert_non_null(strstr(
+		errors,
+		"brouter.conf:2: ipv4.fast-path: must be true or false"));
+	assert_int_equal(load_text("ipv4 = { fastpath = true; };\n", &c),
+			 -EINVAL);
+	assert_non_null(
+		strstr(errors, "brouter.conf:1: ipv4.fastpath: unknown key"));
+	assert_int_equal(load_text("tunnel = { dscp = 64; };\n", &c), -EINVAL);
+	assert_non_null(
+		strstr(errors, "tunnel.dscp: 64 is out of range (0..63)"));
+	assert_int_equal(load_text("tunnel = { dscp = \"inherit\"; };\n", &c),
+			 -EINVAL);
+	assert_non_null(strstr(
+		errors, "tunnel.dscp: \"inherit\": \"copy\" or a DSCP 0..63"));
+}
+
 static void missing_file(void **state)
 {
 	struct br_config c;
@@ -802,6 +842,7 @@ int main(void)
 		cmocka_unit_test(example_passes_check_config),
 		cmocka_unit_test(defaults_when_keys_are_absent),
 		cmocka_unit_test(flow_cache_size),
+		cmocka_unit_test(ipv4_fast_path_and_dscp),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(rejects_mistakes_naming_the_line),
 		cmocka_unit_test(values_normalised),

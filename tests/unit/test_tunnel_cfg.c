@@ -155,7 +155,7 @@ static void top_level_mistakes(void **state)
 		"brouter.conf:2: tunnel.mode: \"mape\" is not one of \"off\", \"map-e\", \"ds-lite\"",
 		NULL);
 	refused("tunnel = {\n  mode = \"off\";\n  encap = 1;\n};",
-		"brouter.conf:3: tunnel.encap: unknown key (known here: mode, map-e, lw4o6, ds-lite, ipip, ipip6, mtu, provision)",
+		"brouter.conf:3: tunnel.encap: unknown key (known here: mode, map-e, lw4o6, ds-lite, ipip, ipip6, mtu, provision, dscp)",
 		NULL);
 	refused("tunnel = {\n  map-e = { rule-ipv6 = \"2001:db8::/40\"; rule-ipv4 = \"192.0.2.0/24\"; ea-len = 16; br = \"2001:db8::1\"; };\n};",
 		"brouter.conf:1: tunnel: mode missing", NULL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * brouterd's nftables table: NAPT covers every range of the MAP-E port
- * set except reserved ports, port forwards and MSS clamping are there,
+ * set except reserved ports, port forwards are there, no chain runs for
+ * every forwarded packet,
  * peers' prefixes are not NATed, and (as root) nft accepts the text.
  */
 #include <setjmp.h>
@@ -61,7 +62,7 @@ static void nft_accepts(const char *text)
 static void every_range_of_the_set(void **state)
 {
 	struct mape_ce ce = rfc_ce();
-	struct nft_spec s = { .wan = "wan0", .mss = 1420, .ce = &ce };
+	struct nft_spec s = { .wan = "wan0", .ce = &ce };
 	struct mape_port_range *r;
 	char *text;
 	int n;
@@ -82,10 +83,12 @@ static void every_range_of_the_set(void **state)
 	assert_contains(text, "type nat hook postrouting priority srcnat;");
 	assert_contains(text, "oifname \"wan0\" meta l4proto { tcp, udp, icmp } snat ip to numgen inc mod 63 map { 0 : 192.0.2.18 . 1232-1235, 1 : 192.0.2.18 . 2256-2259,");
 	assert_contains(text, "62 : 192.0.2.18 . 64720-64723 }\n");
-	/* a shared address carries no port-less protocol */
-	assert_contains(text, "oifname \"wan0\" meta l4proto != { tcp, udp, icmp } drop");
-	assert_contains(text, "oifname \"wan0\" tcp flags syn tcp option maxseg size > 1420 tcp option maxseg size set 1420");
-	assert_contains(text, "iifname \"wan0\" tcp flags syn tcp option maxseg size > 1420 tcp option maxseg size set 1420");
+	/*
+	 * No chain every forwarded packet runs through: MSS clamping and the
+	 * drop of port-less protocols are the BPF programs' (SYNs only).
+	 */
+	assert_null(strstr(text, "hook forward"));
+	assert_null(strstr(text, "maxseg"));
 	assert_null(strstr(text, "nat_in"));
 	assert_null(strstr(text, "no_nat"));
 	nft_accepts(text);
@@ -100,8 +103,9 @@ static void reserved_ports_split_ranges(void **state)
 		reserved(IPPROTO_TCP, 64723, "192.168.1.10", 443),
 	};
 	struct mape_ce ce = rfc_ce();
-	struct nft_spec s = { .wan = "wan0", .mss = 1420, .ce = &ce, .reserved = res,
-			      .n_reserved = 3 };
+	struct nft_spec s = {
+		.wan = "wan0", .ce = &ce, .reserved = res, .n_reserved = 3
+	};
 	struct mape_port_range *r;
 	char *text;
 	int n, i;
@@ -146,11 +150,9 @@ static void stand_ins_cover_the_whole_set(void **state)
 		reserved(IPPROTO_TCP, 2257, "192.168.1.10", 22),
 	};
 	struct mape_ce ce = rfc_ce();
-	struct nft_spec s = { .wan = "wan0",
-			      .mss = 1420,
-			      .ce = &ce,
-			      .reserved = res,
-			      .n_reserved = 1 };
+	struct nft_spec s = {
+		.wan = "wan0", .ce = &ce, .reserved = res, .n_reserved = 1
+	};
 	struct mape_port_range *r;
 	struct napt_plan p;
 	uint16_t rp = 2257;
@@ -228,7 +230,7 @@ static void whole_address(void **state)
 {
 	struct mape_ce ce = { .psid_len = 0, .psid_offset = 6, .ipv4_len = 32 };
 	struct tunnel_reserved res = reserved(IPPROTO_TCP, 22, "192.168.1.10", 22);
-	struct nft_spec s = { .wan = "wan0", .mss = 1420, .ce = &ce };
+	struct nft_spec s = { .wan = "wan0", .ce = &ce };
 	char *text;
 
 	(void)state;
@@ -249,11 +251,11 @@ static void whole_address(void **state)
 	free(text);
 }
 
-/* DS-Lite and ipip6 only clamp; with MAP-E, peers' prefixes skip NAT. */
+/* DS-Lite and ipip6: an empty table; with MAP-E, peers' prefixes skip NAT. */
 static void no_nat_for_dslite_and_peers(void **state)
 {
 	struct prefix4 peers[2] = { { .len = 16 }, { .len = 24 } };
-	struct nft_spec s = { .wan = "eth1", .mss = 1412, .no_nat = peers, .n_no_nat = 2 };
+	struct nft_spec s = { .wan = "eth1", .no_nat = peers, .n_no_nat = 2 };
 	struct mape_ce ce = rfc_ce();
 	char *text;
 
@@ -263,22 +265,32 @@ static void no_nat_for_dslite_and_peers(void **state)
 	text = nft_table_text(&s);
 	assert_non_null(text);
 	assert_null(strstr(text, "snat"));
-	assert_contains(text, "maxseg size set 1412");
+	assert_null(strstr(text, "chain"));
 	nft_accepts(text);
 	free(text);
+
+	/* with the IPv4 fast path, a rule that turns conntrack on, never run */
+	s.track = true;
+	text = nft_table_text(&s);
+	assert_contains(text,
+			"\tchain fast_path {\n\t\tct state established accept");
+	assert_null(strstr(text, "hook"));
+	nft_accepts(text);
+	free(text);
+	s.track = false;
 
 	s.ce = &ce;
 	text = nft_table_text(&s);
 	assert_contains(text, "set no_nat {\n\t\ttype ipv4_addr; flags interval;\n\t\telements = { 10.20.0.0/16, 10.30.1.0/24 }\n");
 	assert_contains(text, "oifname \"eth1\" ip daddr @no_nat return\n\t\toifname \"eth1\" meta l4proto { tcp, udp, icmp } snat");
-	assert_contains(text, "oifname \"eth1\" ip daddr != @no_nat meta l4proto != { tcp, udp, icmp } drop");
+	assert_null(strstr(text, "drop"));
 	nft_accepts(text);
 	free(text);
 }
 
 static void refuses_odd_interface_names(void **state)
 {
-	struct nft_spec s = { .wan = "wan\"0", .mss = 1420 };
+	struct nft_spec s = { .wan = "wan\"0" };
 
 	(void)state;
 	assert_null(nft_table_text(&s));

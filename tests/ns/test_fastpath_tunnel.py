@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""
+The IPv4 fast path through the 4in6 tunnels, end to end: the namespaces,
+brouterd and the Python BR/AFTR of test_tunnel.py (their fixtures,
+imported), with the fast path doing the NAPT (MAP-E), encapsulation and
+decapsulation of established flows in XDP.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+import flowtools as ft
+from test_tunnel import (CE4, CE6, INET, NEW_CE4, NEW_CE6, NEW_PREFIX, NEW_PSID, PSID, RULE,
+                         UDP_ECHO, WAN_PREFIX, dslite, isp_renumbers, mape, rig, wait_ce)
+
+TCP_PORT = 7100
+MIB = 24
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
+
+# the fixtures this module uses, imported from test_tunnel.py
+assert dslite and isp_renumbers and mape and rig
+
+
+@pytest.fixture(scope="module")
+def big(rig):
+    path, sha = ft.big_file(rig.tmp, MIB)
+    ft.serve(rig, rig.inet, "tcp_server", TCP_PORT, path)
+    return path, sha
+
+
+def counters(b, port):
+    return {k: v["packets"] for k, v in b.stats()[port].items()}
+
+
+def moved(before, after):
+    return {k: after[k] - before[k] for k in after if after[k] != before[k]}
+
+
+# brouterd's last word on a reload (-v): the tunnel and egress are done by then
+RELOADED = "IPv4 fast path flushed (reload)"
+
+
+def reload_with(rig, b, conf):
+    """SIGHUP @b with @conf as its config file; wait until it is applied."""
+    with open(b.args[b.args.index("-c") + 1], "w") as f:
+        f.write(conf)
+    n = b.log().count(RELOADED)
+    subprocess.run(["kill", "-HUP", str(b.proc.pid)], check=True)
+    deadline = time.monotonic() + 10
+    while b.log().count(RELOADED) == n:
+        assert time.monotonic() < deadline, b.log()
+        time.sleep(0.05)
+
+
+def transfers(rig, b, big_file):
+    """Up and down through the tunnel; the counters each way that moved."""
+    path, sha = big_file
+    lan0, wan0 = counters(b, "lan"), counters(b, "wan")
+    up = ft.client(rig, rig.lan, "tcp_client", INET, TCP_PORT, "up", path, timeout=300)
+    down = ft.client(rig, rig.lan, "tcp_client", INET, TCP_PORT, "down", path, timeout=300)
+    assert up == down == f"{sha} {MIB << 20}"
+    return moved(lan0, counters(b, "lan")), moved(wan0, counters(b, "wan"))
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast_path", "kernel"])
+def test_mape_tcp_both_ways_intact_napt_ed_into_the_port_set(rig, mape, big, fast_path):
+    conf = open(mape.args[mape.args.index("-c") + 1]).read()
+    if not fast_path:
+        reload_with(rig, mape, "ipv4 = { fast-path = false; };\n" + conf)
+    try:
+        out, back = transfers(rig, mape, big)
+    finally:
+        if not fast_path:
+            reload_with(rig, mape, conf)
+    if fast_path:
+        # encapsulated (LAN->WAN) and decapsulated (WAN->LAN) by XDP
+        assert out.get("fp4_fwd", 0) > 0.8 * out["rx"], out
+        assert back.get("fp4_fwd", 0) > 0.8 * back["rx"], back
+        assert out.get("encap", 0) + back.get("encap", 0) < 0.2 * out["rx"]
+    else:
+        assert "fp4_fwd" not in out and "fp4_fwd" not in back
+        assert back["decap"] > 0.8 * back["rx"], back
+    # the BR saw only the CE's address and ports of its set
+    st = rig.br_stats(mape.br)
+    assert st["out_bad"] == 0, st["bad"]
+    assert set(st["ports_seen"].get(f"{CE4} tcp", [])) <= set(RULE.ports(PSID))
+
+
+def test_mape_flow_follows_the_ce_address_when_the_isp_renumbers(rig, mape, isp_renumbers):
+    """A UDP exchange going on while the CE moves to another prefix: the
+    fast path stops using the old mapping (brouterd flushes it and
+    deletes the old CE's conntrack entries), the kernel NATs the flow
+    afresh into the new port set, and the fast path takes it over again."""
+    before = counters(mape, "lan")
+    p = ft.start_client(rig, rig.lan, "echo_client", INET, UDP_ECHO, 14, 40100)
+    time.sleep(3)
+    mid = counters(mape, "lan")
+    rig.advertise([NEW_PREFIX], withdrawn=[WAN_PREFIX])
+    wait_ce(rig, NEW_CE4, NEW_CE6, CE4, CE6)
+    moved_at = counters(mape, "lan")
+    fates = ft.finish(p, timeout=60)["fates"]
+    after = counters(mape, "lan")
+    assert moved(before, mid).get("fp4_fwd", 0) >= 20, "not fast-pathed before"
+    assert moved(moved_at, after).get("fp4_fwd", 0) >= 20, "not fast-pathed after"
+    src, port = rig.inet_events("udp")[-1]
+    assert src == NEW_CE4 and int(port) in set(RULE.ports(NEW_PSID)), (src, port)
+    late = [f for t, f in fates if t > 10]
+    assert late and all(f == "ok" for f in late), fates
+
+
+@pytest.fixture(scope="module")
+def mape_stopped(rig, mape):
+    """One brouterd at a time on the ports: MAP-E's goes before DS-Lite's."""
+    if mape.proc.poll() is None:
+        rig.stop_brouterd(mape)
+
+
+def test_dslite_tcp_both_ways_intact_without_nat(rig, mape_stopped, dslite, big):
+    out, back = transfers(rig, dslite, big)
+    assert out.get("fp4_fwd", 0) > 0.8 * out["rx"], out
+    assert back.get("fp4_fwd", 0) > 0.8 * back["rx"], back
+    st = rig.br_stats(dslite.aftr)
+    assert st["out_bad"] == 0, st
