@@ -31,10 +31,29 @@ struct bench_gen_cfg {
 	__u32 nflows;	 /* flows to cycle through; <= 1 means the template */
 	__u32 vary;	 /* enum bench_vary */
 	__u16 port_base; /* host order */
-	__u16 pad;
-	__u32 addr_base; /* host order: low word of the LAN host address */
-	__u32 pad2;
+	__u16 l3off; /* IPv4: where its header starts (14, or 54 inside 4in6) */
+	__u32 addr_base; /* host order: low word of the LAN host address (IPv4: remote) */
+	__u8 ipv4; /* 1: IPv4/UDP frames (UDP checksum 0), else IPv6/UDP */
+	__u8 table; /* IPv4: the varied port is gen_ports[i], not port_base + i */
+	__u16 hdr_len; /* IPv4: bytes of "gen_hdr" written over each frame first */
 };
+
+/*
+ * Value of "gen_hdr": the IPv4 frames' headers. A routed frame comes
+ * back to the live-frames page pool as the box sent it (MACs, TTL, NAT,
+ * tunnel header), and pages are not refilled from the template: the
+ * generator puts the headers back before each frame goes out.
+ */
+#define BENCH_HDR_MAX 96
+struct bench_hdr {
+	__u8 bytes[BENCH_HDR_MAX];
+};
+
+/*
+ * "gen_ports" (array, key flow index): the WAN side's view of flow i's
+ * LAN port, network order, where NAT chose it (filled from conntrack).
+ */
+#define BENCH_PORT_TABLE 65536
 
 /* Keys of "sink_cnt" (per-CPU array of __u64). */
 enum bench_sink_key {

@@ -23,6 +23,7 @@ import time
 
 import rig_cost
 import rig_dut
+import rig_ipv4
 import rig_report as rep
 import rig_traffic as tr
 from rig_netns import BENCH_BUILD, Rig, RigError, log
@@ -33,8 +34,11 @@ class Plan:
 
     def __init__(self, name, traffic, calibration, reps, warmup, window, prime,
                  cost_repeat, cost_reps, iperf_s, scaling, paired=(), pairs=0,
-                 pair_window=0.2):
+                 pair_window=0.2, ipv4=(), ipv4_paired=()):
         self.name, self.traffic, self.calibration = name, traffic, calibration
+        # the same for the IPv4 devices (rig_ipv4.py); direction "new":
+        # every frame a new connection
+        self.ipv4, self.ipv4_paired = ipv4, ipv4_paired
         self.reps, self.warmup, self.window, self.prime = reps, warmup, window, prime
         self.cost_repeat, self.cost_reps = cost_repeat, cost_reps
         self.iperf_s, self.scaling = iperf_s, scaling
@@ -54,14 +58,19 @@ FULL = Plan(
     reps=3, warmup=0.25, window=1.0, prime=0.3,
     cost_repeat=1000000, cost_reps=1, iperf_s=3, scaling=True,
     paired=[(64, flows, d) for flows in (1, MANY_FLOWS) for d in ("lan2wan", "wan2lan")],
-    pairs=6, pair_window=0.12)
+    pairs=6, pair_window=0.12,
+    ipv4=[(64, flows, d, "inline") for flows in (1, MANY_FLOWS)
+          for d in ("lan2wan", "wan2lan")] + [(64, rig_ipv4.NEW_FLOWS, "new", "inline")],
+    ipv4_paired=[(64, flows, d) for flows in (1, MANY_FLOWS) for d in ("lan2wan", "wan2lan")])
 QUICK = Plan(
     "quick",
     traffic=[(64, 1, "lan2wan", "inline"), (64, 1000, "wan2lan", "inline")],
     calibration=[(64, 1, "inline"), (64, 1000, "inline")],
     reps=1, warmup=0.1, window=0.3, prime=0.1,
     cost_repeat=100000, cost_reps=1, iperf_s=1, scaling=True,
-    paired=[(64, 1, "lan2wan")], pairs=1, pair_window=0.1)
+    paired=[(64, 1, "lan2wan")], pairs=1, pair_window=0.1,
+    ipv4=[(64, 1, "lan2wan", "inline"), (64, 1000, "wan2lan", "inline")],
+    ipv4_paired=[(64, 1, "lan2wan")])
 
 # Rig modes (see README "Performance"): where the generator and the
 # device under test's receive processing run.
@@ -151,13 +160,11 @@ def calibration_ns(cal, size, flows):
 
 def run_traffic(rig, dut, plan, raw):
     """One run of every traffic point through dut, into raw {key: [runs]}."""
-    for size, flows, direction, mode in plan.traffic:
-        flow = tr.Flow(direction, size, flows)
-        if direction == "wan2lan" and dut.before_wan2lan:
-            # replies need the flows LAN->WAN opened (stateful devices)
-            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime, 2 * flows)
-        key = rep.traffic_key(size, flows, direction, mode)
-        ingress = "lan0" if direction == "lan2wan" else "wan0"
+    for size, flows, direction, mode in dut.points(plan):
+        flow = dut.flow(direction, size, flows)
+        dut.prepare(rig, plan, size, flows, direction)
+        key = dut.key_of(size, flows, direction, mode)
+        ingress = "wan0" if direction == "wan2lan" else "lan0"
         r = measure_one(rig, plan, flow, mode, "dut", ingress)
         raw.setdefault(key, []).append(r)
         log(f"{dut.key} {key}: {r['pps'] / 1e6:.2f} Mpps")
@@ -174,16 +181,15 @@ def run_paired(rig, dut, plan, raw):
     The xdp-redirect device is paired too: the same program on both
     paths, so its ratio shows how alike the paths are.
     Into raw {key: [{"dut", "ref", "ratio"}]}."""
-    for size, flows, direction in plan.paired:
-        if direction == "wan2lan" and dut.before_wan2lan:
-            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime, 2 * flows)
-        key = rep.traffic_key(size, flows, direction)
+    for size, flows, direction in dut.paired_points(plan):
+        dut.prepare(rig, plan, size, flows, direction)
+        key = dut.key_of(size, flows, direction)
         # both paths are warm after the first pair: a short warm-up each
         for _ in range(plan.pairs):
-            d = tr.measure(rig, tr.Flow(direction, size, flows), tr.PAIR_WARMUP,
+            d = tr.measure(rig, dut.flow(direction, size, flows), tr.PAIR_WARMUP,
                            plan.pair_window)["pps"]
-            r = tr.measure(rig, tr.Flow(direction, size, flows, ref=True), tr.PAIR_WARMUP,
-                           plan.pair_window)["pps"]
+            r = tr.measure(rig, dut.flow(direction, size, flows, ref=True),
+                           tr.PAIR_WARMUP, plan.pair_window)["pps"]
             raw.setdefault(key, []).append({"dut": d, "ref": r, "ratio": d / r if r else None})
         log(f"{dut.key} {key} paired: " + ", ".join(
             f"{p['ratio']:.2f}" for p in raw[key][-plan.pairs:] if p["ratio"]))
@@ -202,14 +208,14 @@ def finish_paired(res, raw):
     res["paired"] = out
 
 
-def finish_traffic(plan, cal, res, raw):
-    for size, flows, direction, mode in plan.traffic:
-        key = rep.traffic_key(size, flows, direction, mode)
+def finish_traffic(dut, plan, cal, res, raw):
+    for size, flows, direction, mode in dut.points(plan):
+        key = dut.key_of(size, flows, direction, mode)
         if key not in raw:
             continue
         r = summarize(raw[key])
         r.update(size=size, flows=flows, direction=direction, mode=mode,
-                 sink="wan" if direction == "lan2wan" else "lan")
+                 sink="lan" if direction == "wan2lan" else "wan")
         cal_ns = calibration_ns(cal, size, flows) if mode == "inline" else None
         r["dut_ns_per_frame"] = (r["ns_per_frame"] - cal_ns
                                  if cal_ns and r["ns_per_frame"] else None)
@@ -260,7 +266,7 @@ def run_round(rig, dut, plan, res, raw, last):
         time.sleep(0.2)  # the ports' first ND/MLD frames
         if dut.traffic:
             run_traffic(rig, dut, plan, raw["rates"])
-        if (dut.brouter or dut.key == "xdp-redirect") and plan.pairs:
+        if dut.paired_points(plan) and plan.pairs:
             run_paired(rig, dut, plan, raw["paired"])
         if dut.costs:
             run_costs(rig, dut, handle, plan, raw["costs"])
@@ -287,6 +293,7 @@ def run_all(rig, duts, plan, results):
     devices measured minutes apart otherwise)."""
     cal_raw = {}
     res = {d.key: {"label": d.label, "brouter": d.brouter, "traffic": d.traffic,
+                   "ipv4": d.ipv4,
                    "ok": False, "error": None, "rates": {}, "costs": {},
                    "paired": {}, "tcp_gbps": None} for d in duts}
     raw = {d.key: {"rates": {}, "costs": {}, "paired": {}} for d in duts}
@@ -300,7 +307,7 @@ def run_all(rig, duts, plan, results):
     results["calibration"] = finish_calibration(plan, cal_raw)
     for dut in duts:
         r = res[dut.key]
-        finish_traffic(plan, results["calibration"], r, raw[dut.key]["rates"])
+        finish_traffic(dut, plan, results["calibration"], r, raw[dut.key]["rates"])
         finish_costs(dut, r, raw[dut.key]["costs"])
         finish_paired(r, raw[dut.key]["paired"])
         r["ok"] = not r["error"]
@@ -347,7 +354,8 @@ def short(key):
 
 
 def print_tables(results):
-    duts = results["duts"]
+    # the IPv4 devices have tables of their own (rig_ipv4.tables())
+    duts = {k: d for k, d in results["duts"].items() if not d.get("ipv4")}
     keys = [k for k, d in duts.items() if d.get("traffic", True)]
     traffic = []
     for d in duts.values():
@@ -430,6 +438,8 @@ def print_tables(results):
     if results.get("scaling"):
         out.append("")
         out.append(scaling_text(results["scaling"]))
+    out.append("")
+    out.append(rig_ipv4.tables(results))
     out.append("")
     out.append(targets_text(results["targets"]))
     out.append("")
@@ -553,7 +563,8 @@ def main():
     ap.add_argument("--dut", action="append", help="only these devices (repeatable)")
     args = ap.parse_args()
     plan = QUICK if args.quick else FULL
-    duts = [d for d in rig_dut.DUTS if not args.dut or d.key in args.dut]
+    duts = [d for d in rig_dut.DUTS + rig_ipv4.DUTS + rig_ipv4.base_duts(rig_dut.BASE_BUILD)
+            if not args.dut or d.key in args.dut]
 
     exit_on_signal()
     if os.cpu_count() and os.cpu_count() > 1:
@@ -579,6 +590,7 @@ def main():
     results["ratios"] = ratios(results["duts"])
     results["ratios_excl_rig"] = ratios(results["duts"], "dut")
     results["targets"] = targets(results)
+    results["targets"].update(rig_ipv4.targets4(results))
     results["duration_s"] = time.monotonic() - t0
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

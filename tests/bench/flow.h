@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
@@ -74,6 +75,77 @@ static __always_inline void set_flow(__u16 *w, const struct bench_gen_cfg *cfg,
 	w[FRAME_W(udp.check, 0)] = check ? check : 0xffff;
 }
 
+/* NAT's ports of the flows, for replies (bench.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_PORT_TABLE);
+	__type(key, __u32);
+	__type(value, __u16);
+} gen_ports SEC(".maps");
+
+/*
+ * The same for IPv4/UDP (no UDP checksum) at @ip: LAN->WAN the LAN
+ * host's port and, past BENCH_PORTS_PER_ADDR flows, the remote address
+ * (so NAT has ports to spare for every flow), the header checksum kept
+ * right; WAN->LAN the LAN side's port as NAT mapped it (table) or as it is.
+ */
+static __always_inline int set_flow4(struct iphdr *ip, void *end,
+				     const struct bench_gen_cfg *cfg, __u32 i)
+{
+	struct udphdr *udp = (void *)(ip + 1);
+	__u16 *w = (__u16 *)ip, *port;
+	__u32 addr, sum;
+
+	if ((void *)(udp + 1) > end)
+		return -1;
+	if (cfg->vary == BENCH_VARY_DST) {
+		port = i < BENCH_PORT_TABLE && cfg->table
+			       ? bpf_map_lookup_elem(&gen_ports, &i)
+			       : NULL;
+		udp->dest = port ? *port
+				 : bpf_htons(cfg->port_base +
+					     i % BENCH_PORTS_PER_ADDR);
+		return 0;
+	}
+	udp->source = bpf_htons(cfg->port_base + i % BENCH_PORTS_PER_ADDR);
+	addr = cfg->addr_base + i / BENCH_PORTS_PER_ADDR;
+	sum = (__u16)~ip->check;
+	sum = put16(&w[8], bpf_htons(addr >> 16), sum);
+	sum = put16(&w[9], bpf_htons(addr & 0xffff), sum);
+	ip->check = csum_fold(sum);
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bench_hdr);
+} gen_hdr SEC(".maps");
+
+/* IPv4 over Ethernet (42 bytes of headers) or over 4in6 (82). */
+static __always_inline int restore_hdr(struct xdp_md *ctx,
+				       const struct bench_gen_cfg *cfg)
+{
+	void *data = (void *)(long)ctx->data,
+	     *end = (void *)(long)ctx->data_end;
+	__u32 zero = 0;
+	struct bench_hdr *h = bpf_map_lookup_elem(&gen_hdr, &zero);
+
+	if (!h)
+		return -1;
+	if (cfg->hdr_len == 82) {
+		if (data + 82 > end)
+			return -1;
+		__builtin_memcpy(data, h->bytes, 82);
+	} else {
+		if (data + 42 > end)
+			return -1;
+		__builtin_memcpy(data, h->bytes, 42);
+	}
+	return 0;
+}
+
 /* Next flow index, per CPU: each thread cycles every flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,6 +162,8 @@ static __always_inline int next_flow(struct xdp_md *ctx,
 	struct frame *f = (void *)(long)ctx->data;
 	__u32 zero = 0, *seq, i;
 
+	if (cfg->ipv4 && restore_hdr(ctx, cfg))
+		return -1;
 	if (cfg->nflows <= 1 || cfg->vary == BENCH_VARY_NONE)
 		return 0;
 	seq = bpf_map_lookup_elem(&gen_seq, &zero);
@@ -97,6 +171,12 @@ static __always_inline int next_flow(struct xdp_md *ctx,
 		return -1;
 	i = *seq;
 	*seq = i + 1 >= cfg->nflows ? 0 : i + 1;
+	if (cfg->ipv4) {
+		/* 14 or 54: a constant each, which the verifier can bound */
+		struct iphdr *ip = (void *)f + (cfg->l3off == 54 ? 54 : 14);
+
+		return set_flow4(ip, data_end, cfg, i);
+	}
 	set_flow((__u16 *)f, cfg, i);
 	return 0;
 }

@@ -22,6 +22,8 @@ import json
 import os
 
 import rig_cost
+import rig_report as rep
+import rig_traffic as tr
 from rig_netns import (BPFFS, BUILD, V6_PREFIX, RigError, kill_group,
                        tc_egress_prog_id, xdp_prog_id)
 
@@ -200,6 +202,28 @@ class Dut:
         self.traffic = traffic
         self.before_wan2lan = before_wan2lan
         self.stats = stats
+
+    # What is measured through the device and how (IPv6 unless overridden).
+    ipv4 = False
+
+    def points(self, plan):
+        """(size, flows, direction, mode) of the rates."""
+        return plan.traffic
+
+    def paired_points(self, plan):
+        """(size, flows, direction) paired with the reference redirect."""
+        return plan.paired if self.brouter or self.key == "xdp-redirect" else ()
+
+    def key_of(self, size, flows, direction, mode="inline"):
+        return rep.traffic_key(size, flows, direction, mode)
+
+    def flow(self, direction, size, flows, ref=False):
+        return tr.Flow(direction, size, flows, ref=ref)
+
+    def prepare(self, rig, plan, size, flows, direction):
+        """Before a point: replies need the flows LAN->WAN opened."""
+        if direction == "wan2lan" and self.before_wan2lan:
+            tr.prime(rig, tr.Flow("lan2wan", size, flows), plan.prime, 2 * flows)
 
     def prog_ids(self, rig):
         """The programs for ns/packet: {"xdp": XDP on lan0, "tc": tc egress

@@ -301,6 +301,8 @@ class Rig:
                        *([] if prog == "tun_cost" else ["type", "xdp"]),
                        "pinmaps", f"{self.pin_dir}/{prog}_maps"])
         for name, path in (("gen", "gen"), ("gen_cfg", "gen_maps/gen_cfg"),
+                           ("gen_ports", "gen_maps/gen_ports"),
+                           ("gen_hdr", "gen_maps/gen_hdr"),
                            ("sink_cnt", "sink_maps/sink_cnt"),
                            ("redirect", "redirect"),
                            ("redir_ports", "redirect_maps/redir_ports"),

@@ -157,6 +157,9 @@ class Generator:
     def __enter__(self):
         rig_bpf.map_update(self.rig.fds["gen_cfg"], struct.pack("<I", 0),
                            self.flow.cfg(self.rig.ifindex[self.flow.ifindex_key]))
+        if hasattr(self.flow, "hdr"):
+            rig_bpf.map_update(self.rig.fds["gen_hdr"], struct.pack("<I", 0),
+                               self.flow.hdr())
         for i, cpu in enumerate(self.cpus):
             t = threading.Thread(target=self._worker, args=(i, cpu), daemon=True,
                                  name=f"gen-cpu{cpu}")

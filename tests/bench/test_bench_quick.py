@@ -96,10 +96,12 @@ def test_json_has_every_key(quick):
     for scale in ("flows", "pinholes"):
         pts = res["scaling"][scale]["points"]
         assert pts and all(not p.get("skipped") for p in pts), (scale, pts)
+    ip4 = {f"ip4_{k}_{t}" for k in ("nat", "map-e", "ds-lite")
+           for t in ("vs_kernel", "vs_redirect", "new_conn", "10k_slowdown")}
     assert set(res["targets"]) == {"stateful_vs_ip6tables", "stateful_vs_redirect",
                                    "established_ns", "pinholes_10k_slowdown",
                                    "flows_1M_slowdown", "flows_1M_all_slowdown",
-                                   "dispatcher_slowdown"}
+                                   "dispatcher_slowdown"} | ip4
     for p in res["scaling"]["flows"]["points"]:
         assert {"wan2lan", "lan2wan", "wan2lan_active1k"} <= set(p), p
     assert res["duts"]["brouterd"]["tcp_gbps"] > 0
@@ -117,3 +119,17 @@ def test_nothing_left_behind(quick):
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert prefix not in ns
     assert not [n for n in os.listdir("/sys/fs/bpf") if n.startswith(prefix)]
+
+
+def test_ipv4_devices_measured_and_the_fast_path_carried_them(quick):
+    res, stdout, _ = quick
+    for kind in ("nat", "map-e", "ds-lite"):
+        for dev in (f"ip4-{kind}", f"ip4-{kind}-kernel"):
+            d = res["duts"][dev]
+            assert d["ok"], (dev, d["error"])
+            assert d["rates"] and all(r["mpps"]["median"] > 0
+                                      for r in d["rates"].values()), (dev, d["rates"])
+        fast, kernel = (res["duts"][f"ip4-{kind}{s}"]["stats"] for s in ("", "-kernel"))
+        assert fast["lan"]["fp4_fwd"] > 0 and fast["wan"]["fp4_fwd"] > 0, fast
+        assert "fp4_fwd" not in kernel["lan"] and "fp4_fwd" not in kernel["wan"], kernel
+    assert "IPv4 through the box" in stdout
