@@ -11,6 +11,8 @@
  * Verdicts first, then every drop reason (BR_DROP_FIRST..BR_DROP_LAST,
  * contiguous: "drop" is their sum), then tc ingress and tunnel events.
  */
+/* one counter a line, however long */
+/* clang-format off */
 #define BR_STAT_LIST(X)                                                        \
 	X(RX, "rx", "frames seen by XDP")                                     \
 	X(PASS, "pass", "passed to the local stack (not bridged)")            \
@@ -86,6 +88,7 @@
 	X(FP4_ROUTE, "fp4_route", "IPv4 to the kernel: not routed out of the other port") \
 	X(FP4_NEIGH, "fp4_neigh", "IPv4 to the kernel: next hop's MAC unresolved") \
 	X(FP4_TUNNEL, "fp4_tunnel", "IPv4 to the kernel: into a GRE tunnel")
+/* clang-format on */
 
 #define BR_STAT_ENUM(id, name, help) BR_STAT_##id,
 enum br_stat_id {
@@ -100,11 +103,11 @@ enum br_stat_id {
  * fast path pays nothing for them: its hits are bridged - bridged_slow.
  */
 #define BR_DROP_FIRST BR_STAT_DROP_RUNT
-#define BR_DROP_LAST BR_STAT_DROP_ENCAP_PORTLESS
+#define BR_DROP_LAST  BR_STAT_DROP_ENCAP_PORTLESS
 
 /* Why the IPv4 fast path handed a packet to the kernel: these ids. */
 #define BR_FP4_WHY_FIRST BR_STAT_FP4_FRAG
-#define BR_FP4_WHY_LAST BR_STAT_FP4_TUNNEL
+#define BR_FP4_WHY_LAST	 BR_STAT_FP4_TUNNEL
 
 /* Value of "stats" (per-CPU array, key = enum br_stat_id). */
 struct br_ctr {
