@@ -171,8 +171,8 @@ def drop_reason_names():
     ids = re.findall(r'X\(\s*(\w+)\s*,\s*"(\w+)"', body)
     at = [i for i, (ident, _) in enumerate(ids) if ident.startswith("DROP_")]
     assert at == list(range(at[0], at[-1] + 1)), "drop reasons not contiguous"
-    first = re.search(r"#define BR_DROP_FIRST BR_STAT_(\w+)", text).group(1)
-    last = re.search(r"#define BR_DROP_LAST BR_STAT_(\w+)", text).group(1)
+    first = re.search(r"#define BR_DROP_FIRST\s+BR_STAT_(\w+)", text).group(1)
+    last = re.search(r"#define BR_DROP_LAST\s+BR_STAT_(\w+)", text).group(1)
     assert (ids[at[0]][0], ids[at[-1]][0]) == (first, last), (first, last)
     return [ids[i][1] for i in at]
 

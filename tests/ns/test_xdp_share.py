@@ -26,6 +26,20 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 FILTERED = topo.HTTP_PORT  # xdp-filter drops TCP from this source port
 
 
+# xdp-filter keeps its state under bpffs and leaves the directory behind
+FILTER_STATE = "/sys/fs/bpf/xdp-filter"
+FILTER_STATE_WAS_THERE = os.path.exists(FILTER_STATE)
+
+
+def forget_filter_state():
+    """Remove xdp-filter's (empty) state directory if this file made it."""
+    if FILTER_STATE_WAS_THERE or not os.path.isdir(FILTER_STATE):
+        return
+    for sub in os.listdir(FILTER_STATE):
+        os.rmdir(os.path.join(FILTER_STATE, sub))
+    os.rmdir(FILTER_STATE)
+
+
 def probe_dispatcher():
     """Does libxdp run its dispatcher on this kernel? Ask xdp-filter."""
     ns, dev = f"brxp{os.getpid()}", f"brxp{os.getpid() % 100000}"
@@ -38,6 +52,7 @@ def probe_dispatcher():
     finally:
         run(ns, ["xdp-filter", "unload", dev], check=False)
         run(None, ["ip", "netns", "del", ns], check=False)
+        forget_filter_state()
 
 
 DISPATCHER = os.geteuid() == 0 and probe_dispatcher()
@@ -56,6 +71,7 @@ def rig():
         yield t
     finally:
         t.close()
+        forget_filter_state()
 
 
 @pytest.fixture
