@@ -8,12 +8,23 @@
 #include "common/counters.h"
 #include "ctl/ctl.h"
 
+/* Width of the name column: the longest name, indented by two. */
+static int stats_name_width(void)
+{
+	int id, w = 0;
+
+	for (id = 0; id < BR_STAT_MAX; id++)
+		if ((int)strlen(stats_name(id)) > w)
+			w = strlen(stats_name(id));
+	return w + 2;
+}
+
 void stats_print_text(FILE *f, const struct br_stat *st)
 {
-	int id;
+	int id, w = stats_name_width(), sub;
 
-	fprintf(f, "%-16s %14s %16s %14s %16s\n", "", "LAN->  packets", "bytes",
-		"WAN->  packets", "bytes");
+	fprintf(f, "%-*s %14s %16s %14s %16s\n", w, "", "LAN->  packets",
+		"bytes", "WAN->  packets", "bytes");
 	for (id = 0; id < BR_STAT_MAX; id++) {
 		if (id == BR_DROP_FIRST)
 			fprintf(f, "drop reasons:\n");
@@ -21,10 +32,9 @@ void stats_print_text(FILE *f, const struct br_stat *st)
 			fprintf(f, "tc ingress:\n");
 		if (id == BR_STAT_DECAP)
 			fprintf(f, "IPv4 over IPv6:\n");
+		sub = stats_is_drop_reason(id) || id > BR_DROP_LAST;
 		fprintf(f, "%s%-*s %14llu %16llu %14llu %16llu  %s\n",
-			stats_is_drop_reason(id) || id > BR_DROP_LAST ? "  " : "",
-			stats_is_drop_reason(id) || id > BR_DROP_LAST ? 14 : 16,
-			stats_name(id), (unsigned long long)st[id].lan.packets,
+			sub ? "  " : "", sub ? w - 2 : w, stats_name(id), (unsigned long long)st[id].lan.packets,
 			(unsigned long long)st[id].lan.bytes,
 			(unsigned long long)st[id].wan.packets,
 			(unsigned long long)st[id].wan.bytes, stats_help(id));

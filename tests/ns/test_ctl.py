@@ -9,6 +9,7 @@ Run as root: /usr/bin/python3 -m pytest -v tests/ns/test_ctl.py
 """
 import json
 import os
+import re
 
 import pytest
 
@@ -149,3 +150,18 @@ def test_pin_dir_from_default_config_file(rig):
     setup = unitrun.etc_config(work, f'pin-dir = "{NOWHERE}";\n')
     p = run(None, unitrun.in_mount_ns(setup, [BROUTERCTL, "fdb"]), check=False)
     assert p.returncode == 3 and NOWHERE in p.stderr, p
+
+
+
+def test_stats_columns_line_up_whatever_a_counters_name(rig):
+    """Every counter row's four numbers end where the header's columns do,
+    the longest names (tun_frag_evicted, fp4_unconfirmed) included."""
+    text = ctl("-p", rig.pin_dir, "stats").stdout
+    lines = text.splitlines()
+    ends = [m.end() for m in re.finditer(r"packets|bytes", lines[0])]
+    assert len(ends) == 4, lines[0]
+    rows = [line for line in lines[1:] if re.match(r"^\s*\w+\s+\d", line)]
+    assert len(rows) > 60, text
+    for row in rows:
+        nums = [m.end() for m in re.finditer(r"(?<= )\d+(?= |$)", row)][:4]
+        assert nums == ends, (row, lines[0])
