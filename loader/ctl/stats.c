@@ -34,7 +34,8 @@ void stats_print_text(FILE *f, const struct br_stat *st)
 			fprintf(f, "IPv4 over IPv6:\n");
 		sub = stats_is_drop_reason(id) || id > BR_DROP_LAST;
 		fprintf(f, "%s%-*s %14llu %16llu %14llu %16llu  %s\n",
-			sub ? "  " : "", sub ? w - 2 : w, stats_name(id), (unsigned long long)st[id].lan.packets,
+			sub ? "  " : "", sub ? w - 2 : w, stats_name(id),
+			(unsigned long long)st[id].lan.packets,
 			(unsigned long long)st[id].lan.bytes,
 			(unsigned long long)st[id].wan.packets,
 			(unsigned long long)st[id].wan.bytes, stats_help(id));
