@@ -30,8 +30,6 @@
 #include "fp4/route.h"
 #include "lib/port.h"
 
-#define IP_MF_OFFSET 0x3fff /* more fragments, fragment offset */
-
 /* The L4 header of a packet the fast path may take; 0 or why not. */
 static __always_inline __u32 fp4_parse_l4(struct iphdr *ip, void *end)
 {
@@ -89,7 +87,7 @@ static __always_inline __u32 fp4_parse(struct xdp_md *ctx, struct fp4_pkt *p,
 		return BR_STAT_FP4_BAD;
 	if (ip->ihl != 5)
 		return BR_STAT_FP4_OPTIONS;
-	if (ip->frag_off & bpf_htons(IP_MF_OFFSET))
+	if (ip->frag_off & bpf_htons(IP4_FRAG_ANY))
 		return BR_STAT_FP4_FRAG;
 	if (ip->ttl <= 1)
 		return BR_STAT_FP4_TTL;

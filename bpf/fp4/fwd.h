@@ -59,7 +59,7 @@ static __always_inline void fp4_note_forwarded(struct __sk_buff *skb,
 	if (fp4_ct_new(skb))
 		return;
 	if ((void *)(ports + 1) > end || ip->ihl != 5 ||
-	    (ip->frag_off & bpf_htons(0x1fff)) ||
+	    (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET)) ||
 	    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
 		return;
 	k.saddr = ip->saddr;

@@ -20,9 +20,6 @@
 #include "lib/csum.h"
 #include "tun/ecn.h"
 
-/* Hop limit of the outer header, as tc egress writes it. */
-#define FP4_OUTER_HLIM 64
-
 /* The MACs as 16-bit words: aligned wherever a frame starts. */
 static __always_inline void fp4_macs(struct ethhdr *eth,
 				     const struct fp4_entry *e)
@@ -114,7 +111,7 @@ static __always_inline int fp4_encap(struct xdp_md *ctx,
 	ip6_set_tclass(ip6, tun_tclass(ip->tos, dscp));
 	ip6->payload_len = ip->tot_len;
 	ip6->nexthdr = IPPROTO_IPIP;
-	ip6->hop_limit = FP4_OUTER_HLIM;
+	ip6->hop_limit = TUN_OUTER_HLIM;
 	__builtin_memcpy(&ip6->saddr, tun->local6, 16);
 	__builtin_memcpy(&ip6->daddr, tun->remote6, 16);
 	fp4_macs(eth, e);

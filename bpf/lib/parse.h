@@ -23,6 +23,10 @@
  */
 #define BR_MAX_EXTHDRS 8
 
+/* IPv4 frag_off (host order): the fragment offset; with MF, any fragment. */
+#define IP4_FRAG_OFFSET 0x1fff
+#define IP4_FRAG_ANY	0x3fff
+
 /*
  * @end is the frame's end, what the verifier checks every access against;
  * @lim the packet's own end, which the IPv6 payload length may put

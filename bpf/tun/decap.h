@@ -51,7 +51,7 @@ static __always_inline int mape_inner_ok(const struct br_tun *t,
 
 	if (ip->daddr != t->ce_ipv4)
 		return -BR_STAT_DROP_TUN_DST;
-	if (ip->frag_off & bpf_htons(0x1fff))
+	if (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET))
 		return 0; /* non-first fragment: the kernel reassembles and NAT checks */
 	switch (ip->protocol) {
 	case IPPROTO_TCP:

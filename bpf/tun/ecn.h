@@ -5,6 +5,7 @@
  * ("normal mode", 4.1) and the DSCP copied or set as configured; on the
  * way out a congestion mark the tunnel's path put on the outer header is
  * carried into the inner one (4.2), so it is not lost with the header.
+ * The outer hop limit, one for both places that write the header.
  */
 #ifndef BR_TUN_ECN_H
 #define BR_TUN_ECN_H
@@ -19,6 +20,9 @@
 #define ECN_ECT1    0x01
 #define ECN_ECT0    0x02
 #define ECN_CE	    0x03
+
+/* Hop limit of the outer header, whether XDP or tc egress writes it. */
+#define TUN_OUTER_HLIM 64
 
 /* Outer traffic class for inner TOS @tos, DSCP @dscp (BR_DSCP_COPY or 0..63). */
 static __always_inline __u8 tun_tclass(__u8 tos, __u8 dscp)
@@ -65,7 +69,7 @@ static __always_inline int ecn_decap(__u8 outer, struct iphdr *ip)
 	/* the first word holds version, IHL and TOS */
 	old = w[0];
 	ip->tos = (ip->tos & ~ECN_MASK) | want;
-	ip->check = csum_apply(ip->check, csum_fold32(csum_diff16(old, w[0])));
+	ip->check = csum_replace16(ip->check, old, w[0]);
 	return 0;
 }
 

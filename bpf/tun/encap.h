@@ -52,7 +52,7 @@ static __always_inline int encap(struct __sk_buff *skb, const struct br_tun *t,
 	struct tun_hdrs h = {
 		.ip6 = { .version = 6,
 			 .nexthdr = IPPROTO_IPIP,
-			 .hop_limit = 64 },
+			 .hop_limit = TUN_OUTER_HLIM },
 	};
 	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV6;
 	__u16 proto = bpf_htons(ETH_P_IPV6);

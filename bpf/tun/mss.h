@@ -92,7 +92,8 @@ static __always_inline struct tcphdr *syn_of(struct iphdr *ip, void *end)
 {
 	struct tcphdr *tcp = (void *)ip + ip->ihl * 4;
 
-	if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x1fff)) ||
+	if (ip->protocol != IPPROTO_TCP ||
+	    (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET)) ||
 	    (void *)(tcp + 1) > end || !tcp->syn)
 		return NULL;
 	return tcp;
@@ -125,7 +126,7 @@ static __always_inline int tun_clamp_in(struct xdp_md *ctx)
 	if ((void *)(v + 2) > end ||
 	    !mss_lower(v, off, t->mtu - MSS_OVERHEAD, &from, &to))
 		return 0;
-	tcp->check = csum_apply(tcp->check, csum_fold32(csum_diff16(from, to)));
+	tcp->check = csum_replace16(tcp->check, from, to);
 	return 1;
 }
 

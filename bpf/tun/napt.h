@@ -86,15 +86,14 @@ static __always_inline struct iphdr *icmp4_quote(struct icmp4hdr *icmp,
 static __always_inline void swap_in(__u16 *p, __u16 *sum, int udp)
 {
 	struct br_nat_port *e = nat_port(*p);
-	__u16 s;
 
 	if (!e || !e->nat)
 		return;
-	/* UDP checksum 0: none was computed, none to fix (RFC 768) */
-	if (!(udp && !*sum)) {
-		s = csum_replace16(*sum, *p, e->nat);
-		*sum = udp && !s ? 0xffff : s;
-	}
+	if (udp)
+		*sum = csum_apply_udp(*sum,
+				      csum_fold32(csum_diff16(*p, e->nat)));
+	else
+		*sum = csum_replace16(*sum, *p, e->nat);
 	*p = e->nat;
 }
 
@@ -131,7 +130,7 @@ static __attribute__((noinline, unused)) void napt_in(struct xdp_md *ctx)
 	__u16 *l4;
 
 	if ((void *)(ip + 1) > end || ip->ihl < 5 ||
-	    (ip->frag_off & bpf_htons(0x1fff)))
+	    (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET)))
 		return;
 	l4 = (void *)ip + ip->ihl * 4;
 	icmp = (void *)l4;
@@ -228,7 +227,8 @@ static __always_inline void napt_skb(struct __sk_buff *skb,
 	    bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
 		return;
 	ce = dir == NAPT_OUT ? ip.saddr : ip.daddr;
-	if (ce != t->ce_ipv4 || ip.ihl < 5 || (ip.frag_off & bpf_htons(0x1fff)))
+	if (ce != t->ce_ipv4 || ip.ihl < 5 ||
+	    (ip.frag_off & bpf_htons(IP4_FRAG_OFFSET)))
 		return;
 	l4 = ETH_HLEN + ip.ihl * 4;
 	switch (ip.protocol) {
