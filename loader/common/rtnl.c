@@ -13,6 +13,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
@@ -29,6 +30,18 @@ struct nlmsghdr *nl_msg(char *buf, __u16 type, __u16 flags, size_t hdr_len,
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	*hdr = mnl_nlmsg_put_extra_header(nlh, hdr_len);
+	return nlh;
+}
+
+struct nlmsghdr *ct_msg(char *buf, __u16 type, __u16 flags)
+{
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	nlh = nl_msg(buf, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags,
+		     sizeof(*nfg), (void **)&nfg);
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
 	return nlh;
 }
 

@@ -40,6 +40,8 @@ struct nlmsghdr;
  */
 struct nlmsghdr *nl_msg(char *buf, __u16 type, __u16 flags, size_t hdr_len,
 		       void **hdr);
+/* The same for ctnetlink message @type (IPCTNL_MSG_CT_*) about IPv4 entries. */
+struct nlmsghdr *ct_msg(char *buf, __u16 type, __u16 flags);
 int nl_open(struct rtnl *r, int bus);
 
 /*

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <libmnl/libmnl.h>
 #include <netinet/in.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 
@@ -83,15 +82,11 @@ int ct_tcp_liberal(struct rtnl *nl, const struct br_fp4_ask *a)
 	struct nlattr *info, *tcp;
 	char buf[CT_MSG_BUF];
 	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
 
 	if (a->t.proto != IPPROTO_TCP)
 		return -EINVAL;
 	/* no NLM_F_CREATE: an update of the entry that exists, or ENOENT */
-	nlh = nl_msg(buf, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW,
-		     NLM_F_ACK, sizeof(*nfg), (void **)&nfg);
-	nfg->nfgen_family = AF_INET;
-	nfg->version = NFNETLINK_V0;
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_NEW, NLM_F_ACK);
 	put_tuple(nlh, a);
 	info = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
 	tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);

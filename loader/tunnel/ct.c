@@ -94,18 +94,6 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static struct nlmsghdr *ct_msg(char *buf, int type, int flags)
-{
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-
-	nlh = nl_msg(buf, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags, sizeof(*nfg),
-		     (void **)&nfg);
-	nfg->nfgen_family = AF_INET;
-	nfg->version = NFNETLINK_V0;
-	return nlh;
-}
-
 static int delete_one(struct rtnl *nl, char *buf, const struct ct_victim *v)
 {
 	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
