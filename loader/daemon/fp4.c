@@ -32,7 +32,6 @@ void fp4_settings(const struct brouterd *d, const struct br_config *c,
 	s->fp4.gen = d->settings.fp4.gen ?: 1;
 	memcpy(s->fp4.ct_timeout_ms, d->fp4.timeout_ms,
 	       sizeof(d->fp4.timeout_ms));
-	s->tun_dscp = c->tun_dscp;
 }
 
 void fp4_flush(struct brouterd *d, const char *why)

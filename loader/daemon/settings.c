@@ -45,6 +45,8 @@ int settings_build(struct brouterd *d, const struct br_config *c,
 	/* policy and its generation are owned by the reload path */
 	memcpy(s->pol, d->settings.pol, sizeof(s->pol));
 	s->gen = d->settings.gen;
+	/* the outer DSCP: tc egress's and the fast path's alike */
+	s->tun_dscp = c->tun_dscp;
 	fp4_settings(d, c, s);
 	*out = tmp;
 	return 0;
