@@ -62,14 +62,25 @@ static unsigned int attr_u32(const struct nlmsghdr *nlh, unsigned int type)
 	return 0;
 }
 
-/* The end of a transaction: report it if it touched ours and was not ours. */
+/*
+ * The end of a transaction: report it if it touched ours and was not
+ * ours. One of brouterd's own writes the whole table anew (nft.c), so
+ * it undoes whatever others did before it: a change read together with
+ * a later write of brouterd's (the write came first from another path,
+ * one that saw the table missing) is no longer there to restore.
+ */
 static void transaction_end(struct read_ctx *c, const struct nlmsghdr *nlh)
 {
 	struct nft_watch *w = c->w;
 	unsigned int pid = attr_u32(nlh, NFTA_GEN_PROC_PID);
 	const char *proc = attr_str(nlh, NFTA_GEN_PROC_NAME);
+	unsigned int commits = c->out->commits;
 
-	if (w->touched && pid != (unsigned int)getpid()) {
+	if (w->touched && pid == (unsigned int)getpid()) {
+		memset(c->out, 0, sizeof(*c->out));
+		c->out->commits = commits;
+		c->found = 0;
+	} else if (w->touched) {
 		c->out->deleted |= w->deleted;
 		c->out->pid = pid;
 		snprintf(c->out->proc, sizeof(c->out->proc), "%s", proc ?: "?");
@@ -101,6 +112,17 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	c->w->touched = true;
 	c->w->deleted |= msg == NFT_MSG_DELTABLE;
 	return MNL_CB_OK;
+}
+
+int nft_watch_parse(struct nft_watch *w, const void *buf, size_t len,
+		    struct nft_change *out)
+{
+	struct read_ctx c = { .w = w, .out = out };
+
+	memset(out, 0, sizeof(*out));
+	if (mnl_cb_run(buf, len, 0, 0, on_msg, &c) < 0 && errno != ENOENT)
+		return -errno;
+	return c.found;
 }
 
 int nft_watch_read(struct nft_watch *w, struct nft_change *out)

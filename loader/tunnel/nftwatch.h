@@ -33,4 +33,8 @@ void nft_watch_close(struct nft_watch *w);
  */
 int nft_watch_read(struct nft_watch *w, struct nft_change *out);
 
+/* The same for the @len bytes of messages at @buf, as read from the socket. */
+int nft_watch_parse(struct nft_watch *w, const void *buf, size_t len,
+		    struct nft_change *out);
+
 #endif /* BR_NFTWATCH_H */
