@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * tc egress (clsact, direct action), on a port while the IPv4 fast path
+ * tc egress (attached as tc ingress is), on a port while the IPv4 fast path
  * is on, and on the WAN while a tunnel is configured. IPv4 the kernel
  * forwards is recorded for the fast path (fp4/fwd.h). On the WAN, IPv4
  * routed into a tunnel (after the kernel's NAT: MAP-E's NAPT happens in
@@ -20,6 +20,7 @@
 
 #include "lib/port.h"
 #include "lib/stats.h"
+#include "lib/tc.h"
 #include "fp4/fwd.h"
 #include "tun/encap.h"
 #include "tun/mss.h"
@@ -46,7 +47,7 @@ static __always_inline int tun_out_skb(struct __sk_buff *skb,
 
 	t = tun_for(skb, &in);
 	if (!t)
-		return TC_ACT_OK; /* not for a tunnel: native IPv4 on the WAN */
+		return BR_TC_PASS; /* not for a tunnel: native IPv4 on the WAN */
 	if (portless(t, in.proto)) {
 		stat_add(BR_STAT_DROP, BR_PORT_WAN, len);
 		stat_add(BR_STAT_DROP_ENCAP_PORTLESS, BR_PORT_WAN, len);
@@ -75,13 +76,13 @@ int tc_brouter_out(struct __sk_buff *skb)
 	__u32 zero = 0;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP) || port < 0)
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 	s = bpf_map_lookup_elem(&settings, &zero);
 	if (!s)
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 	fp4_note_forwarded(skb, s, port);
 	if (port != BR_PORT_WAN)
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 	return tun_out_skb(skb, s);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * tc ingress (clsact, direct action) on both ports. XDP cannot clone a
- * frame, so multicast that XDP passed up with BR_META_CLONE is copied to
- * the other port here, while the original continues to the local stack
+ * tc ingress (a tcx link, else clsact direct action) on both ports. XDP
+ * cannot clone a frame, so multicast that XDP passed up with
+ * BR_META_CLONE is copied to the other port here, while the original continues to the local stack
  * (the brouter needs RA/ND for its own address). IPv6 that reaches the
  * stack gets the direction mark for ip6tables/nft (-m mark 0x600/0x601).
  * Fragments of IPv4-in-IPv6 on the WAN are reassembled here (tun/reasm.h).
@@ -15,6 +15,7 @@
 
 #include "lib/port.h"
 #include "lib/stats.h"
+#include "lib/tc.h"
 #include "lib/meta.h"
 #include "tun/reasm.h"
 
@@ -29,10 +30,10 @@ int tc_brouter_in(struct __sk_buff *skb)
 
 	port = port_of(skb->ingress_ifindex);
 	if (port < 0)
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 	s = bpf_map_lookup_elem(&settings, &zero);
 	if (!s)
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 
 	m = meta_read(skb);
 	if (m) {
@@ -46,7 +47,7 @@ int tc_brouter_in(struct __sk_buff *skb)
 		flags = BR_META_MARK | BR_META_REASM;
 		stat_add(BR_STAT_TC_NO_META, port, skb->len);
 	} else {
-		return TC_ACT_OK;
+		return BR_TC_PASS;
 	}
 
 	if ((flags & BR_META_REASM) && port == BR_PORT_WAN) {
@@ -66,7 +67,7 @@ int tc_brouter_in(struct __sk_buff *skb)
 		skb->mark = s->mark[port];
 		stat_add(BR_STAT_TC_MARKED, port, skb->len);
 	}
-	return TC_ACT_OK;
+	return BR_TC_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -52,6 +52,7 @@
 #include "maps.h"
 #include "lib/clock.h" /* ns_since() */
 #include "lib/stats.h"
+#include "lib/tc.h"
 #include "tun/decap.h"
 
 /* Ethernet, IPv6 and fragment header: where a fragment's data starts. */
@@ -63,8 +64,8 @@
  * quoted header, 8 bytes of its payload.
  */
 #define REASM_PEEK     (TUN_WRAP_MAX + 60 + 8 + 20 + 8)
-/* tun_reasm(): not a fragment of 4in6 from a tunnel's far end. */
-#define REASM_NOT_OURS -1
+/* tun_reasm(): not a fragment of 4in6 from a tunnel's far end (no tc verdict). */
+#define REASM_NOT_OURS 0x100
 
 /* The fragment tc is looking at. */
 struct reasm_frag {
@@ -407,7 +408,7 @@ static __always_inline int reasm_emit(struct __sk_buff *skb,
 	s->frames = 0;
 	s->state = REASM_FREE;
 	stat_add(BR_STAT_TUN_REASM, BR_PORT_WAN, ETH_HLEN + total);
-	return TC_ACT_OK;
+	return BR_TC_PASS;
 }
 
 /*
@@ -453,7 +454,7 @@ static __always_inline int tun_reasm(struct __sk_buff *skb)
 	}
 	r = reasm_emit(skb, s);
 	/* whole now, as XDP would have decapsulated it: swap NAT stand-ins as it does */
-	if (r == TC_ACT_OK)
+	if (r == BR_TC_PASS)
 		napt_skb(skb, t, NAPT_IN);
 	return r;
 }

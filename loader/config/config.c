@@ -240,6 +240,18 @@ static int parse_xdp_attach(struct cfg_ctx *x, const config_setting_t *s,
 	return 0;
 }
 
+static int parse_tc_attach(struct cfg_ctx *x, const config_setting_t *s,
+			   void *obj)
+{
+	int v;
+
+	(void)obj;
+	if (cfg_enum(x, s, tc_attach_names, &v))
+		return -EINVAL;
+	x->c->opt.tc_attach = v;
+	return 0;
+}
+
 static int parse_log_level(struct cfg_ctx *x, const config_setting_t *s, void *obj)
 {
 	/* the order of enum br_log_level */
@@ -305,6 +317,7 @@ static const struct cfg_key top_keys[] = {
 	{ "bridge", parse_bridge },
 	{ "xdp-mode", parse_xdp_mode },
 	{ "xdp-attach", parse_xdp_attach },
+	{ "tc-attach", parse_tc_attach },
 	{ "wait-for-ports", parse_wait },
 	{ "log", parse_log },
 	{ "ipv4", cfg_parse_ipv4 },

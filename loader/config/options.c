@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"      --xdp-mode MODE       auto (native, else generic), native or generic\n"
 	"      --xdp-attach HOW      auto (libxdp's dispatcher, else a BPF link), libxdp\n"
 	"                            or link\n"
+	"      --tc-attach HOW       auto (tcx links, else a clsact qdisc), tcx or\n"
+	"                            clsact\n"
 	"      --keep-state          on exit, leave flows and FDB pinned so a restarted\n"
 	"                            brouterd keeps every connection\n"
 	"      --wait                wait for ports that do not exist yet instead of\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_BRIDGE_ETHERTYPE,
 	OPT_XDP_MODE,
 	OPT_XDP_ATTACH,
+	OPT_TC_ATTACH,
 	OPT_CHECK_CONFIG,
 	OPT_KEEP_STATE,
 	OPT_SYSLOG,
@@ -78,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "bridge-ethertype", required_argument, NULL, OPT_BRIDGE_ETHERTYPE },
 	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "xdp-attach", required_argument, NULL, OPT_XDP_ATTACH },
+	{ "tc-attach", required_argument, NULL, OPT_TC_ATTACH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -188,17 +192,37 @@ int xdp_mode_parse(const char *s, enum br_xdp_mode *out)
 }
 
 const char *const xdp_attach_names[] = { "auto", "libxdp", "link", NULL };
+const char *const tc_attach_names[] = { "auto", "tcx", "clsact", NULL };
 
-int xdp_attach_parse(const char *s, enum br_xdp_attach *out)
+/* The index of @s in the NULL-terminated @names. */
+static int name_index(const char *const *names, const char *s, int *out)
 {
 	int i;
 
-	for (i = 0; xdp_attach_names[i]; i++)
-		if (!strcmp(s, xdp_attach_names[i])) {
+	for (i = 0; names[i]; i++)
+		if (!strcmp(s, names[i])) {
 			*out = i;
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int xdp_attach_parse(const char *s, enum br_xdp_attach *out)
+{
+	int i, err = name_index(xdp_attach_names, s, &i);
+
+	if (!err)
+		*out = i;
+	return err;
+}
+
+static int tc_attach_parse(const char *s, enum br_tc_attach *out)
+{
+	int i, err = name_index(tc_attach_names, s, &i);
+
+	if (!err)
+		*out = i;
+	return err;
 }
 
 static int parse_mark(struct br_options *o, const char *arg, int port)
@@ -279,6 +303,14 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 			return -EINVAL;
 		}
 		o->given |= BR_GIVEN_XDP_ATTACH;
+		return 0;
+	case OPT_TC_ATTACH:
+		if (tc_attach_parse(arg, &o->tc_attach)) {
+			pr_err("--tc-attach: '%s' is not auto, tcx or clsact",
+			       arg);
+			return -EINVAL;
+		}
+		o->given |= BR_GIVEN_TC_ATTACH;
 		return 0;
 	case 'v':
 		o->verbosity++;
@@ -426,6 +458,8 @@ void options_apply(struct br_options *o, const struct br_options *cli)
 		o->xdp_mode = cli->xdp_mode;
 	if (g & BR_GIVEN_XDP_ATTACH)
 		o->xdp_attach = cli->xdp_attach;
+	if (g & BR_GIVEN_TC_ATTACH)
+		o->tc_attach = cli->tc_attach;
 	if (g & BR_GIVEN_VERBOSITY)
 		o->verbosity = cli->verbosity;
 	if (g & BR_GIVEN_SYSLOG)

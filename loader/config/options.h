@@ -25,6 +25,17 @@ enum br_xdp_attach {
 };
 
 /*
+ * How the tc programs are attached to the ports: AUTO, tcx links where
+ * the kernel has them (Linux 6.6), else clsact; TCX, tcx links or fail;
+ * CLSACT, cls_bpf filters on a clsact qdisc.
+ */
+enum br_tc_attach {
+	BR_TC_ATTACH_AUTO = 0,
+	BR_TC_ATTACH_TCX,
+	BR_TC_ATTACH_CLSACT,
+};
+
+/*
  * Settings given on the command line (struct br_options.given), so they
  * can be laid over the config file's values again on every reload.
  */
@@ -42,6 +53,7 @@ enum br_xdp_attach {
 #define BR_GIVEN_XDP_ATTACH (1U << 11)
 #define BR_GIVEN_WAIT	    (1U << 12) /* --wait */
 #define BR_GIVEN_TUNNEL	    (1U << 13) /* --tunnel */
+#define BR_GIVEN_TC_ATTACH  (1U << 14)
 
 /* --tunnel: the config file's tunnel group overridden. */
 enum br_tunnel_opt {
@@ -58,6 +70,7 @@ struct br_options {
 	int n_ethertypes;
 	enum br_xdp_mode xdp_mode;
 	enum br_xdp_attach xdp_attach;
+	enum br_tc_attach tc_attach;
 	int verbosity;			/* -1 = -q, 0, 1 = -v, ... */
 	int syslog;			/* log to syslog, not stderr */
 	char config_path[PATH_MAX];	/* -c FILE, else BR_CONFIG_DEFAULT */
@@ -114,5 +127,8 @@ int xdp_mode_parse(const char *s, enum br_xdp_mode *out);
 /* "auto", "libxdp", "link" (index into xdp_attach_names). 0 or -EINVAL. */
 extern const char *const xdp_attach_names[];
 int xdp_attach_parse(const char *s, enum br_xdp_attach *out);
+
+/* "auto", "tcx", "clsact": enum br_tc_attach. */
+extern const char *const tc_attach_names[];
 
 #endif /* BR_OPTIONS_H */

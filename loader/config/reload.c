@@ -83,6 +83,13 @@ static void keep_fixed(const struct br_config *cur, struct br_config *n)
 			xdp_attach_names[cur->opt.xdp_attach]);
 		o->xdp_attach = cur->opt.xdp_attach;
 	}
+	if (o->tc_attach != cur->opt.tc_attach) {
+		pr_warn("reload: tc-attach is %s in the new configuration but %s "
+			"is running; restart brouterd to change it",
+			tc_attach_names[o->tc_attach],
+			tc_attach_names[cur->opt.tc_attach]);
+		o->tc_attach = cur->opt.tc_attach;
+	}
 	if (n->max_flows != cur->max_flows) {
 		pr_warn("reload: max-flows is %u in the new configuration but %u is "
 			"running; restart brouterd to change it",

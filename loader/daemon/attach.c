@@ -15,6 +15,12 @@
 #define BR_TC_HANDLE 0xb40
 #define BR_TC_PRIO 0xb4
 
+/* enum bpf_attach_type of Linux 6.6, newer than the headers libbpf 1.1 has */
+#define BR_TCX_INGRESS 46
+#define BR_TCX_EGRESS  47
+
+enum { TC_IN, TC_OUT };
+
 static int xdp_link_create(struct br_port_attach *pa, int prog_fd, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
@@ -95,6 +101,88 @@ void detach_xdp(struct br_port_attach *pa)
 	pr_debug("%s: XDP detached", pa->ifname);
 }
 
+/*
+ * Program @prog_fd on the port's tcx hook @dir: a new link appended
+ * behind the programs there, or the link's program replaced.
+ */
+static int tcx_attach(struct br_port_attach *pa, int prog_fd, int dir)
+{
+	int fd, type = dir == TC_IN ? BR_TCX_INGRESS : BR_TCX_EGRESS;
+
+	if (pa->tc_link[dir] >= 0) {
+		if (bpf_link_update(pa->tc_link[dir], prog_fd, NULL))
+			return -errno;
+		return 0;
+	}
+	fd = bpf_link_create(prog_fd, pa->ifindex, type, NULL);
+	if (fd < 0)
+		return -errno;
+	pa->tc_link[dir] = fd;
+	return 0;
+}
+
+static void tcx_detach(struct br_port_attach *pa, int dir)
+{
+	if (pa->tc_link[dir] < 0)
+		return;
+	/* the last reference to a tcx link gone, the program leaves the hook */
+	close(pa->tc_link[dir]);
+	pa->tc_link[dir] = -1;
+}
+
+/* Our cls_bpf filter on @point, if a brouterd that used clsact left one. */
+static int clsact_filter_remove(struct br_port_attach *pa,
+				enum bpf_tc_attach_point point)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
+		    .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
+		    .priority = BR_TC_PRIO);
+
+	return bpf_tc_detach(&hook, &opts);
+}
+
+/*
+ * The first attach on a port decides how: a tcx link unless configured
+ * otherwise; where the kernel has no tcx and tc-attach is auto, clsact.
+ * Returns 0 when attached by tcx or when clsact is to be used.
+ */
+static int tcx_try(struct br_port_attach *pa, int prog_fd)
+{
+	int err;
+
+	if (pa->tc_how == BR_TC_ATTACH_CLSACT ||
+	    pa->tc_want == BR_TC_ATTACH_CLSACT) {
+		pa->tc_how = BR_TC_ATTACH_CLSACT;
+		return 0;
+	}
+	err = tcx_attach(pa, prog_fd, TC_IN);
+	if (!err) {
+		if (pa->tc_how != BR_TC_ATTACH_TCX) {
+			pa->tc_how = BR_TC_ATTACH_TCX;
+			pr_debug("%s: tc programs attached with tcx links",
+				 pa->ifname);
+		}
+		pa->tc_attached = 1;
+		/* a filter of ours that an earlier brouterd on clsact left behind */
+		if (!clsact_filter_remove(pa, BPF_TC_INGRESS))
+			pr_info("%s: removed a tc ingress filter left by an "
+				"earlier brouterd",
+				pa->ifname);
+		return 1;
+	}
+	if (pa->tc_want == BR_TC_ATTACH_TCX || pa->tc_how == BR_TC_ATTACH_TCX) {
+		pr_err("%s: attach tc ingress with a tcx link: %s", pa->ifname,
+		       strerror(-err));
+		return err;
+	}
+	/* EINVAL: a kernel before 6.6, which knows no tcx attach type */
+	pr_info("%s: no tcx links here (%s): tc programs go on a clsact qdisc",
+		pa->ifname, strerror(-err));
+	pa->tc_how = BR_TC_ATTACH_CLSACT;
+	return 0;
+}
+
 int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
@@ -104,6 +192,9 @@ int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 		    .flags = BPF_TC_F_REPLACE);
 	int err;
 
+	err = tcx_try(pa, prog_fd);
+	if (err)
+		return err < 0 ? err : 0;
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		pr_err("%s: create clsact qdisc: %s", pa->ifname, strerror(-err));
@@ -123,28 +214,39 @@ int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 	return 0;
 }
 
-void detach_tc_ingress(struct br_port_attach *pa)
+/* A clsact qdisc brouterd created (here or, killed, before): removed. */
+static void clsact_destroy(struct br_port_attach *pa)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
-		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
-		    .priority = BR_TC_PRIO);
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err;
+
+	if (!pa->tc_created_hook)
+		return;
+	/* Only a clsact qdisc we created; another tool's stays. */
+	err = bpf_tc_hook_destroy(&hook);
+	if (err && err != -ENOENT)
+		pr_warn("%s: remove clsact qdisc: %s", pa->ifname,
+			strerror(-err));
+	pa->tc_created_hook = 0;
+}
+
+void detach_tc_ingress(struct br_port_attach *pa)
+{
 	int err;
 
 	if (!pa->tc_attached)
 		return;
-	err = bpf_tc_detach(&hook, &opts);
-	if (err && err != -ENOENT)
-		pr_warn("%s: detach tc ingress filter: %s", pa->ifname, strerror(-err));
 	pa->tc_attached = 0;
-	if (pa->tc_created_hook) {
-		/* Only a clsact qdisc we created; another tool's stays. */
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		err = bpf_tc_hook_destroy(&hook);
+	if (pa->tc_how == BR_TC_ATTACH_TCX) {
+		tcx_detach(pa, TC_IN);
+	} else {
+		err = clsact_filter_remove(pa, BPF_TC_INGRESS);
 		if (err && err != -ENOENT)
-			pr_warn("%s: remove clsact qdisc: %s", pa->ifname, strerror(-err));
-		pa->tc_created_hook = 0;
+			pr_warn("%s: detach tc ingress filter: %s", pa->ifname,
+				strerror(-err));
 	}
+	clsact_destroy(pa);
 }
 
 int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
@@ -160,24 +262,18 @@ int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
 		pa->tc_egress_users |= user;
 		return 0;
 	}
-	err = bpf_tc_attach(&hook, &opts);
+	if (pa->tc_how == BR_TC_ATTACH_TCX)
+		err = tcx_attach(pa, prog_fd, TC_OUT);
+	else
+		err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		pr_err("%s: attach tc egress filter: %s", pa->ifname, strerror(-err));
+		pr_err("%s: attach tc egress (%s): %s", pa->ifname,
+		       tc_attach_names[pa->tc_how], strerror(-err));
 		return err;
 	}
 	pa->tc_egress_users = user;
-	pr_debug("%s: tc egress filter attached", pa->ifname);
+	pr_debug("%s: tc egress attached", pa->ifname);
 	return 0;
-}
-
-static int tc_egress_remove(struct br_port_attach *pa)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
-		    .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
-		    .priority = BR_TC_PRIO);
-
-	return bpf_tc_detach(&hook, &opts);
 }
 
 void detach_tc_egress(struct br_port_attach *pa, int user)
@@ -189,17 +285,32 @@ void detach_tc_egress(struct br_port_attach *pa, int user)
 	pa->tc_egress_users &= ~user;
 	if (pa->tc_egress_users)
 		return;
-	err = tc_egress_remove(pa);
-	if (err && err != -ENOENT)
-		pr_warn("%s: detach tc egress filter: %s", pa->ifname,
-			strerror(-err));
-	pr_debug("%s: tc egress filter detached", pa->ifname);
+	if (pa->tc_how == BR_TC_ATTACH_TCX) {
+		tcx_detach(pa, TC_OUT);
+	} else {
+		err = clsact_filter_remove(pa, BPF_TC_EGRESS);
+		if (err && err != -ENOENT)
+			pr_warn("%s: detach tc egress filter: %s", pa->ifname,
+				strerror(-err));
+	}
+	pr_debug("%s: tc egress detached", pa->ifname);
 }
 
 void detach_tc_egress_stale(struct br_port_attach *pa)
 {
 	/* -ENOENT/-EINVAL: nothing there, the usual case */
-	if (!tc_egress_remove(pa))
+	if (!clsact_filter_remove(pa, BPF_TC_EGRESS))
 		pr_info("%s: removed a tc egress filter left by an earlier brouterd",
 			pa->ifname);
+}
+
+void tc_forget(struct br_port_attach *pa)
+{
+	int dir;
+
+	for (dir = TC_IN; dir <= TC_OUT; dir++)
+		tcx_detach(pa, dir);
+	pa->tc_attached = 0;
+	pa->tc_created_hook = 0;
+	pa->tc_egress_users = 0;
 }

@@ -350,11 +350,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	for (p = 0; p < BR_NPORTS; p++) {
 		d.port[p].xdp_link = -1;
+		d.port[p].tc_link[0] = d.port[p].tc_link[1] = -1;
 		d.promisc_before[p] = -1;
 	}
 	err = brouter_config(argc, argv, &d.cfg);
 	if (err)
 		return err > 0 ? 0 : 1;
+	for (p = 0; p < BR_NPORTS; p++)
+		d.port[p].tc_want = d.cfg.opt.tc_attach;
 	br_log_level = d.cfg.log_level;
 	br_log_syslog(d.cfg.opt.syslog);
 	br_log_libbpf_setup();

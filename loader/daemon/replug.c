@@ -116,16 +116,15 @@ void port_gone(struct brouterd *d, int p, bool deleted)
 	detach_xdp(pa);
 	if (!deleted) {
 		dispatch_detach(d, pa);
+		/* first: closing a tcx link waits for an RCU grace period */
+		promisc_restore_renamed(d, p);
 		detach_tc_egress(pa, BR_EGRESS_FP4);
 		detach_tc_ingress(pa);
-		promisc_restore_renamed(d, p);
 	} else {
 		if (pa->xdp_mode)
 			dispatcher_pins_remove(pa->ifindex, d->ps[p].xdp_id);
 		pa->xdp_mode = 0;
-		pa->tc_attached = 0;
-		pa->tc_created_hook = 0;
-		pa->tc_egress_users = 0;
+		tc_forget(pa);
 		d->promisc_before[p] = -1;
 	}
 	info_write(d);

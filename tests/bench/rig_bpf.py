@@ -14,16 +14,18 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
-from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, TC_ACT_OK, TC_ACT_SHOT,  # noqa: E402,F401
-                    XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX, SkBuff,
-                    XdpMd, map_delete, map_info, map_lookup, map_update, obj_get,
-                    possible_cpus, prog_get_fd_by_id, prog_info, prog_test_run, setns)
+from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, BPF_TCX_EGRESS,  # noqa: E402,F401
+                    TC_ACT_OK, TC_ACT_SHOT, TC_ACT_UNSPEC, XDP_ABORTED, XDP_DROP,
+                    XDP_PASS, XDP_REDIRECT, XDP_TX, SkBuff, XdpMd, map_delete,
+                    map_info, map_lookup, map_update, obj_get, possible_cpus,
+                    prog_get_fd_by_id, prog_info, prog_query, prog_test_run, setns)
 
 TC_ACT_REDIRECT = 7  # <linux/pkt_cls.h>
 
 XDP_VERDICT = {XDP_ABORTED: "aborted", XDP_DROP: "drop", XDP_PASS: "pass",
                XDP_TX: "tx", XDP_REDIRECT: "redirect"}
-TC_VERDICT = {TC_ACT_OK: "ok", TC_ACT_SHOT: "shot", TC_ACT_REDIRECT: "redirect"}
+TC_VERDICT = {TC_ACT_OK: "ok", TC_ACT_UNSPEC: "next", TC_ACT_SHOT: "shot",
+              TC_ACT_REDIRECT: "redirect"}
 VERDICT = {"xdp": XDP_VERDICT, "tc": TC_VERDICT}
 
 

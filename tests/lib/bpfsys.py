@@ -9,8 +9,11 @@ declared, and the kernel treats the rest as zero.
 """
 import ctypes
 import ctypes.util
+import errno
 import os
 import platform
+import socket
+import threading
 
 _NR_BPF = {"x86_64": 321, "aarch64": 280}
 _NR_SETNS = {"x86_64": 308, "aarch64": 268}
@@ -38,9 +41,16 @@ BPF_F_TEST_XDP_LIVE_FRAMES = 2
 # XDP verdicts
 XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT = range(5)
 
-# tc verdicts
+# tc verdicts (retval is a u32: TC_ACT_UNSPEC, -1, reads 0xffffffff)
+TC_ACT_UNSPEC = 0xffffffff
 TC_ACT_OK = 0
 TC_ACT_SHOT = 2
+# what brouter's tc programs answer for a packet they let through (bpf/lib/tc.h)
+TC_PASS = TC_ACT_UNSPEC
+
+# enum bpf_attach_type: tcx hooks (Linux 6.6)
+BPF_TCX_INGRESS, BPF_TCX_EGRESS = 46, 47
+BPF_PROG_QUERY = 16
 
 CLONE_NEWNET = 0x40000000
 
@@ -68,6 +78,15 @@ class _GetIdAttr(ctypes.Structure):
 class _InfoAttr(ctypes.Structure):
     _fields_ = [("bpf_fd", ctypes.c_uint32), ("info_len", ctypes.c_uint32),
                 ("info", ctypes.c_uint64)]
+
+
+class _QueryAttr(ctypes.Structure):
+    _fields_ = [("target", ctypes.c_uint32), ("attach_type", ctypes.c_uint32),
+                ("query_flags", ctypes.c_uint32), ("attach_flags", ctypes.c_uint32),
+                ("prog_ids", ctypes.c_uint64), ("count", ctypes.c_uint32),
+                ("pad", ctypes.c_uint32), ("prog_attach_flags", ctypes.c_uint64),
+                ("link_ids", ctypes.c_uint64), ("link_attach_flags", ctypes.c_uint64),
+                ("revision", ctypes.c_uint64)]
 
 
 class _TestRunAttr(ctypes.Structure):
@@ -193,6 +212,52 @@ def obj_get(path, file_flags=0):
     """BPF_OBJ_GET: fd of a pinned map or program."""
     p = ctypes.create_string_buffer(os.fsencode(path))
     return bpf(BPF_OBJ_GET, _ObjAttr(pathname=_addr(p), file_flags=file_flags))
+
+
+def prog_query(ifindex, attach_type, max_progs=16):
+    """BPF_PROG_QUERY of a tcx hook: the ids of the programs on it, in the
+    order they run ([] when the kernel has no tcx). In the caller's netns."""
+    ids = (ctypes.c_uint32 * max_progs)()
+    attr = _QueryAttr(target=ifindex, attach_type=attach_type,
+                      prog_ids=_addr(ids), count=max_progs)
+    try:
+        bpf(BPF_PROG_QUERY, attr)
+    except OSError as e:
+        if e.errno == errno.EINVAL:
+            return []
+        raise
+    return list(ids[:attr.count])
+
+
+def tcx_progs(netns, dev, hook="ingress"):
+    """[(id, name)] of the programs on @dev's tcx @hook ("ingress" or
+    "egress") in network namespace @netns (a name under /run/netns), in
+    the order they run. The query runs in a thread of its own that enters
+    the namespace: the caller's stays where it is."""
+    at = BPF_TCX_INGRESS if hook == "ingress" else BPF_TCX_EGRESS
+    out, err = [], []
+
+    def query():
+        try:
+            fd = os.open(os.path.join("/run/netns", netns), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                setns(fd)
+            finally:
+                os.close(fd)
+            for i in prog_query(socket.if_nametoindex(dev), at):
+                pfd = prog_get_fd_by_id(i)
+                try:
+                    out.append((i, prog_info(pfd).name.decode()))
+                finally:
+                    os.close(pfd)
+        except OSError as e:
+            err.append(e)
+    t = threading.Thread(target=query)
+    t.start()
+    t.join()
+    if err:
+        raise err[0]
+    return out
 
 
 def prog_get_fd_by_id(prog_id):

@@ -139,11 +139,31 @@ class Rig:
             time.sleep(0.05)
         pytest.fail(f"brouterd not ready after {timeout}s:\n{self.log_text()}")
 
+    def tc_progs(self, hook):
+        """{device: id} of brouter's tc program on @hook ("ingress" or
+        "egress") of each port that has it, however it was attached: a
+        tcx link (BPF_PROG_QUERY: bpftool 7.1 does not list tcx) or a
+        clsact filter (bpftool net)."""
+        net = json.loads(self.ns("bpftool", "net", "-j").stdout)[0]
+        progs = {e["devname"]: e["id"] for e in net.get("tc", [])
+                 if e.get("kind") == f"clsact/{hook}"}
+        at = bs.BPF_TCX_INGRESS if hook == "ingress" else bs.BPF_TCX_EGRESS
+        for dev in PORT_IF:
+            with self.inside():
+                ids = bs.prog_query(socket.if_nametoindex(dev), at)
+            for i in ids:
+                fd = bs.prog_get_fd_by_id(i)
+                try:
+                    if bs.prog_info(fd).name.startswith(b"tc_brouter"):
+                        progs[dev] = i
+                finally:
+                    os.close(fd)
+        return progs
+
     def _find_programs(self):
         net = json.loads(self.ns("bpftool", "net", "-j").stdout)[0]
         xdp = {e["devname"]: e["id"] for e in net.get("xdp", [])}
-        tc = {e["devname"]: e["id"] for e in net.get("tc", [])
-              if e.get("kind") == "clsact/ingress"}
+        tc = self.tc_progs("ingress")
         for dev in PORT_IF:
             assert dev in xdp, f"no XDP program on {dev}: {net}"
             assert dev in tc, f"no tc ingress program on {dev}: {net}"

@@ -290,8 +290,13 @@ def test_port_renamed_away_and_back(rig, daemon):
     wait_for(lambda: "LAN port lan0" in daemon.log()[since:] and
              "was renamed" in daemon.log()[since:], timeout=2, interval=0.02,
              what="rename seen")
-    info = topo.link_info(rig.rtr, "lanren0")
-    assert "xdp" not in info and "PROMISC" not in info["flags"], info
+    def given_back():
+        info = topo.link_info(rig.rtr, "lanren0")
+        return "xdp" not in info and "PROMISC" not in info["flags"]
+    # said first, then undone: closing a tcx link waits for an RCU grace period
+    wait_for(given_back, timeout=2, interval=0.02,
+             what="XDP and promiscuous mode off lanren0")
+    assert not bs.tcx_progs(rig.rtr, "lanren0"), "tc ingress left on the renamed device"
     run(rig.rtr, ["ip", "link", "set", "lanren0", "name", "lan0"])
     run(rig.rtr, ["ip", "link", "set", "lan0", "up"])
     wait_for(lambda: "LAN port lan0 is back" in daemon.log()[since:], timeout=2,

@@ -29,6 +29,7 @@ import time
 
 import pytest
 
+import bpfsys as bs
 import topo
 from topo import BROUTERD, ISP_V4, ISP_V6, RTR_WAN_V4, run, wait_for
 
@@ -153,6 +154,13 @@ def clsact(ns, dev):
 
 def ours(filters):
     return [f for f in filters if "tc_brouter_in" in json.dumps(f)]
+
+
+def ours_tc(ns, dev, hook="ingress"):
+    """brouter's tc programs on @dev's @hook, however attached: tcx links
+    (bpftool 7.1 lists none: BPF_PROG_QUERY) and clsact filters."""
+    tcx = [name for _, name in bs.tcx_progs(ns, dev, hook) if name.startswith("tc_brouter")]
+    return tcx + (ours(tc_filters(ns, dev)) if hook == "ingress" else [])
 
 
 def nft_counters(ns, table):
@@ -468,7 +476,7 @@ def assert_attached(t, pin_dir):
         info = topo.link_info(t.rtr, dev)
         assert "xdp" in info, f"{dev}: no XDP program: {info}"
         assert "PROMISC" in info["flags"], f"{dev} not promiscuous while running"
-        assert ours(tc_filters(t.rtr, dev)), f"{dev}: no tc_brouter_in filter"
+        assert ours_tc(t.rtr, dev), f"{dev}: no tc_brouter_in filter"
     for name in ("stats", "settings", "fdb", "tx_ports"):
         assert os.path.exists(f"{pin_dir}/{name}"), f"{pin_dir}/{name} not pinned"
 
@@ -478,7 +486,7 @@ def assert_detached(t, pin_dir, promisc_before, clsact_before=(False, False)):
     for dev, was, had_clsact in zip(("lan0", "wan0"), promisc_before, clsact_before):
         info = topo.link_info(t.rtr, dev)
         assert "xdp" not in info, f"{dev}: XDP still attached: {info['xdp']}"
-        assert not ours(tc_filters(t.rtr, dev)), f"{dev}: tc_brouter_in still attached"
+        assert not ours_tc(t.rtr, dev), f"{dev}: tc_brouter_in still attached"
         assert clsact(t.rtr, dev) == had_clsact, f"{dev}: clsact qdisc not as before"
         assert ("PROMISC" in info["flags"]) == was, \
             f"{dev}: promiscuous {'on' if not was else 'off'} after exit, was " \
@@ -518,6 +526,109 @@ def test_sigterm_keeps_clsact_qdisc_and_filters_it_did_not_create(rig, pins):
         assert any(f.get("kind") == "u32" for f in left), left
     finally:
         rig.run(rig.rtr, ["tc", "qdisc", "del", "dev", "wan0", "clsact"], check=False)
+
+
+def mirrored(ns, dev):
+    """Packets the mirred action of the operator's filter on @dev ingress copied."""
+    out = json.loads(topo.run(ns, ["tc", "-s", "-j", "filter", "show", "dev", dev,
+                                   "ingress"]).stdout or "[]")
+    return sum(a.get("stats", {}).get("packets", 0) for f in out
+               for a in f.get("options", {}).get("actions", []) if a.get("kind") == "mirred")
+
+
+@pytest.fixture
+def observer(rig):
+    """An operator's own clsact filter on lan0 ingress, at a priority after
+    brouter's: a u32 match-all whose mirred action mirrors what it sees
+    to obs0 and counts it (the kernel here has no gact or matchall)."""
+    rig.run(rig.rtr, ["ip", "link", "add", "obs0", "type", "veth", "peer", "name", "obs1"])
+    try:
+        for d in ("obs0", "obs1"):
+            rig.run(rig.rtr, ["ip", "link", "set", d, "up"])
+        yield lambda: mirrored(rig.rtr, "lan0")
+    finally:
+        rig.run(rig.rtr, ["tc", "qdisc", "del", "dev", "lan0", "clsact"], check=False)
+        rig.run(rig.rtr, ["ip", "link", "del", "obs0"], check=False)
+
+
+def add_observer(rig):
+    rig.run(rig.rtr, ["tc", "qdisc", "add", "dev", "lan0", "clsact"], check=False)
+    rig.run(rig.rtr, ["tc", "filter", "add", "dev", "lan0", "ingress", "prio", "60000",
+                      "protocol", "all", "u32", "match", "u32", "0", "0",
+                      "action", "mirred", "egress", "mirror", "dev", "obs0"])
+
+
+@pytest.mark.parametrize("how", ["auto", "clsact"])
+def test_tc_programs_behind_brouters_still_see_what_it_passes(rig, pins, observer, how):
+    """brouter's tc ingress lets what it passes go on (TC_ACT_UNSPEC: tcx's
+    TCX_NEXT, clsact's next filter): an operator's filter behind it, here a
+    clsact filter of a later priority, still sees every frame."""
+    conf = rig.config_file(f'tc-attach = "{how}";\n', name=f"tc-{how}.conf")
+    b = rig.start_brouterd(pin_dir=pins(), config=conf)
+    add_observer(rig)
+    before = observer()
+    # multicast from the LAN: XDP floods it, tc ingress copies and marks it
+    rig.run(rig.rtr, ["ping", "-6", "-c", "3", "-i", "0.2", "-I", "lanp", "ff02::1"],
+            check=False)
+    assert observer() - before >= 3, f"the operator's filter saw nothing\n{b.log()}"
+    assert b.stop() == 0, b.log()
+
+
+def test_tc_attach_auto_uses_tcx_links_and_no_clsact_qdisc(rig, pins):
+    """Linux 6.6+ has tcx: no qdisc made, one link per hook (ingress on
+    both ports, egress on both for the IPv4 fast path), gone with SIGKILL."""
+    b = rig.start_brouterd(pin_dir=pins())
+    for dev in ("lan0", "wan0"):
+        assert [n for _, n in bs.tcx_progs(rig.rtr, dev, "ingress")] == ["tc_brouter_in"]
+        assert [n for _, n in bs.tcx_progs(rig.rtr, dev, "egress")] == ["tc_brouter_out"]
+        assert not clsact(rig.rtr, dev), f"{dev}: a clsact qdisc was made"
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(timeout=10)
+    for dev in ("lan0", "wan0"):
+        for hook in ("ingress", "egress"):
+            wait_for(lambda dev=dev, hook=hook: not bs.tcx_progs(rig.rtr, dev, hook),
+                     timeout=5, what=f"{dev} {hook}: tcx link gone with the process")
+
+
+def test_tc_attach_clsact_uses_a_qdisc_and_removes_it(rig, pins):
+    conf = rig.config_file('tc-attach = "clsact";\n', name="tc-clsact.conf")
+    pd = pins()
+    b = rig.start_brouterd(pin_dir=pd, config=conf)
+    for dev in ("lan0", "wan0"):
+        assert not bs.tcx_progs(rig.rtr, dev, "ingress"), f"{dev}: a tcx link with clsact"
+        assert clsact(rig.rtr, dev) and len(ours(tc_filters(rig.rtr, dev))) == 1
+    assert b.stop() == 0, b.log()
+    assert_detached(rig, pd, (False, False))
+
+
+def test_tcx_brouterd_removes_what_a_killed_clsact_one_left(rig, pins):
+    """A brouterd that used clsact, killed, leaves its filters and qdisc; the
+    next one, on tcx, takes them away (its filter would run after its own
+    program) and on exit leaves the ports as they were before either."""
+    pd = pins()
+    conf = rig.config_file('tc-attach = "clsact";\n', name="tc-clsact.conf")
+    first = rig.start_brouterd(pin_dir=pd, config=conf)
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    assert all(ours(tc_filters(rig.rtr, d)) for d in ("lan0", "wan0"))
+    second = rig.start_brouterd(pin_dir=pd)
+    try:
+        for dev in ("lan0", "wan0"):
+            assert ours_tc(rig.rtr, dev) == ["tc_brouter_in"], ours_tc(rig.rtr, dev)
+        assert "removed a tc ingress filter left by an earlier brouterd" in second.log()
+        assert second.stop() == 0, second.log()
+        assert_detached(rig, pd, (False, False))
+    finally:
+        for dev in ("lan0", "wan0"):
+            rig.run(rig.rtr, ["tc", "qdisc", "del", "dev", dev, "clsact"], check=False)
+
+
+def test_tc_attach_is_checked(rig, pins):
+    p = rig.run_brouterd("--tc-attach", "qdisc", "--check-config")
+    assert p.returncode != 0 and "--tc-attach: 'qdisc' is not auto, tcx or clsact" in p.stderr
+    bad = rig.config_file('tc-attach = "qdisc";\n', name="tc-bad.conf")
+    p = topo.run(rig.rtr, [BROUTERD, "-c", bad, "--check-config"], check=False)
+    assert p.returncode != 0 and "tc-attach" in p.stderr, p.stderr
 
 
 def assert_refused(rig, p, pin_dir, *keywords):
@@ -599,11 +710,11 @@ def test_refused_start_rolls_back_the_port_it_had_attached(rig, pins):
     info = topo.link_info(rig.rtr, "lan0")
     assert "xdp" not in info, "lan0: XDP left attached by the failed start"
     assert "PROMISC" not in info["flags"], "lan0: promisc left on by the failed start"
-    assert not ours(tc_filters(rig.rtr, "lan0")), "lan0: tc filter left"
+    assert not ours_tc(rig.rtr, "lan0"), "lan0: tc filter left"
     assert not clsact(rig.rtr, "lan0"), "lan0: clsact left"
     assert first.proc.poll() is None, first.log()
     assert "xdp" in topo.link_info(rig.rtr, "wan0")
-    assert ours(tc_filters(rig.rtr, "wan0")), "the failed start removed the first's filter"
+    assert ours_tc(rig.rtr, "wan0"), "the failed start removed the first's filter"
     assert first.stop() == 0, first.log()
     assert not os.path.exists(pd1)
 
@@ -642,12 +753,12 @@ def test_restart_after_sigkill_reuses_pin_dir(rig, pins):
         second = rig.start_brouterd(pin_dir=pd)
         assert_attached(rig, pd)
         for dev in ("lan0", "wan0"):
-            assert len(ours(tc_filters(rig.rtr, dev))) == 1, f"{dev}: stale tc filter kept"
+            assert len(ours_tc(rig.rtr, dev)) == 1, f"{dev}: stale tc filter kept"
         assert second.stop() == 0, second.log()
         assert not os.path.exists(pd)
         for dev in ("lan0", "wan0"):
             assert "xdp" not in topo.link_info(rig.rtr, dev)
-            assert not ours(tc_filters(rig.rtr, dev)), f"{dev}: tc_brouter_in left"
+            assert not ours_tc(rig.rtr, dev), f"{dev}: tc_brouter_in left"
             assert not topo.promisc(rig.rtr, dev), f"{dev}: left promiscuous"
             qd = rig.run(rig.rtr, ["tc", "qdisc", "show", "dev", dev]).stdout
             assert "clsact" not in qd, f"{dev}: clsact qdisc left: {qd}"
@@ -746,7 +857,7 @@ def assert_attached_ports(t):
     for dev in ("lan0", "wan0"):
         info = topo.link_info(t.rtr, dev)
         assert "xdp" in info, f"{dev}: no XDP program: {info}"
-        assert ours(tc_filters(t.rtr, dev)), f"{dev}: no tc_brouter_in filter"
+        assert ours_tc(t.rtr, dev), f"{dev}: no tc_brouter_in filter"
 
 
 def test_survives_its_log_reader_going_away(rig, pins):

@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+import bpfsys as bs
+
 import br4in6
 import topo
 from topo import run, wait_for
@@ -491,8 +493,10 @@ class Rig:
         return run(self.rtr, ["nft", "list", "tables"]).stdout
 
     def egress_filters(self):
-        return run(self.rtr, ["tc", "filter", "show", "dev", "wan0", "egress"],
-                   check=False).stdout.strip()
+        """brouter's tc egress on wan0, a tcx link or a clsact filter ("": none)."""
+        tcx = " ".join(name for _, name in bs.tcx_progs(self.rtr, "wan0", "egress"))
+        return (tcx + run(self.rtr, ["tc", "filter", "show", "dev", "wan0", "egress"],
+                          check=False).stdout).strip()
 
     def neigh4(self):
         return run(self.rtr, ["ip", "-4", "neigh", "show", "dev", "wan0"]).stdout

@@ -104,9 +104,7 @@ class TunRig(Rig):
             self.conf.close()
 
     def egress_progs(self):
-        net = json.loads(self.ns("bpftool", "net", "-j").stdout)[0]
-        return {e["devname"]: e["id"] for e in net.get("tc", [])
-                if e.get("kind") == "clsact/egress"}
+        return self.tc_progs("egress")
 
     def find_egress(self):
         progs = self.egress_progs()
@@ -490,7 +488,7 @@ def test_tc_egress_leaves_everything_else_alone(mape, what):
         frame, port = bytes(ipv4_out(CE4, INET)), LAN
     before = mape.stats()
     r = mape.tc_out(frame, port)
-    assert r.retval == bs.TC_ACT_OK and r.data == frame
+    assert r.retval == bs.TC_PASS and r.data == frame
     assert tun_counted(before, mape.stats()) == {}
 
 
@@ -611,7 +609,7 @@ def test_tunnel_that_cannot_be_set_up_stops_brouterd_leaving_nothing_behind():
         log = r.log_text()
         assert "a route for 0.0.0.0/0 exists already; the tunnel needs it" in log, log
         assert "nothing of it is left" in log
-        assert r.egress_progs() == {}
+        assert r.egress_progs() == {} and r.tc_progs("ingress") == {}
         net = json.loads(r.ns("bpftool", "net", "-j").stdout)[0]
         assert not net.get("xdp") and not net.get("tc"), net
         addrs = r.ns("ip", "addr", "show").stdout

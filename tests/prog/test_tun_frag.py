@@ -35,7 +35,8 @@ from test_tun4in6 import (AFTR, B4, BR, BR_MAC, CE4, CE6, IN_SET, INET, NOT_IN_S
                           tun_rig)
 from test_tun4in6 import DSLITE_CONF, MAPE_CONF
 
-TC_ACT_OK, TC_ACT_SHOT, TC_ACT_STOLEN = 0, 2, 4
+TC_ACT_SHOT, TC_ACT_STOLEN = 2, 4
+TC_PASS = bs.TC_PASS  # a whole datagram goes on to the stack (bpf/lib/tc.h)
 SLOTS, REASM_MAX, MAX_FRAGS, TIMEOUT_S = 16, 15360, 16, 2   # include/brouter/abi.h
 PIECE = 1232            # what a BR on a 1280-byte path puts in a fragment
 SLOT = struct.Struct("<32sIBBBBHHII4xQQ")   # struct reasm_slot up to its ranges
@@ -170,7 +171,7 @@ def reassembled(inner):
 def assert_reassembled(rig, inner, data):
     """@data, in the order given, make @inner on the last frame."""
     res, got = run_all(rig, data)
-    assert [r.retval for r in res] == [TC_ACT_STOLEN] * (len(data) - 1) + [TC_ACT_OK]
+    assert [r.retval for r in res] == [TC_ACT_STOLEN] * (len(data) - 1) + [TC_PASS]
     # the CE's port becomes its NAT stand-in, as for a whole packet
     assert res[-1].data == decapsulated(rig, as_ce_sees(inner))
     assert got == {**no_meta(data), **held(data[:-1]), **reassembled(inner)}
@@ -210,7 +211,7 @@ def test_interleaved_datagrams_of_one_source_each_come_out_whole(mape):
     a, b = udp_in(2500, seed=1), udp_in(2500, IN_SET[1], seed=2)
     fa, fb = frames(mape, a, [PIECE, PIECE], 21), frames(mape, b, [PIECE, PIECE], 22)
     res, got = run_all(mape, [fa[0], fb[2], fb[0], fa[2], fb[1], fa[1]])
-    assert [r.retval for r in res] == [4, 4, 4, 4, 0, 0]
+    assert [r.retval for r in res] == [TC_ACT_STOLEN] * 4 + [TC_PASS] * 2
     assert res[4].data == decapsulated(mape, as_ce_sees(b)) and \
         res[5].data == decapsulated(mape, as_ce_sees(a))
     assert got[("tun_reasm", WAN)] == (2, 28 + len(a) + len(b))
@@ -309,7 +310,7 @@ def test_xdp_hands_fragments_from_the_br_to_tc_and_leaves_other_ipv6_fragments(m
     assert counted(before, mape.stats()) == {("rx", WAN): (1, len(other)),
                                               ("local", WAN): (1, len(other))}
     res, got = run_all(mape, [other])
-    assert res[0].retval == TC_ACT_OK and res[0].data == other
+    assert res[0].retval == TC_PASS and res[0].data == other
     assert ("tun_frag_held", WAN) not in got and ("drop", WAN) not in got
 
 
@@ -328,7 +329,7 @@ def test_exact_duplicate_is_dropped_alone_and_the_datagram_completes(mape):
     inner = udp_in(3000)
     f = frames(mape, inner, [PIECE, PIECE], ident=42)
     res, got = run_all(mape, [f[0], f[1], f[1], f[2]])
-    assert [r.retval for r in res] == [4, 4, 2, 0]
+    assert [r.retval for r in res] == [TC_ACT_STOLEN, TC_ACT_STOLEN, TC_ACT_SHOT, TC_PASS]
     assert res[3].data == decapsulated(mape, as_ce_sees(inner))
     assert got == {**no_meta(f + [f[1]]), **held(f[:2]), **dropped("tun_frag_overlap", [f[1]]),
                    **reassembled(inner)}
@@ -342,7 +343,7 @@ def test_malformed_fragments_are_dropped_alone(mape):
     short_last = frame(mape, (PIECE, inner[PIECE:PIECE + 8], False), 43)     # ends twice
     cut_frame = f[1][:-100]                                                   # plen > frame
     res, got = run_all(mape, [f[2], odd, past, short_last, cut_frame, f[0], f[1]])
-    assert [r.retval for r in res] == [4, 2, 2, 2, 2, 4, 0]
+    assert [r.retval for r in res] == [TC_ACT_STOLEN] + [TC_ACT_SHOT] * 4 + [TC_ACT_STOLEN, TC_PASS]
     assert res[-1].data == decapsulated(mape, as_ce_sees(inner))
     bad = [odd, past, short_last, cut_frame]
     assert got == {**no_meta([f[2], *bad, f[0], f[1]]), **held([f[2], f[0]]),
@@ -425,7 +426,7 @@ def test_flood_of_first_fragments_costs_16_slots_and_spares_a_datagram_in_progre
 
 def assert_reassembled_last(rig, inner, last):
     res, got = run_all(rig, [last])
-    assert res[0].retval == TC_ACT_OK and res[0].data == decapsulated(rig, as_ce_sees(inner))
+    assert res[0].retval == TC_PASS and res[0].data == decapsulated(rig, as_ce_sees(inner))
     assert got == {**no_meta([last]), **reassembled(inner)}
 
 

@@ -27,7 +27,7 @@ from fwrig import on_one_cpu
 from progrig import WAN, expect
 from test_tun4in6 import (BR_MAC, TC_ACT_REDIRECT, assert_decap, assert_dropped,
                           decapsulated, ipv4_out, tun_counted, tun_rig)
-from test_tun_frag import (PIECE, TC_ACT_OK, TC_ACT_SHOT, TC_ACT_STOLEN, cut, empty,
+from test_tun_frag import (PIECE, TC_PASS, TC_ACT_SHOT, TC_ACT_STOLEN, cut, empty,
                            run_all, slots)
 
 GRE_PEER = "2001:db8:ffff::47"
@@ -258,7 +258,7 @@ def test_fragmented_gre_is_reassembled_into_the_inner_ipv4(gre, opts):
                       nh=60 if opts else 47)
     data.reverse()
     res, got = run_all(gre, data)
-    assert [r.retval for r in res] == [TC_ACT_STOLEN, TC_ACT_STOLEN, TC_ACT_OK], got
+    assert [r.retval for r in res] == [TC_ACT_STOLEN, TC_ACT_STOLEN, TC_PASS], got
     assert res[-1].data == decapsulated(gre, inner)
     assert got[("tun_reasm", WAN)] == (1, 14 + len(inner))
     assert all(s[0] == 0 for s in slots(gre))

@@ -487,7 +487,7 @@ def test_tc_marks_ipv6_without_metadata_by_arrival_port(rig, port):
     frame = ip6_frame(new_mac(), new_mac(), port)
     before = rig.stats()
     r = rig.tc(rig.ifindex[port], frame)
-    assert r.retval == bs.TC_ACT_OK
+    assert r.retval == bs.TC_PASS
     assert r.ctx.mark == (0x600, 0x601)[port]
     assert r.data == frame
     assert counted(before, rig.stats()) == \
@@ -500,7 +500,7 @@ def test_tc_leaves_ipv4_mark_alone(rig, port, mark):
     frame = _ipv4(rig, new_mac())
     before = rig.stats()
     r = rig.tc(rig.ifindex[port], frame, mark=mark)
-    assert r.retval == bs.TC_ACT_OK
+    assert r.retval == bs.TC_PASS
     assert r.ctx.mark == mark
     assert r.data == frame
     assert counted(before, rig.stats()) == {}
@@ -512,7 +512,7 @@ def test_tc_ignores_foreign_interface(rig):
     frame = ip6_frame(new_mac(), new_mac())
     before = rig.stats()
     r = rig.tc(lanp, frame)
-    assert r.retval == bs.TC_ACT_OK and r.ctx.mark == 0
+    assert r.retval == bs.TC_PASS and r.ctx.mark == 0
     assert counted(before, rig.stats()) == {}
 
 
@@ -542,7 +542,7 @@ def test_settings_follow_options(rig_opts):
 def test_tc_marks_follow_mark_options(rig_opts, port):
     frame = ip6_frame(new_mac(), new_mac(), port)
     r = rig_opts.tc(rig_opts.ifindex[port], frame)
-    assert r.retval == bs.TC_ACT_OK
+    assert r.retval == bs.TC_PASS
     assert r.ctx.mark == (0x10, 0x20)[port]
 
 
