@@ -167,6 +167,13 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CTL_LIB) $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
+# test_attach drives the daemon's attach.c against a kernel it stands in for.
+$(BUILD)/unit/test_attach: $(BUILD)/tests/unit/test_attach.o \
+		$(call obj,loader/daemon/attach.c) $(CTL_LIB) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
 # Programs the namespace tests drive (tests/ns/*.c), linked like the unit tests.
 NS_TOOLS := $(patsubst tests/ns/%.c,$(BUILD)/ns/%,$(wildcard tests/ns/*.c))
 $(BUILD)/ns/%: $(BUILD)/tests/ns/%.o $(LIB)
