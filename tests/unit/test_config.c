@@ -108,6 +108,7 @@ static void example_parses_to_its_values(void **state)
 	assert_int_equal(c.opt.ethertypes[0], 0x88cc);
 	assert_int_equal(c.opt.xdp_mode, BR_XDP_AUTO);
 	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_AUTO);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_AUTO);
 	assert_string_equal(c.metrics_listen, "");
 	assert_int_equal(c.opt.wait, 0);
 	assert_int_equal(c.log_level, BR_LOG_INFO);
@@ -135,7 +136,7 @@ static void example_parses_to_its_values(void **state)
 	ph = &c.pinholes[0];
 	assert_string_equal(ph->name, "ssh");
 	assert_string_equal(ph->file, EXAMPLE);
-	assert_int_equal(ph->line, 129); /* where the example has it */
+	assert_int_equal(ph->line, 133); /* where the example has it */
 	assert_prefix(&ph->dst, "2001:db8:1::10", 128);
 	assert_int_equal(ph->proto, IPPROTO_TCP);
 	assert_int_equal(ph->n_ranges, 2);
@@ -457,7 +458,15 @@ static void metrics_and_attach_keys(void **state)
 	assert_int_equal(load_text("metrics = { listen = \"0.0.0.0:65535\"; };\n"
 				   "xdp-attach = \"libxdp\";\n", &c), 0);
 	assert_int_equal(c.opt.xdp_attach, BR_XDP_ATTACH_LIBXDP);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_AUTO);
 	config_free(&c);
+	assert_int_equal(load_text("tc-attach = \"clsact\";\n", &c), 0);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_CLSACT);
+	config_free(&c);
+	assert_int_equal(load_text("tc-attach = \"tcx\";\n", &c), 0);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_TCX);
+	config_free(&c);
+	assert_true(CAPTURE(load_text("tc-attach = \"qdisc\";\n", &c)) < 0);
 }
 
 static void values_normalised(void **state)
@@ -599,6 +608,24 @@ static void command_line_beats_file(void **state)
 	/* the command line can make the ports equal: refused */
 	assert_true(run(ARGV("-c", path, "--lan", "wan0"), &c) < 0);
 	assert_non_null(strstr(errors, "same interface"));
+}
+
+/* --tc-attach beats the file's tc-attach; a bad value names the option. */
+static void tc_attach_command_line_beats_file(void **state)
+{
+	struct br_config c;
+
+	(void)state;
+	write_file("brouter.conf", "lan = \"lan0\"; wan = \"wan0\";\n"
+				   "tc-attach = \"tcx\";\n");
+	assert_int_equal(run(ARGV("-c", path), &c), 0);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_TCX);
+	config_free(&c);
+	assert_int_equal(run(ARGV("-c", path, "--tc-attach", "clsact"), &c), 0);
+	assert_int_equal(c.opt.tc_attach, BR_TC_ATTACH_CLSACT);
+	config_free(&c);
+	assert_true(CAPTURE(run(ARGV("-c", path, "--tc-attach", "qdisc"), &c)) <
+		    0);
 }
 
 static void ports_required_except_for_check(void **state)
@@ -851,6 +878,7 @@ int main(void)
 		cmocka_unit_test(include_relative_to_file),
 		cmocka_unit_test(failed_load_leaves_out_untouched),
 		cmocka_unit_test(command_line_beats_file),
+		cmocka_unit_test(tc_attach_command_line_beats_file),
 		cmocka_unit_test(ports_required_except_for_check),
 		cmocka_unit_test(reload_keeps_running_config_on_error),
 		cmocka_unit_test(tunnel_group),
