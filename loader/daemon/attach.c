@@ -144,8 +144,9 @@ static int clsact_filter_remove(struct br_port_attach *pa,
 
 /*
  * The first attach on a port decides how: a tcx link unless configured
- * otherwise; where the kernel has no tcx and tc-attach is auto, clsact.
- * Returns 0 when attached by tcx or when clsact is to be used.
+ * otherwise; where the kernel refuses one and tc-attach is auto, clsact.
+ * Returns 1 when attached by tcx, 0 when clsact is to be used, or a
+ * negative error.
  */
 static int tcx_try(struct br_port_attach *pa, int prog_fd)
 {
@@ -177,7 +178,7 @@ static int tcx_try(struct br_port_attach *pa, int prog_fd)
 		return err;
 	}
 	/* EINVAL: a kernel before 6.6, which knows no tcx attach type */
-	pr_info("%s: no tcx links here (%s): tc programs go on a clsact qdisc",
+	pr_info("%s: tcx link refused (%s): tc programs go on a clsact qdisc",
 		pa->ifname, strerror(-err));
 	pa->tc_how = BR_TC_ATTACH_CLSACT;
 	return 0;
