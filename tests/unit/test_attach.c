@@ -23,7 +23,7 @@
 
 /* What the kernel under test answers, and what it was asked. */
 static struct {
-	int tcx_errno;	/* bpf_link_create() of a tcx hook fails with it; 0: works */
+	int tcx_errno;	/* a tcx bpf_link_create() fails with it; 0: works */
 	int links;	/* tcx links made */
 	int updates;	/* tcx links given another program */
 	int hooks;	/* clsact qdiscs made */
@@ -93,8 +93,10 @@ int bpf_tc_detach(const struct bpf_tc_hook *hook,
 
 static struct br_port_attach port(enum br_tc_attach want)
 {
-	struct br_port_attach pa = { .ifname = "eth0", .ifindex = 2,
-				     .xdp_link = -1, .tc_want = want,
+	struct br_port_attach pa = { .ifname = "eth0",
+				     .ifindex = 2,
+				     .xdp_link = -1,
+				     .tc_want = want,
 				     .tc_link = { -1, -1 } };
 
 	memset(&k, 0, sizeof(k));
