@@ -194,35 +194,14 @@ int xdp_mode_parse(const char *s, enum br_xdp_mode *out)
 const char *const xdp_attach_names[] = { "auto", "libxdp", "link", NULL };
 const char *const tc_attach_names[] = { "auto", "tcx", "clsact", NULL };
 
-/* The index of @s in the NULL-terminated @names. */
-static int name_index(const char *const *names, const char *s, int *out)
+int name_index(const char *const *names, const char *s)
 {
 	int i;
 
 	for (i = 0; names[i]; i++)
-		if (!strcmp(s, names[i])) {
-			*out = i;
-			return 0;
-		}
+		if (!strcmp(s, names[i]))
+			return i;
 	return -EINVAL;
-}
-
-int xdp_attach_parse(const char *s, enum br_xdp_attach *out)
-{
-	int i, err = name_index(xdp_attach_names, s, &i);
-
-	if (!err)
-		*out = i;
-	return err;
-}
-
-static int tc_attach_parse(const char *s, enum br_tc_attach *out)
-{
-	int i, err = name_index(tc_attach_names, s, &i);
-
-	if (!err)
-		*out = i;
-	return err;
 }
 
 static int parse_mark(struct br_options *o, const char *arg, int port)
@@ -239,6 +218,7 @@ static int parse_mark(struct br_options *o, const char *arg, int port)
 static int parse_one(struct br_options *o, int c, const char *arg)
 {
 	__u32 v;
+	int i;
 
 	switch (c) {
 	case 'c':
@@ -297,19 +277,23 @@ static int parse_one(struct br_options *o, int c, const char *arg)
 		o->given |= BR_GIVEN_XDP_MODE;
 		return 0;
 	case OPT_XDP_ATTACH:
-		if (xdp_attach_parse(arg, &o->xdp_attach)) {
+		i = name_index(xdp_attach_names, arg);
+		if (i < 0) {
 			pr_err("--xdp-attach: '%s' is not auto, libxdp or link",
 			       arg);
 			return -EINVAL;
 		}
+		o->xdp_attach = i;
 		o->given |= BR_GIVEN_XDP_ATTACH;
 		return 0;
 	case OPT_TC_ATTACH:
-		if (tc_attach_parse(arg, &o->tc_attach)) {
+		i = name_index(tc_attach_names, arg);
+		if (i < 0) {
 			pr_err("--tc-attach: '%s' is not auto, tcx or clsact",
 			       arg);
 			return -EINVAL;
 		}
+		o->tc_attach = i;
 		o->given |= BR_GIVEN_TC_ATTACH;
 		return 0;
 	case 'v':

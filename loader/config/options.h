@@ -124,11 +124,13 @@ int options_add_ethertype(struct br_options *o, __u32 t);
 /* "auto", "native", "generic". Returns 0 or -EINVAL. */
 int xdp_mode_parse(const char *s, enum br_xdp_mode *out);
 
-/* "auto", "libxdp", "link" (index into xdp_attach_names). 0 or -EINVAL. */
-extern const char *const xdp_attach_names[];
-int xdp_attach_parse(const char *s, enum br_xdp_attach *out);
+/* The index of @s in the NULL-terminated @names, or -EINVAL. */
+int name_index(const char *const *names, const char *s);
 
-/* "auto", "tcx", "clsact": enum br_tc_attach. */
+/* "auto", "libxdp", "link": enum br_xdp_attach, by index. */
+extern const char *const xdp_attach_names[];
+
+/* "auto", "tcx", "clsact": enum br_tc_attach, by index. */
 extern const char *const tc_attach_names[];
 
 #endif /* BR_OPTIONS_H */

@@ -243,11 +243,10 @@ int cfg_enum(struct cfg_ctx *x, const config_setting_t *s,
 
 	if (cfg_string(x, s, &v))
 		return -EINVAL;
-	for (i = 0; names[i]; i++) {
-		if (!strcmp(names[i], v)) {
-			*out = i;
-			return 0;
-		}
+	i = name_index(names, v);
+	if (i >= 0) {
+		*out = i;
+		return 0;
 	}
 	for (i = 0; names[i] && off < sizeof(known); i++)
 		off += snprintf(known + off, sizeof(known) - off, "%s\"%s\"",
