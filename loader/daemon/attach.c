@@ -21,6 +21,13 @@
 
 enum { TC_IN, TC_OUT };
 
+static const char *const tc_dir_name[] = { "ingress", "egress" };
+
+static enum bpf_tc_attach_point tc_point(int dir)
+{
+	return dir == TC_IN ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
 static int xdp_link_create(struct br_port_attach *pa, int prog_fd, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
@@ -130,7 +137,20 @@ static void tcx_detach(struct br_port_attach *pa, int dir)
 	pa->tc_link[dir] = -1;
 }
 
-/* Our cls_bpf filter on @point, if a brouterd that used clsact left one. */
+/* Program @prog_fd as our cls_bpf filter on the port's clsact @point. */
+static int clsact_filter_attach(struct br_port_attach *pa,
+				enum bpf_tc_attach_point point, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
+		    .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
+		    .priority = BR_TC_PRIO, .prog_fd = prog_fd,
+		    .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/* Our cls_bpf filter off @point (one a killed brouterd left, too). */
 static int clsact_filter_remove(struct br_port_attach *pa,
 				enum bpf_tc_attach_point point)
 {
@@ -188,9 +208,6 @@ int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
 		    .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
-		    .priority = BR_TC_PRIO, .prog_fd = prog_fd,
-		    .flags = BPF_TC_F_REPLACE);
 	int err;
 
 	err = tcx_try(pa, prog_fd);
@@ -202,7 +219,7 @@ int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 		return err;
 	}
 	pa->tc_created_hook = !err;
-	err = bpf_tc_attach(&hook, &opts);
+	err = clsact_filter_attach(pa, BPF_TC_INGRESS, prog_fd);
 	if (err) {
 		pr_err("%s: attach tc ingress filter: %s", pa->ifname, strerror(-err));
 		if (pa->tc_created_hook)
@@ -232,31 +249,32 @@ static void clsact_destroy(struct br_port_attach *pa)
 	pa->tc_created_hook = 0;
 }
 
-void detach_tc_ingress(struct br_port_attach *pa)
+/* Our program off the port's tc hook @dir, however it was attached. */
+static void tc_detach(struct br_port_attach *pa, int dir)
 {
 	int err;
 
+	if (pa->tc_how == BR_TC_ATTACH_TCX) {
+		tcx_detach(pa, dir);
+		return;
+	}
+	err = clsact_filter_remove(pa, tc_point(dir));
+	if (err && err != -ENOENT)
+		pr_warn("%s: detach tc %s filter: %s", pa->ifname,
+			tc_dir_name[dir], strerror(-err));
+}
+
+void detach_tc_ingress(struct br_port_attach *pa)
+{
 	if (!pa->tc_attached)
 		return;
 	pa->tc_attached = 0;
-	if (pa->tc_how == BR_TC_ATTACH_TCX) {
-		tcx_detach(pa, TC_IN);
-	} else {
-		err = clsact_filter_remove(pa, BPF_TC_INGRESS);
-		if (err && err != -ENOENT)
-			pr_warn("%s: detach tc ingress filter: %s", pa->ifname,
-				strerror(-err));
-	}
+	tc_detach(pa, TC_IN);
 	clsact_destroy(pa);
 }
 
 int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
-		    .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BR_TC_HANDLE,
-		    .priority = BR_TC_PRIO, .prog_fd = prog_fd,
-		    .flags = BPF_TC_F_REPLACE);
 	int err;
 
 	if (pa->tc_egress_users) {
@@ -266,7 +284,7 @@ int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
 	if (pa->tc_how == BR_TC_ATTACH_TCX)
 		err = tcx_attach(pa, prog_fd, TC_OUT);
 	else
-		err = bpf_tc_attach(&hook, &opts);
+		err = clsact_filter_attach(pa, BPF_TC_EGRESS, prog_fd);
 	if (err) {
 		pr_err("%s: attach tc egress (%s): %s", pa->ifname,
 		       tc_attach_names[pa->tc_how], strerror(-err));
@@ -279,21 +297,12 @@ int attach_tc_egress(struct br_port_attach *pa, int prog_fd, int user)
 
 void detach_tc_egress(struct br_port_attach *pa, int user)
 {
-	int err;
-
 	if (!(pa->tc_egress_users & user))
 		return;
 	pa->tc_egress_users &= ~user;
 	if (pa->tc_egress_users)
 		return;
-	if (pa->tc_how == BR_TC_ATTACH_TCX) {
-		tcx_detach(pa, TC_OUT);
-	} else {
-		err = clsact_filter_remove(pa, BPF_TC_EGRESS);
-		if (err && err != -ENOENT)
-			pr_warn("%s: detach tc egress filter: %s", pa->ifname,
-				strerror(-err));
-	}
+	tc_detach(pa, TC_OUT);
 	pr_debug("%s: tc egress detached", pa->ifname);
 }
 
