@@ -204,6 +204,23 @@ static int tcx_try(struct br_port_attach *pa, int prog_fd)
 	return 0;
 }
 
+/* A clsact qdisc brouterd created (here or, killed, before): removed. */
+static void clsact_destroy(struct br_port_attach *pa)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err;
+
+	if (!pa->tc_created_hook)
+		return;
+	/* Only a clsact qdisc we created; another tool's stays. */
+	err = bpf_tc_hook_destroy(&hook);
+	if (err && err != -ENOENT)
+		pr_warn("%s: remove clsact qdisc: %s", pa->ifname,
+			strerror(-err));
+	pa->tc_created_hook = 0;
+}
+
 int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
@@ -222,31 +239,12 @@ int attach_tc_ingress(struct br_port_attach *pa, int prog_fd)
 	err = clsact_filter_attach(pa, BPF_TC_INGRESS, prog_fd);
 	if (err) {
 		pr_err("%s: attach tc ingress filter: %s", pa->ifname, strerror(-err));
-		if (pa->tc_created_hook)
-			bpf_tc_hook_destroy(&hook);
-		pa->tc_created_hook = 0;
+		clsact_destroy(pa);
 		return err;
 	}
 	pa->tc_attached = 1;
 	pr_debug("%s: tc ingress filter attached", pa->ifname);
 	return 0;
-}
-
-/* A clsact qdisc brouterd created (here or, killed, before): removed. */
-static void clsact_destroy(struct br_port_attach *pa)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = pa->ifindex,
-		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int err;
-
-	if (!pa->tc_created_hook)
-		return;
-	/* Only a clsact qdisc we created; another tool's stays. */
-	err = bpf_tc_hook_destroy(&hook);
-	if (err && err != -ENOENT)
-		pr_warn("%s: remove clsact qdisc: %s", pa->ifname,
-			strerror(-err));
-	pa->tc_created_hook = 0;
 }
 
 /* Our program off the port's tc hook @dir, however it was attached. */

@@ -24,6 +24,7 @@
 /* What the kernel under test answers, and what it was asked. */
 static struct {
 	int tcx_errno;	/* a tcx bpf_link_create() fails with it; 0: works */
+	int filter_err; /* bpf_tc_attach() returns it */
 	int links;	/* tcx links made */
 	int updates;	/* tcx links given another program */
 	int hooks;	/* clsact qdiscs made */
@@ -66,8 +67,9 @@ int bpf_tc_hook_create(struct bpf_tc_hook *hook)
 
 int bpf_tc_hook_destroy(struct bpf_tc_hook *hook)
 {
-	(void)hook;
-	k.qdisc_destroyed++;
+	/* libbpf removes the qdisc for both points; for one, its filters */
+	if (hook->attach_point == (BPF_TC_INGRESS | BPF_TC_EGRESS))
+		k.qdisc_destroyed++;
 	return 0;
 }
 
@@ -79,6 +81,8 @@ static int dir_of(const struct bpf_tc_hook *hook)
 int bpf_tc_attach(const struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
 {
 	(void)opts;
+	if (k.filter_err)
+		return k.filter_err;
 	k.filters[dir_of(hook)]++;
 	return 0;
 }
@@ -166,6 +170,20 @@ static void test_auto_with_tcx_uses_links(void **state)
 	assert_int_equal(k.qdisc_destroyed, 0);
 }
 
+/* A filter the kernel refuses: the clsact qdisc made for it goes too. */
+static void test_refused_filter_takes_its_new_qdisc_away(void **state)
+{
+	struct br_port_attach pa = port(BR_TC_ATTACH_CLSACT);
+
+	(void)state;
+	k.filter_err = -EPERM;
+	assert_int_equal(attach_tc_ingress(&pa, 7), -EPERM);
+	assert_int_equal(k.hooks, 1);
+	assert_int_equal(k.qdisc_destroyed, 1);
+	assert_false(pa.tc_created_hook);
+	assert_false(pa.tc_attached);
+}
+
 /* clsact configured: tcx is never tried. */
 static void test_clsact_configured_never_tries_tcx(void **state)
 {
@@ -184,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_tcx_required_without_tcx_fails_cleanly),
 		cmocka_unit_test(test_auto_with_tcx_uses_links),
 		cmocka_unit_test(test_clsact_configured_never_tries_tcx),
+		cmocka_unit_test(test_refused_filter_takes_its_new_qdisc_away),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
