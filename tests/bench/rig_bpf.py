@@ -14,11 +14,11 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
-from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES, BPF_TCX_EGRESS,  # noqa: E402,F401
+from bpfsys import (BPF_F_TEST_XDP_LIVE_FRAMES,  # noqa: E402,F401
                     TC_ACT_OK, TC_ACT_SHOT, TC_ACT_UNSPEC, XDP_ABORTED, XDP_DROP,
                     XDP_PASS, XDP_REDIRECT, XDP_TX, SkBuff, XdpMd, map_delete,
                     map_info, map_lookup, map_update, obj_get, possible_cpus,
-                    prog_get_fd_by_id, prog_info, prog_query, prog_test_run, setns)
+                    prog_get_fd_by_id, prog_info, prog_test_run, setns_path, tcx_progs)
 
 TC_ACT_REDIRECT = 7  # <linux/pkt_cls.h>
 
@@ -29,14 +29,7 @@ TC_VERDICT = {TC_ACT_OK: "ok", TC_ACT_UNSPEC: "next", TC_ACT_SHOT: "shot",
 VERDICT = {"xdp": XDP_VERDICT, "tc": TC_VERDICT}
 
 
-def setns_thread(ns_path):
-    """Move the calling thread (only) into the network namespace at
-    ns_path (os.setns is Python 3.12+; Debian 12 has 3.11)."""
-    fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        setns(fd)
-    finally:
-        os.close(fd)
+setns_thread = setns_path  # the calling thread into the netns at a path
 
 
 def percpu_u64_sum(fd, key, ncpus):

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -130,31 +129,12 @@ def link(ns, dev):
     return json.loads(run(ns, ["ip", "-d", "-j", "link", "show", "dev", dev]).stdout)[0]
 
 
-def _tcx_egress_ids(ns, dev):
-    """Ids of the programs on dev's tcx egress (bpftool 7.1 lists no tcx):
-    BPF_PROG_QUERY from a thread inside the netns."""
-    out = []
-
-    def query():
-        rig_bpf.setns_thread(os.path.join(NETNS_DIR, ns))
-        out.extend(rig_bpf.prog_query(socket.if_nametoindex(dev),
-                                      rig_bpf.BPF_TCX_EGRESS))
-    t = threading.Thread(target=query)
-    t.start()
-    t.join()
-    return out
-
-
 def tc_egress_prog_id(ns, dev):
     """Id of brouter's program on dev's tc egress (a tcx link or a clsact
     filter), or None."""
-    for i in _tcx_egress_ids(ns, dev):
-        fd = rig_bpf.prog_get_fd_by_id(i)
-        try:
-            if rig_bpf.prog_info(fd).name.startswith(b"tc_brouter"):
-                return i
-        finally:
-            os.close(fd)
+    for i, name in rig_bpf.tcx_progs(ns, dev, "egress"):
+        if name.startswith("tc_brouter"):
+            return i
     net = json.loads(run(ns, ["bpftool", "net", "-j"]).stdout)[0]
     for e in net.get("tc", []):
         if e.get("devname") == dev and e.get("kind") == "clsact/egress":

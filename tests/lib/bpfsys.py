@@ -197,6 +197,16 @@ def setns(fd, nstype=CLONE_NEWNET):
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
+def setns_path(ns_path):
+    """Move the calling thread (only) into the network namespace at
+    @ns_path (os.setns is Python 3.12+; Debian 12 has 3.11)."""
+    fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(fd)
+    finally:
+        os.close(fd)
+
+
 def possible_cpus():
     """Number of possible CPUs: the per-CPU map value count."""
     with open("/sys/devices/system/cpu/possible") as f:
@@ -239,11 +249,7 @@ def tcx_progs(netns, dev, hook="ingress"):
 
     def query():
         try:
-            fd = os.open(os.path.join("/run/netns", netns), os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                setns(fd)
-            finally:
-                os.close(fd)
+            setns_path(os.path.join("/run/netns", netns))
             for i in prog_query(socket.if_nametoindex(dev), at):
                 pfd = prog_get_fd_by_id(i)
                 try:

@@ -147,17 +147,10 @@ class Rig:
         net = json.loads(self.ns("bpftool", "net", "-j").stdout)[0]
         progs = {e["devname"]: e["id"] for e in net.get("tc", [])
                  if e.get("kind") == f"clsact/{hook}"}
-        at = bs.BPF_TCX_INGRESS if hook == "ingress" else bs.BPF_TCX_EGRESS
         for dev in PORT_IF:
-            with self.inside():
-                ids = bs.prog_query(socket.if_nametoindex(dev), at)
-            for i in ids:
-                fd = bs.prog_get_fd_by_id(i)
-                try:
-                    if bs.prog_info(fd).name.startswith(b"tc_brouter"):
-                        progs[dev] = i
-                finally:
-                    os.close(fd)
+            for i, name in bs.tcx_progs(self.name, dev, hook):
+                if name.startswith("tc_brouter"):
+                    progs[dev] = i
         return progs
 
     def _find_programs(self):
