@@ -6,6 +6,8 @@
  * (the brouter needs RA/ND for its own address). IPv6 that reaches the
  * stack gets the direction mark for ip6tables/nft (-m mark 0x600/0x601).
  * Fragments of IPv4-in-IPv6 on the WAN are reassembled here (tun/reasm.h).
+ * IPv4 the fast path wants conntrack to skip gets the priority brouterd's
+ * nftables table notracks (BR_NOTRACK_PRIO).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -63,6 +65,9 @@ int tc_brouter_in(struct __sk_buff *skb)
 		else
 			stat_add(BR_STAT_TC_CLONED, port, skb->len);
 	}
+	/* for the raw chain of brouterd's nftables table: notrack */
+	if (flags & BR_META_NOTRACK)
+		skb->priority = BR_NOTRACK_PRIO;
 	if ((flags & BR_META_MARK) && (s->flags & BR_F_MARK)) {
 		skb->mark = s->mark[port];
 		stat_add(BR_STAT_TC_MARKED, port, skb->len);

@@ -247,6 +247,8 @@ __noinline int ip4_local(struct xdp_md *ctx, __u32 port, __u64 bytes, int decap,
 		}
 	} else if (r) {
 		stat_add(r, port, bytes); /* why it stays the kernel's */
+		if (r == BR_STAT_FP4_UNTRACKED)
+			meta_write(ctx, port, BR_META_NOTRACK);
 	}
 	stat_add(stat, port, bytes);
 	return act;

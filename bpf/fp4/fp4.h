@@ -112,11 +112,13 @@ static __always_inline __u32 fp4_parse(struct xdp_md *ctx, struct fp4_pkt *p,
 /*
  * A GO or WAIT entry for @p that is still believed, made by the slow
  * path if need be; for a GO entry into a tunnel, *@tun is its slot.
+ * *@fresh: this CPU had no entry of @p's at all (not even a lapsed one).
  */
 static __always_inline struct fp4_entry *fp4_lookup(struct xdp_md *ctx,
 						    struct fp4_pkt *p,
 						    __u32 port, __u32 gen,
-						    const struct fp4_tun **tun)
+						    const struct fp4_tun **tun,
+						    int *fresh)
 {
 	struct fp4_set *set = fp4_set_of(&p->k);
 	struct fp4_entry *e;
@@ -128,12 +130,32 @@ static __always_inline struct fp4_entry *fp4_lookup(struct xdp_md *ctx,
 	if (e && fp4_live(e, gen, now) &&
 	    (e->state != FP4_GO || !e->tun || (*tun = fp4_tun_of(e))))
 		return e;
+	*fresh = !e;
 	if (!e)
 		e = fp4_victim(set);
 	fp4_confirm(ctx, p, e, port);
 	if (e->state == FP4_GO && e->tun && !(*tun = fp4_tun_of(e)))
 		return NULL;
 	return e;
+}
+
+/*
+ * BR_STAT_FP4_UNTRACKED for the first packet of a UDP flow direction
+ * conntrack has no entry of, when conntrack runs for the fast path
+ * alone: the kernel forwards it as it would with no fast path, without
+ * conntrack, so a query answered once (DNS, NTP) never costs an entry.
+ * The next packet (its WAIT entry is found, lapsed or not) is tracked.
+ * TCP is always tracked: conntrack must see its handshake.
+ */
+static __always_inline __u32 fp4_untracked(const struct br_settings *s,
+					   const struct fp4_pkt *p,
+					   const struct fp4_entry *e, int fresh)
+{
+	return fresh && (s->fp4.flags & BR_FP4_LAZY_CT) &&
+			       p->k.t.proto == IPPROTO_UDP &&
+			       e->why == BR_STAT_FP4_NO_CT - BR_FP4_WHY_FIRST
+		       ? BR_STAT_FP4_UNTRACKED
+		       : 0;
 }
 
 /*
@@ -149,6 +171,7 @@ static __always_inline int fp4_forward(struct xdp_md *ctx, __u32 port)
 	struct fp4_entry *e;
 	struct fp4_pkt p;
 	__u32 why, zero = 0;
+	int fresh = 0;
 
 	s = bpf_map_lookup_elem(&settings, &zero);
 	if (!s || !(s->fp4.flags & BR_FP4_ON) || !fp4_to_us(ctx, s, port))
@@ -156,11 +179,11 @@ static __always_inline int fp4_forward(struct xdp_md *ctx, __u32 port)
 	why = fp4_parse(ctx, &p, port);
 	if (why)
 		return why;
-	e = fp4_lookup(ctx, &p, port, s->fp4.gen, &tun);
+	e = fp4_lookup(ctx, &p, port, s->fp4.gen, &tun, &fresh);
 	if (!e || e->state == FP4_EMPTY)
 		return BR_STAT_FP4_ROUTE;
 	if (e->state != FP4_GO)
-		return BR_FP4_WHY_FIRST + e->why;
+		return fp4_untracked(s, &p, e, fresh) ?: BR_FP4_WHY_FIRST + e->why;
 	if (p.tot_len > e->mtu)
 		return BR_STAT_FP4_MTU;
 	if (tun ? fp4_encap(ctx, e, tun, s->tun_dscp) : fp4_rewrite(ctx, e))

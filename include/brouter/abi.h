@@ -256,6 +256,12 @@ struct br_drop_event {
 /* ------------------------------------------------------------------ */
 
 #define BR_FP4_ON (1U << 0) /* ipv4.fast-path */
+/*
+ * conntrack runs only because the fast path needs it (DS-Lite or ipip6
+ * without NAT, no other ruleset using it): the first packet of a UDP
+ * flow direction goes to the kernel untracked (BR_META_NOTRACK).
+ */
+#define BR_FP4_LAZY_CT (1U << 1)
 
 /*
  * conntrack timeouts a fast-pathed packet refreshes its entry to, in
@@ -373,6 +379,14 @@ struct br_meta {
 #define BR_META_MARK (1U << 0)	/* IPv6 for the stack: set the direction mark */
 #define BR_META_CLONE (1U << 1) /* multicast: copy to the other port too */
 #define BR_META_REASM (1U << 2) /* WAN: a 4in6 fragment, for tc */
+#define BR_META_NOTRACK (1U << 3) /* IPv4: conntrack need not see it */
+
+/*
+ * The skb priority tc ingress gives a BR_META_NOTRACK packet, for the
+ * "untracked" chain of brouterd's nftables table to match (tc handle
+ * 602:0; ip_forward() sets a forwarded packet's priority afresh).
+ */
+#define BR_NOTRACK_PRIO 0x06020000U
 
 /* ------------------------------------------------------------------ */
 /* IPv4 over IPv6: MAP-E, DS-Lite, static ip4ip6 peers                 */
@@ -487,8 +501,9 @@ struct br_nat_port {
  *    the tun_bad_key counter (the ids after it moved).
  * 5: "settings" gained the IPv4 fast path's part and the outer DSCP, and
  *    "stats" its counters; encap_portless and tun_ecn are drop reasons.
+ * 6: "stats" counts fp4_untracked.
  */
-#define BR_LAYOUT_VERSION 5
+#define BR_LAYOUT_VERSION 6
 
 struct br_info {
 	__u32 layout;	  /* BR_LAYOUT_VERSION of the brouterd that pinned */

@@ -82,6 +82,7 @@
 	X(FP4_BAD, "fp4_bad", "IPv4 to the kernel: header truncated or lengths inconsistent") \
 	X(FP4_MTU, "fp4_mtu", "IPv4 to the kernel: larger than the path MTU") \
 	X(FP4_NO_CT, "fp4_no_ct", "IPv4 to the kernel: no conntrack entry")   \
+	X(FP4_UNTRACKED, "fp4_untracked", "IPv4 to the kernel untracked: first UDP packet of a flow direction (conntrack is the fast path's alone)") \
 	X(FP4_CT_STATE, "fp4_ct_state", "IPv4 to the kernel: conntrack entry not established both ways, or not repeatable") \
 	X(FP4_WINDOW, "fp4_window", "IPv4 to the kernel: TCP entry still window-tracked") \
 	X(FP4_UNCONFIRMED, "fp4_unconfirmed", "IPv4 to the kernel: not forwarded by the kernel under the current ruleset yet") \

@@ -10,6 +10,8 @@
 #include "daemon/brouterd.h"
 #include "daemon/fp4.h"
 #include "fp4/conntrack.h"
+#include "fp4/ct_users.h"
+#include "tunnel/nft.h"
 #include "xdp_brouter.skel.h"
 
 void fp4_timeouts(struct brouterd *d)
@@ -24,10 +26,29 @@ void fp4_timeouts(struct brouterd *d)
 					     : "no refresh at all");
 }
 
+/*
+ * BR_FP4_LAZY_CT when conntrack runs for the fast path alone: our table
+ * turns it on and has the "untracked" chain, and no other rule uses it.
+ */
+static __u32 fp4_lazy_ct(const struct brouterd *d, bool on)
+{
+	int used;
+
+	if (!on || !d->tun.on || !tunnel_untracked_chain(&d->tun.t))
+		return 0;
+	used = ct_users(NFT_TABLE);
+	if (used < 0)
+		pr_warn("IPv4 fast path: ruleset unreadable (%s): every packet "
+			"goes through conntrack",
+			strerror(-used));
+	return used ? 0 : BR_FP4_LAZY_CT;
+}
+
 void fp4_settings(const struct brouterd *d, const struct br_config *c,
 		  struct br_settings *s)
 {
 	s->fp4.flags = c->fast_path ? BR_FP4_ON : 0;
+	s->fp4.flags |= fp4_lazy_ct(d, c->fast_path);
 	/* the generation is the flush's to change; it is never 0 */
 	s->fp4.gen = d->settings.fp4.gen ?: 1;
 	memcpy(s->fp4.ct_timeout_ms, d->fp4.timeout_ms,
@@ -37,13 +58,22 @@ void fp4_settings(const struct brouterd *d, const struct br_config *c,
 void fp4_flush(struct brouterd *d, const char *why)
 {
 	struct br_settings s = d->settings;
+	__u32 lazy = d->settings.fp4.flags & BR_FP4_LAZY_CT;
 
 	if (!d->xdp)
 		return;
 	s.fp4.gen = s.fp4.gen + 1 ?: 1;
-	if (!settings_push(d, &s))
-		pr_debug("IPv4 fast path flushed (%s): generation %u", why,
-			 s.fp4.gen);
+	s.fp4.flags &= ~BR_FP4_LAZY_CT;
+	s.fp4.flags |= fp4_lazy_ct(d, s.fp4.flags & BR_FP4_ON);
+	if (settings_push(d, &s))
+		return;
+	pr_debug("IPv4 fast path flushed (%s): generation %u", why, s.fp4.gen);
+	if (lazy != (s.fp4.flags & BR_FP4_LAZY_CT))
+		pr_info("IPv4 fast path: %s",
+			lazy ? "the ruleset uses conntrack now: every packet goes "
+			       "through it"
+			     : "conntrack runs for it alone: the first UDP packet "
+			       "of a flow each way goes untracked");
 }
 
 static int ask_handle(void *ctx, void *data, size_t len)

@@ -318,6 +318,9 @@ static int start(struct brouterd *d, int sig_fd)
 	log_policy(d, "policy");
 	err = enable_promisc(d) ?: attach_all(d) ?: info_write(d) ?:
 	      tunnel_start_configured(d) ?: auto_start(d);
+	/* the tunnel's table decides how the fast path treats conntrack */
+	if (!err)
+		fp4_flush(d, "tunnel up");
 	if (!err && d->cfg.metrics_listen[0])
 		err = metrics_http_open(&d->http, d->cfg.metrics_listen,
 					d->cfg.opt.pin_dir);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <nftables/libnftables.h>
 
+#include "brouter/abi.h"
 #include "common/log.h"
 #include "tunnel/nft.h"
 
@@ -201,6 +202,18 @@ char *nft_table_text(const struct nft_spec *s)
 		fprintf(f,
 			"\tchain fast_path {\n\t\tct state established accept "
 			"comment \"conntrack on for the IPv4 fast path\"\n\t}\n");
+	/*
+	 * What the fast path sends up untracked (tc ingress gave it
+	 * BR_NOTRACK_PRIO): it does so only while nothing else uses
+	 * conntrack (daemon/fp4.c), and only with no NAT of ours.
+	 */
+	if (nft_spec_untracked(s))
+		fprintf(f,
+			"\tchain untracked {\n"
+			"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+			"\t\tmeta priority %x:%x notrack comment \"first packet of a "
+			"UDP flow, conntrack being the fast path's alone\"\n\t}\n",
+			BR_NOTRACK_PRIO >> 16, BR_NOTRACK_PRIO & 0xffff);
 	fprintf(f, "}\n");
 	free(ranges);
 	if (fclose(f)) {

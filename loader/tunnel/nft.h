@@ -41,6 +41,15 @@ struct nft_spec {
 };
 
 /*
+ * Does the table have the "untracked" chain: conntrack on for the fast
+ * path alone (no NAT of ours), which may then skip a flow's first packet?
+ */
+static inline bool nft_spec_untracked(const struct nft_spec *s)
+{
+	return s->track && !s->ce;
+}
+
+/*
  * The port set of @ce minus the reserved ports of @spec, as ascending
  * ranges in a malloc()ed array (*@out). Returns the count or -errno. A
  * CE with the whole address (PSID length 0) gets 1..65535.

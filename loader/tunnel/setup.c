@@ -63,8 +63,10 @@ int nft_sync(struct tunnel *t)
 	pr_debug("nftables:\n%s", text);
 	err = nft_table_apply(text);
 	free(text);
-	if (!err)
+	if (!err) {
 		t->nft_loaded = true;
+		t->nft_untracked = nft_spec_untracked(&s);
+	}
 	return err;
 }
 

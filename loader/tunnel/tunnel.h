@@ -60,6 +60,7 @@ struct tunnel {
 	unsigned int wan_mtu;		/* when the MTU was last computed */
 	unsigned int mtu;		/* IPv4 MTU of the tunnels */
 	bool nft_loaded;
+	bool nft_untracked;		/* the table has the "untracked" chain */
 	struct tunnel_undo_list base;	/* next hop neighbour */
 	struct tunnel_undo_list peers;	/* ipip6 */
 	struct tunnel_undo_list main;	/* MAP-E or DS-Lite */
@@ -120,6 +121,12 @@ int tunnel_prefix_withdraw(struct tunnel *t, const struct prefix6 *gone);
  * notice a DS-Lite source address that went away.
  */
 void tunnel_wan_changed(struct tunnel *t);
+
+/* Has the table written the "untracked" chain (tunnel/nft.h)? */
+static inline bool tunnel_untracked_chain(const struct tunnel *t)
+{
+	return t->started && t->nft_loaded && t->nft_untracked;
+}
 
 /*
  * keep.c. Put back every address, route and the neighbour the tunnel

@@ -13,7 +13,9 @@ import pytest
 
 import flowtools as ft
 from test_tunnel import (CE4, CE6, INET, NEW_CE4, NEW_CE6, NEW_PREFIX, NEW_PSID, PSID, RULE,
-                         UDP_ECHO, WAN_PREFIX, dslite, isp_renumbers, mape, rig, wait_ce)
+                         UDP_ECHO, UDP_ONE, WAN_PREFIX, dslite, isp_renumbers, mape, rig,
+                         wait_ce)
+from topo import run, wait_for
 
 TCP_PORT = 7100
 MIB = 24
@@ -124,3 +126,66 @@ def test_dslite_tcp_both_ways_intact_without_nat(rig, mape_stopped, dslite, big)
     assert back.get("fp4_fwd", 0) > 0.8 * back["rx"], back
     st = rig.br_stats(dslite.aftr)
     assert st["out_bad"] == 0, st
+
+
+# brouterd's word on conntrack being the fast path's alone, or not (-v)
+ALONE = "conntrack runs for it alone"
+SHARED = "the ruleset uses conntrack now"
+# a forward policy that needs conntrack: untracked packets are dropped
+STATEFUL = """\
+table inet user_fw {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state untracked counter drop
+	}
+}
+"""
+
+
+def udp_entries(rig, lport):
+    """conntrack's UDP entries of the LAN host's source port @lport."""
+    p = run(rig.rtr, ["conntrack", "-L", "-p", "udp", "--sport", str(lport)], check=False)
+    return [l for l in p.stdout.splitlines() if l.startswith("udp")]
+
+
+def test_dslite_a_query_answered_once_never_enters_conntrack(rig, mape_stopped, dslite):
+    """DS-Lite has no NAT of the B4's: conntrack runs for the fast path
+    alone, so the first UDP packet each way skips it, as it would with
+    no fast path. A flow that goes on is tracked from its second packet
+    and taken over."""
+    assert ALONE in dslite.log()
+    lan0, wan0 = counters(dslite, "lan"), counters(dslite, "wan")
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO, 40200) == "udp through the tunnel"
+    assert udp_entries(rig, 40200) == []
+    assert moved(lan0, counters(dslite, "lan")).get("fp4_untracked") == 1
+    assert moved(wan0, counters(dslite, "wan")).get("fp4_untracked") == 1
+
+    lan0 = counters(dslite, "lan")
+    p = ft.start_client(rig, rig.lan, "echo_client", INET, UDP_ECHO, 2, 40201)
+    fates = ft.finish(p, timeout=30)["fates"]
+    assert fates and all(f == "ok" for _, f in fates), fates
+    entries = udp_entries(rig, 40201)
+    assert len(entries) == 1 and "UNREPLIED" not in entries[0], entries
+    assert moved(lan0, counters(dslite, "lan")).get("fp4_fwd", 0) >= 10
+
+
+def test_dslite_with_a_stateful_ruleset_every_packet_is_tracked(rig, mape_stopped, dslite):
+    """A rule elsewhere that uses conntrack (here: drop what is untracked)
+    would see the first packets untracked: brouterd notices the ruleset
+    change and has every packet tracked, until the rule goes."""
+    n_shared, n_alone = dslite.log().count(SHARED), dslite.log().count(ALONE)
+    run(rig.rtr, ["nft", "-f", "-"], input=STATEFUL)
+    try:
+        wait_for(lambda: dslite.log().count(SHARED) > n_shared, what="ruleset noticed")
+        lan0 = counters(dslite, "lan")
+        assert rig.lan_py(UDP_ONE, INET, UDP_ECHO, 40202) == "udp through the tunnel"
+        entries = udp_entries(rig, 40202)
+        assert len(entries) == 1 and "UNREPLIED" not in entries[0], entries
+        assert "fp4_untracked" not in moved(lan0, counters(dslite, "lan"))
+        dropped = run(rig.rtr, ["nft", "list", "table", "inet", "user_fw"]).stdout
+        assert "packets 0 " in dropped, dropped
+    finally:
+        run(rig.rtr, ["nft", "delete", "table", "inet", "user_fw"], check=False)
+    wait_for(lambda: dslite.log().count(ALONE) > n_alone, what="rule removal noticed")
+    assert rig.lan_py(UDP_ONE, INET, UDP_ECHO, 40203) == "udp through the tunnel"
+    assert udp_entries(rig, 40203) == []

@@ -15,6 +15,7 @@ that where a decision must be made again.
 """
 import os
 import re
+import struct
 import time
 
 import pytest
@@ -464,6 +465,49 @@ def test_dslite_wraps_b4_to_aftr_without_nat_and_unwraps_the_reply(dslite):
     want = (Ether(src=rig.mac["lan0"], dst=HOST_MAC) / IP(src=INET, dst=HOST, ttl=39, id=8) /
             UDP(sport=53, dport=6000) / Raw(b"sd"))
     assert take_over(rig, WAN, back, LAN, want) == scapy_bytes(want)
+
+
+def handed_up(rig, port, frame):
+    """(retval, XDP metadata, counters that moved) of one XDP run."""
+    before = rig.stats()
+    r, meta, _ = rig.xdp(port, bytes(frame))
+    return r.retval, bytes(meta), {k[0] for k in counted(before, rig.stats())} - {"rx"}
+
+
+def notrack_meta(port):
+    """struct br_meta asking tc ingress to have conntrack skip the packet."""
+    return struct.pack("<HHBBH", 0xb40e, 0x7e60, port, 1 << 3, 0)
+
+
+def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
+    """Without NAT of brouterd's, conntrack runs for the fast path alone:
+    the first UDP packet of a flow direction it has no entry of goes up
+    with the metadata that has tc ingress make conntrack skip it. The
+    next packet, even after its WAIT entry lapsed, and TCP go up as
+    always, to be tracked."""
+    rig = dslite
+    frame = lan_frame(rig, UDP(sport=6100, dport=53) / Raw(b"first"))
+    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, notrack_meta(LAN),
+                                          {"pass", "fp4_untracked"})
+    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+    time.sleep(RETRY)
+    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+
+    back = (Ether(src=GW6_MAC, dst=rig.mac["wan0"]) / IPv6(src=AFTR, dst=B4, nh=4) /
+            IP(src=INET, dst=HOST) / UDP(sport=53, dport=6100) / Raw(b"answer"))
+    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, notrack_meta(WAN),
+                                         {"decap", "fp4_untracked"})
+    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, b"", {"decap", "fp4_no_ct"})
+
+    tcp = lan_frame(rig, TCP(sport=6101, dport=80, flags="A"))
+    assert handed_up(rig, LAN, tcp) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+
+
+def test_mape_nat_of_its_own_has_every_packet_tracked(mape):
+    """brouterd's NAT needs conntrack to see every flow from its first
+    packet: no packet of a MAP-E box goes up untracked."""
+    frame = lan_frame(mape, UDP(sport=6102, dport=53) / Raw(b"first"))
+    assert handed_up(mape, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
 
 
 # ------------------------------------------------------------ ipip6 and GRE peers

@@ -269,17 +269,33 @@ static void no_nat_for_dslite_and_peers(void **state)
 	nft_accepts(text);
 	free(text);
 
-	/* with the IPv4 fast path, a rule that turns conntrack on, never run */
+	/*
+	 * With the IPv4 fast path, a rule that turns conntrack on, never
+	 * run; and, conntrack being the fast path's alone, the one hook of
+	 * the table: the raw chain that lets a flow's first packet skip it.
+	 */
 	s.track = true;
 	text = nft_table_text(&s);
 	assert_contains(text,
 			"\tchain fast_path {\n\t\tct state established accept");
-	assert_null(strstr(text, "hook"));
+	assert_contains(text,
+			"\tchain untracked {\n\t\ttype filter hook prerouting "
+			"priority raw; policy accept;\n\t\tmeta priority 602:0 "
+			"notrack");
+	assert_null(strstr(strstr(text, "hook") + 1, "hook"));
+	nft_accepts(text);
+	free(text);
+
+	/* with NAT of ours conntrack is not the fast path's alone */
+	s.ce = &ce;
+	text = nft_table_text(&s);
+	assert_contains(text, "\tchain fast_path {");
+	assert_null(strstr(text, "chain untracked"));
+	assert_null(strstr(text, "notrack"));
 	nft_accepts(text);
 	free(text);
 	s.track = false;
 
-	s.ce = &ce;
 	text = nft_table_text(&s);
 	assert_contains(text, "set no_nat {\n\t\ttype ipv4_addr; flags interval;\n\t\telements = { 10.20.0.0/16, 10.30.1.0/24 }\n");
 	assert_contains(text, "oifname \"eth1\" ip daddr @no_nat return\n\t\toifname \"eth1\" meta l4proto { tcp, udp, icmp } snat");
