@@ -203,13 +203,18 @@ static int run_loop(struct brouterd *d, int sig_fd)
 		}
 		if (n <= 0)
 			continue;
+		/*
+		 * nftables first: rtnetlink events have the tunnel check its
+		 * table too, and a table found missing there is reported
+		 * without the name of whoever removed it.
+		 */
+		if (pfd[PFD_NFT].revents & POLLIN)
+			nft_changed(d);
 		if (pfd[PFD_EVENTS].revents & POLLIN) {
 			err = events_read(d);
 			if (err)
 				return err;
 		}
-		if (pfd[PFD_NFT].revents & POLLIN)
-			nft_changed(d);
 		if (pfd[PFD_TIMER].revents & POLLIN)
 			ra_timers(d, timers_fired(&d->timers));
 		if ((pfd[PFD_RA].revents & POLLIN) && d->ra_fd >= 0)

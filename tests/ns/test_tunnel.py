@@ -1036,6 +1036,30 @@ def test_mape_nftables_table_removed_or_changed_is_back_within_1s(rig, mape, cmd
     print(f"table back after {took:.3f} s")
 
 
+def test_mape_flush_read_with_a_wan_event_still_names_who_flushed(rig, mape):
+    """`nft flush ruleset` and a WAN change read in one wake-up (brouterd
+    held stopped while both happen): the table is reported removed by
+    nft, once, not found missing by the WAN check that the other event
+    runs; the neighbour is put back as well."""
+    since = len(mape.log())
+    os.kill(mape.proc.pid, signal.SIGSTOP)
+    try:
+        run(rig.rtr, ["nft", "flush", "ruleset"])
+        run(rig.rtr, ["ip", "neigh", "del", "192.0.0.1", "dev", "wan0"])
+    finally:
+        os.kill(mape.proc.pid, signal.SIGCONT)
+    wait_table_back(rig)
+    wait_for(lambda: "192.0.0.1 lladdr" in rig.neigh4(), timeout=1, interval=0.02,
+             what="neighbour put back")
+    time.sleep(0.1)
+    log = mape.log()[since:]
+    assert re.search(r"nftables: table ip brouter was deleted by nft \(pid \d+\): restored",
+                     log), log
+    assert log.count("restored") == 1 and "was missing" not in log, log
+    assert log.count("neighbour 192.0.0.1") == 1, log
+    assert_ipv4_through_mape(rig, mape)
+
+
 def test_mape_what_someone_removes_from_the_wan_is_put_back(rig, mape):
     """The tunnel's route, CE addresses and the next hop's neighbour entry,
     deleted by hand: each put back at once, said once, and IPv4 goes on."""
