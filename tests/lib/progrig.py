@@ -39,6 +39,16 @@ BROUTERD = os.path.join(REPO, "build", "brouterd")
 BROUTERCTL = os.path.join(REPO, "build", "brouterctl")
 
 LAN, WAN = fm.BR_PORT_LAN, fm.BR_PORT_WAN
+
+# struct br_meta, XDP's handover to tc ingress (include/brouter/abi.h)
+BR_META_MAGIC = (0xB40E, 0x7E60)
+BR_META_MARK, BR_META_CLONE, BR_META_REASM, BR_META_NOTRACK = 1, 2, 4, 8
+META = struct.Struct("<HHBBH")
+
+
+def meta(port, flags):
+    """The handover XDP writes for a frame that arrived on @port."""
+    return META.pack(*BR_META_MAGIC, port, flags, 0)
 PORT_IF = ("lan0", "wan0")
 PEER_IF = ("lanp", "wanp")
 

@@ -15,7 +15,6 @@ that where a decision must be made again.
 """
 import os
 import re
-import struct
 import time
 
 import pytest
@@ -24,7 +23,7 @@ from scapy.all import ICMP, IP, TCP, UDP, Ether, IPv6, Raw
 import bpfsys as bs
 import ctnl
 from fwrig import on_one_cpu
-from progrig import LAN, WAN, counted, running
+from progrig import BR_META_NOTRACK, LAN, WAN, counted, meta, running
 from test_tun4in6 import AFTR, B4, BR, CE4, CE6, DSLITE_CONF, MAPE_CONF, TunRig, stand_in
 from test_tun_gre import CONF as GRE_CONF, IPIP_LOCAL, IPIP_PEER, SITE as GRE_SITE
 
@@ -474,11 +473,6 @@ def handed_up(rig, port, frame):
     return r.retval, bytes(meta), {k[0] for k in counted(before, rig.stats())} - {"rx"}
 
 
-def notrack_meta(port):
-    """struct br_meta asking tc ingress to have conntrack skip the packet."""
-    return struct.pack("<HHBBH", 0xb40e, 0x7e60, port, 1 << 3, 0)
-
-
 def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
     """Without NAT of brouterd's, conntrack runs for the fast path alone:
     the first UDP packet of a flow direction it has no entry of goes up
@@ -487,7 +481,7 @@ def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
     always, to be tracked."""
     rig = dslite
     frame = lan_frame(rig, UDP(sport=6100, dport=53) / Raw(b"first"))
-    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, notrack_meta(LAN),
+    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, meta(LAN, BR_META_NOTRACK),
                                           {"pass", "fp4_untracked"})
     assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
     time.sleep(RETRY)
@@ -495,7 +489,7 @@ def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
 
     back = (Ether(src=GW6_MAC, dst=rig.mac["wan0"]) / IPv6(src=AFTR, dst=B4, nh=4) /
             IP(src=INET, dst=HOST) / UDP(sport=53, dport=6100) / Raw(b"answer"))
-    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, notrack_meta(WAN),
+    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, meta(WAN, BR_META_NOTRACK),
                                          {"decap", "fp4_untracked"})
     assert handed_up(rig, WAN, back) == (bs.XDP_PASS, b"", {"decap", "fp4_no_ct"})
 

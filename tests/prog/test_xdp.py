@@ -28,7 +28,8 @@ from scapy.all import (ARP, ICMPv6EchoReply, ICMPv6ND_NS, ICMPv6ND_RA, IP, PPP, 
                        UDP, Ether, IPv6, Raw)
 
 import bpfsys as bs
-from progrig import LAN, WAN, PEER_IF, PORT_IF, Rig, counted, expect, running
+from progrig import (BR_META_CLONE, BR_META_MARK, LAN, WAN, PEER_IF, PORT_IF, Rig, counted,
+                     expect, meta, running)
 
 PORT_NAME = ("lan", "wan")
 
@@ -36,12 +37,8 @@ ETH_P_ALL = 0x0003
 ETH_HLEN = 14
 IP6_HLEN = 40
 
-BR_META_MAGIC = (0xB40E, 0x7E60)
-BR_META_MARK = 1
-BR_META_CLONE = 2
 BR_F_MARK = 1
 
-META = struct.Struct("<HHBBH")         # struct br_meta
 FDB_VAL = struct.Struct("<IIQ")        # struct br_fdb_val
 SETTINGS = struct.Struct("<12s8H2II")  # head of struct br_settings
 
@@ -150,10 +147,6 @@ def pppoe_sess(src, dst):
                  PPPoE(sessionid=0x1234) / PPP(proto=0x0021) /
                  IP(src="192.0.2.1", dst="198.51.100.1") / UDP(dport=9) /
                  Raw(b"ppp"))
-
-
-def meta(port, flags):
-    return META.pack(*BR_META_MAGIC, port, flags, 0)
 
 
 class Tap:
