@@ -6,8 +6,9 @@
  * to take over ("fp4_fwd" entry), stamp that record with the current
  * generation and port. Only XDP creates records, and only for flows
  * conntrack saw replied to: the packets of a connection not yet answered
- * (conntrack's IP_CT_NEW, on the skb) skip even the lookup, so setting
- * up connections costs the kernel path no hash table miss here.
+ * (conntrack's IP_CT_NEW, on the skb), and those it was told not to
+ * track, skip even the lookup, so setting up connections costs the
+ * kernel path no hash table miss here.
  */
 #ifndef BR_FP4_FWD_H
 #define BR_FP4_FWD_H
@@ -30,14 +31,22 @@ struct sk_buff___fp4 {
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 #define FP4_NFCT_INFO 7UL
+/* the kernel's IP_CT_UNTRACKED (since 4.12), absent from the UAPI header */
+#define FP4_CT_UNTRACKED 7UL
 
-/* Is @skb's conntrack entry one that has not been replied to yet? */
-static __always_inline int fp4_ct_new(struct __sk_buff *skb)
+/*
+ * Nothing to record for @skb: conntrack was told to skip it (notrack:
+ * the fast path's own first packets, fp4/fp4.h), or its entry has not
+ * been replied to yet.
+ */
+static __always_inline int fp4_ct_unsettled(struct __sk_buff *skb)
 {
 	struct sk_buff___fp4 *k = bpf_cast_to_kern_ctx(skb);
 	unsigned long nfct = k->_nfct;
 
-	return (nfct & ~FP4_NFCT_INFO) && (nfct & FP4_NFCT_INFO) == IP_CT_NEW;
+	if (!(nfct & ~FP4_NFCT_INFO))
+		return nfct == FP4_CT_UNTRACKED;
+	return (nfct & FP4_NFCT_INFO) == IP_CT_NEW;
 }
 
 /* The NATed IPv4 TCP/UDP packet @skb leaves @port with, forwarded from the other port. */
@@ -56,7 +65,7 @@ static __always_inline void fp4_note_forwarded(struct __sk_buff *skb,
 	    skb->ingress_ifindex != consts.ifindex[other_port(port)])
 		return;
 	ports = (void *)(ip + 1);
-	if (fp4_ct_new(skb))
+	if (fp4_ct_unsettled(skb))
 		return;
 	if ((void *)(ports + 1) > end || ip->ihl != 5 ||
 	    (ip->frag_off & bpf_htons(IP4_FRAG_OFFSET)) ||
