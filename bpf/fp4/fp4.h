@@ -114,11 +114,9 @@ static __always_inline __u32 fp4_parse(struct xdp_md *ctx, struct fp4_pkt *p,
  * path if need be; for a GO entry into a tunnel, *@tun is its slot.
  * *@fresh: this CPU had no entry of @p's at all (not even a lapsed one).
  */
-static __always_inline struct fp4_entry *fp4_lookup(struct xdp_md *ctx,
-						    struct fp4_pkt *p,
-						    __u32 port, __u32 gen,
-						    const struct fp4_tun **tun,
-						    int *fresh)
+static __always_inline struct fp4_entry *
+fp4_lookup(struct xdp_md *ctx, struct fp4_pkt *p, __u32 port, __u32 gen,
+	   const struct fp4_tun **tun, int *fresh)
 {
 	struct fp4_set *set = fp4_set_of(&p->k);
 	struct fp4_entry *e;
@@ -183,7 +181,8 @@ static __always_inline int fp4_forward(struct xdp_md *ctx, __u32 port)
 	if (!e || e->state == FP4_EMPTY)
 		return BR_STAT_FP4_ROUTE;
 	if (e->state != FP4_GO)
-		return fp4_untracked(s, &p, e, fresh) ?: BR_FP4_WHY_FIRST + e->why;
+		return fp4_untracked(s, &p, e, fresh)
+			       ?: BR_FP4_WHY_FIRST + e->why;
 	if (p.tot_len > e->mtu)
 		return BR_STAT_FP4_MTU;
 	if (tun ? fp4_encap(ctx, e, tun, s->tun_dscp) : fp4_rewrite(ctx, e))

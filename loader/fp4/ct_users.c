@@ -16,14 +16,14 @@
 
 /* Keys of an expression or statement that need conntrack. */
 static const char *const ct_keys[] = {
-	"ct",	      "ct count",   "ct helper", "ct timeout", "ct expectation",
-	"snat",	      "dnat",	    "masquerade", "redirect", "xt",
-	"flow",	      "synproxy",   NULL,
+	"ct",	"ct count", "ct helper",  "ct timeout", "ct expectation",
+	"snat", "dnat",	    "masquerade", "redirect",	"xt",
+	"flow", "synproxy", NULL,
 };
 
 /* Top-level objects of the listing that are conntrack's. */
 static const char *const ct_objects[] = { "ct helper", "ct timeout",
-					   "ct expectation", "synproxy", NULL };
+					  "ct expectation", "synproxy", NULL };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -41,11 +41,11 @@ static bool uses_ct(json_t *v)
 	size_t i;
 
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, sub)
+		json_array_foreach (v, i, sub)
 			if (uses_ct(sub))
 				return true;
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, key, sub)
+		json_object_foreach (v, key, sub)
 			if (in_list(ct_keys, key) || uses_ct(sub))
 				return true;
 	}
@@ -77,13 +77,16 @@ int ct_users_in(const char *json, const char *own)
 		json_decref(root);
 		return -EINVAL;
 	}
-	json_array_foreach(list, i, item) {
-		json_object_foreach(item, key, o) {
+	json_array_foreach (list, i, item) {
+		json_object_foreach (item, key, o) {
 			if (!strcmp(key, "chain")) {
-				type = json_string_value(json_object_get(o, "type"));
-				used = counts(o, own) && type && !strcmp(type, "nat");
+				type = json_string_value(
+					json_object_get(o, "type"));
+				used = counts(o, own) && type &&
+				       !strcmp(type, "nat");
 			} else if (!strcmp(key, "rule")) {
-				used = counts(o, own) && uses_ct(json_object_get(o, "expr"));
+				used = counts(o, own) &&
+				       uses_ct(json_object_get(o, "expr"));
 			} else if (in_list(ct_objects, key)) {
 				used = counts(o, own);
 			}

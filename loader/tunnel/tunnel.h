@@ -60,7 +60,7 @@ struct tunnel {
 	unsigned int wan_mtu;		/* when the MTU was last computed */
 	unsigned int mtu;		/* IPv4 MTU of the tunnels */
 	bool nft_loaded;
-	bool nft_untracked;		/* the table has the "untracked" chain */
+	bool nft_untracked; /* the table has the "untracked" chain */
 	struct tunnel_undo_list base;	/* next hop neighbour */
 	struct tunnel_undo_list peers;	/* ipip6 */
 	struct tunnel_undo_list main;	/* MAP-E or DS-Lite */
