@@ -29,6 +29,7 @@ void fp4_timeouts(struct brouterd *d)
 /*
  * BR_FP4_LAZY_CT when conntrack runs for the fast path alone: our table
  * turns it on and has the "untracked" chain, and no other rule uses it.
+ * It reads the whole ruleset: the flush's to ask, as the generation is.
  */
 static __u32 fp4_lazy_ct(const struct brouterd *d, bool on)
 {
@@ -48,7 +49,13 @@ void fp4_settings(const struct brouterd *d, const struct br_config *c,
 		  struct br_settings *s)
 {
 	s->fp4.flags = c->fast_path ? BR_FP4_ON : 0;
-	s->fp4.flags |= fp4_lazy_ct(d, c->fast_path);
+	/*
+	 * Settings are built on every link event, to compare: the conntrack
+	 * question, like the generation, is left to the flush, which
+	 * follows every change of the ruleset, the tunnel or the settings.
+	 */
+	if (c->fast_path)
+		s->fp4.flags |= d->settings.fp4.flags & BR_FP4_LAZY_CT;
 	/* the generation is the flush's to change; it is never 0 */
 	s->fp4.gen = d->settings.fp4.gen ?: 1;
 	memcpy(s->fp4.ct_timeout_ms, d->fp4.timeout_ms,
