@@ -2,9 +2,10 @@
 /*
  * tc ingress (a tcx link, else clsact direct action) on both ports. XDP
  * cannot clone a frame, so multicast that XDP passed up with
- * BR_META_CLONE is copied to the other port here, while the original continues to the local stack
- * (the brouter needs RA/ND for its own address). IPv6 that reaches the
- * stack gets the direction mark for ip6tables/nft (-m mark 0x600/0x601).
+ * BR_META_CLONE is copied to the other port here, while the original
+ * continues to the local stack (the brouter needs RA/ND for its own
+ * address). IPv6 that reaches the stack gets the direction mark for
+ * ip6tables/nft (-m mark 0x600/0x601).
  * Fragments of IPv4-in-IPv6 on the WAN are reassembled here (tun/reasm.h).
  * IPv4 the fast path wants conntrack to skip gets the priority brouterd's
  * nftables table notracks (BR_NOTRACK_PRIO).
