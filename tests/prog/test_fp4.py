@@ -82,12 +82,23 @@ class Fp4Rig(TunRig):
         """tc egress on @out sees @frame forwarded from the other port."""
         return self.tc_out(bytes(frame), out, from_port=1 - out)
 
+    def run_xdp(self, port, frame):
+        """(retval, XDP metadata, output frame, counters that moved) of one
+        XDP run."""
+        before = self.stats()
+        r, meta, pkt = self.xdp(port, bytes(frame))
+        moved = {k[0] for k in counted(before, self.stats())} - {"rx"}
+        return r.retval, bytes(meta), pkt, moved
+
     def fp4(self, port, frame):
         """(retval, output frame, counters that moved) of one XDP run."""
-        before = self.stats()
-        r, _, pkt = self.xdp(port, bytes(frame))
-        moved = {k[0] for k in counted(before, self.stats())} - {"rx"}
-        return r.retval, pkt, moved
+        ret, _, pkt, moved = self.run_xdp(port, frame)
+        return ret, pkt, moved
+
+    def handed_up(self, port, frame):
+        """(retval, XDP metadata for tc, counters that moved) of one XDP run."""
+        ret, meta, _, moved = self.run_xdp(port, frame)
+        return ret, meta, moved
 
 
 def fp4_rig(suffix, conf):
@@ -466,13 +477,6 @@ def test_dslite_wraps_b4_to_aftr_without_nat_and_unwraps_the_reply(dslite):
     assert take_over(rig, WAN, back, LAN, want) == scapy_bytes(want)
 
 
-def handed_up(rig, port, frame):
-    """(retval, XDP metadata, counters that moved) of one XDP run."""
-    before = rig.stats()
-    r, meta, _ = rig.xdp(port, bytes(frame))
-    return r.retval, bytes(meta), {k[0] for k in counted(before, rig.stats())} - {"rx"}
-
-
 def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
     """Without NAT of brouterd's, conntrack runs for the fast path alone:
     the first UDP packet of a flow direction it has no entry of goes up
@@ -481,27 +485,27 @@ def test_dslite_first_udp_packet_each_way_goes_up_untracked(dslite):
     always, to be tracked."""
     rig = dslite
     frame = lan_frame(rig, UDP(sport=6100, dport=53) / Raw(b"first"))
-    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, meta(LAN, BR_META_NOTRACK),
+    assert rig.handed_up(LAN, frame) == (bs.XDP_PASS, meta(LAN, BR_META_NOTRACK),
                                           {"pass", "fp4_untracked"})
-    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+    assert rig.handed_up(LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
     time.sleep(RETRY)
-    assert handed_up(rig, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+    assert rig.handed_up(LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
 
     back = (Ether(src=GW6_MAC, dst=rig.mac["wan0"]) / IPv6(src=AFTR, dst=B4, nh=4) /
             IP(src=INET, dst=HOST) / UDP(sport=53, dport=6100) / Raw(b"answer"))
-    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, meta(WAN, BR_META_NOTRACK),
+    assert rig.handed_up(WAN, back) == (bs.XDP_PASS, meta(WAN, BR_META_NOTRACK),
                                          {"decap", "fp4_untracked"})
-    assert handed_up(rig, WAN, back) == (bs.XDP_PASS, b"", {"decap", "fp4_no_ct"})
+    assert rig.handed_up(WAN, back) == (bs.XDP_PASS, b"", {"decap", "fp4_no_ct"})
 
     tcp = lan_frame(rig, TCP(sport=6101, dport=80, flags="A"))
-    assert handed_up(rig, LAN, tcp) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+    assert rig.handed_up(LAN, tcp) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
 
 
 def test_mape_nat_of_its_own_has_every_packet_tracked(mape):
     """brouterd's NAT needs conntrack to see every flow from its first
     packet: no packet of a MAP-E box goes up untracked."""
     frame = lan_frame(mape, UDP(sport=6102, dport=53) / Raw(b"first"))
-    assert handed_up(mape, LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
+    assert mape.handed_up(LAN, frame) == (bs.XDP_PASS, b"", {"pass", "fp4_no_ct"})
 
 
 # ------------------------------------------------------------ ipip6 and GRE peers
