@@ -100,6 +100,30 @@ static __always_inline struct fp4_entry *fp4_victim(struct fp4_set *set)
 	return &set->e[0];
 }
 
+/*
+ * Where the slow path rewrites @e, found in @set but no longer believed:
+ * in the first way, when @e is in the second and the first has lapsed
+ * too (the two swap). A lookup reads the first way's cache line before
+ * the second's, so a flow still sending keeps the one read first, not
+ * one that went quiet (the other direction of a flow that now sends one
+ * way, say).
+ */
+static __always_inline struct fp4_entry *
+fp4_refresh_slot(struct fp4_set *set, struct fp4_entry *e, __u32 gen, __u64 now)
+{
+	__u64 *a = (__u64 *)&set->e[0], *b = (__u64 *)&set->e[1], t;
+
+	if (e != &set->e[1] || fp4_live(&set->e[0], gen, now))
+		return e;
+	/* a word at a time: a whole entry is too much for the stack */
+	for (int i = 0; i < sizeof(*e) / sizeof(t); i++) {
+		t = a[i];
+		a[i] = b[i];
+		b[i] = t;
+	}
+	return &set->e[0];
+}
+
 /* Make @e a WAIT entry for @k: to the kernel for @why until it lapses. */
 static __always_inline void fp4_wait(struct fp4_entry *e,
 				     const union fp4_key *k, __u32 why,

@@ -129,8 +129,7 @@ fp4_lookup(struct xdp_md *ctx, struct fp4_pkt *p, __u32 port, __u32 gen,
 	    (e->state != FP4_GO || !e->tun || (*tun = fp4_tun_of(e))))
 		return e;
 	*fresh = !e;
-	if (!e)
-		e = fp4_victim(set);
+	e = e ? fp4_refresh_slot(set, e, gen, now) : fp4_victim(set);
 	fp4_confirm(ctx, p, e, port);
 	if (e->state == FP4_GO && e->tun && !(*tun = fp4_tun_of(e)))
 		return NULL;

@@ -135,16 +135,6 @@ class FwRig(Rig):
         assert info.value_size == CLOCK.size
         self.skew_ns = 0
 
-    def prog_map(self, name):
-        """(fd, info) of the XDP program's map @name, pinned or not."""
-        for map_id in bs.prog_map_ids(self.brouter_fd):
-            fd = bs.map_get_fd_by_id(map_id)
-            info = bs.map_info(fd)
-            if info.name == name.encode():
-                return self._keep(fd), info
-            os.close(fd)
-        raise AssertionError(f"the XDP program has no {name} map")
-
     def _open_flow_cache(self):
         fd, info = self.prog_map("flow_cache")
         self.fc_fd = fd

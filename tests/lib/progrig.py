@@ -211,6 +211,16 @@ class Rig:
             f"stats map has {info.max_entries} counters, include/brouter/counters.h "
             f"lists {len(STAT_NAMES)}: build/ is stale, run make")
 
+    def prog_map(self, name):
+        """(fd, info) of the XDP program's map @name, pinned or not."""
+        for map_id in bs.prog_map_ids(self.brouter_fd):
+            fd = bs.map_get_fd_by_id(map_id)
+            info = bs.map_info(fd)
+            if info.name == name.encode():
+                return self._keep(fd), info
+            os.close(fd)
+        raise AssertionError(f"the XDP program has no {name} map")
+
     def _keep(self, fd):
         self.fds.append(fd)
         return fd

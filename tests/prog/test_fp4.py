@@ -13,8 +13,11 @@ checksum that is off by a carry fails. The slow path's WAIT entries last
 10 ms and the cache is per CPU: the tests run on one CPU and sleep past
 that where a decision must be made again.
 """
+import mmap
 import os
 import re
+import socket
+import struct
 import time
 
 import pytest
@@ -34,6 +37,7 @@ WAN4 = "203.0.113.2"
 INET = "198.51.100.2"
 NAT_PORT, MAPE_PORT = 61000, 1233                    # 1233 is in the CE's set
 MAPE_NAT = stand_in(MAPE_PORT)  # what conntrack NATs to; tc egress or the fast path swap it
+FP4_ENTRY = 64      # bytes of struct fp4_entry (bpf/maps.h), one cache line
 RETRY = 0.03        # past a WAIT entry's 10 ms, on a 4 ms clock
 RELOADED = "IPv4 fast path flushed (reload)"   # the end of a reload (-v)
 TIMEOUTS = {"udp_timeout": 31, "udp_timeout_stream": 321,
@@ -294,6 +298,60 @@ def test_conntrack_deletion_ends_the_fast_path_within_a_second(nat):
     rig.ns("conntrack", "-D", "-p", "udp", "--sport", "5003")
     time.sleep(1.05)
     assert rig.fp4(LAN, frame) == (bs.XDP_PASS, bytes(frame), {"pass", "fp4_no_ct"})
+
+
+def fp4_set_index(saddr, daddr, sport, dport, bits):
+    """The set fp4/cache.h's fp4_set_of() picks on CPU 0: the key's words
+    as the program loads them (little-endian loads of network order)."""
+    h = (struct.unpack("<I", socket.inet_aton(saddr))[0] ^
+         struct.unpack("<I", socket.inet_aton(daddr))[0] ^
+         struct.unpack("<I", struct.pack(">HH", sport, dport))[0])
+    return (h * 2654435761 % 2**32) >> (32 - bits)
+
+
+def fp4_way(rig, saddr, daddr, sport, dport):
+    """Which way of its set holds the LAN->WAN UDP entry, on any CPU."""
+    fd, info = rig.prog_map("fp4_cache")
+    with mmap.mmap(fd, info.max_entries * info.value_size, mmap.MAP_SHARED,
+                   mmap.PROT_READ) as mem:
+        key = (socket.inet_aton(saddr) + socket.inet_aton(daddr) +
+               struct.pack(">HHBB", sport, dport, socket.IPPROTO_UDP, LAN))
+        ways = [off // FP4_ENTRY % 2 for off in range(0, len(mem), FP4_ENTRY)
+                if mem[off:off + len(key)] == key]
+    assert len(ways) == 1, ways
+    return ways[0]
+
+
+def test_a_flow_still_sending_moves_to_the_way_read_first(nat):
+    """
+    Two flows in one set: the second made sits in the second way, whose
+    cache line a lookup reads only after the first's. Once the first flow
+    goes quiet and its trust has lapsed, the second takes the first way
+    when its own entry is made again.
+    """
+    rig = nat
+    fd, info = rig.prog_map("fp4_cache")
+    bits = (info.max_entries // bs.possible_cpus()).bit_length() - 1
+    quiet = (HOST, INET, 5300, 53)
+    want = fp4_set_index(*quiet, bits)
+    busy = next((HOST, INET, sport, dport) for dport in (53, 123, 443, 853)
+                for sport in range(5301, 65536)
+                if fp4_set_index(HOST, INET, sport, dport, bits) == want)
+    frames = {}
+    for i, flow in enumerate((quiet, busy)):
+        rig.ct_add("udp", flow, (INET, WAN4, flow[3], 40000 + i))
+        frames[flow] = lan_frame(rig, UDP(sport=flow[2], dport=flow[3]) / Raw(b"q"))
+        nated = Ether() / IP(src=WAN4, dst=INET) / UDP(sport=40000 + i, dport=flow[3])
+        take_over(rig, LAN, frames[flow], WAN, nated)
+    assert (fp4_way(rig, *quiet), fp4_way(rig, *busy)) == (0, 1)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert rig.fp4(LAN, frames[busy])[0] == bs.XDP_REDIRECT
+        time.sleep(0.05)
+    assert (fp4_way(rig, *busy), fp4_way(rig, *quiet)) == (0, 1)
+    # the quiet flow's entry is still found where it went, as no new flow
+    ret, _, moved = rig.fp4(LAN, frames[quiet])
+    assert ret == bs.XDP_REDIRECT and moved == {"fp4_fwd"}, moved
 
 
 def test_a_ruleset_change_flushes_until_the_kernel_forwards_again(nat):
