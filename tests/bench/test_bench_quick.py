@@ -97,7 +97,8 @@ def test_json_has_every_key(quick):
         pts = res["scaling"][scale]["points"]
         assert pts and all(not p.get("skipped") for p in pts), (scale, pts)
     ip4 = {f"ip4_{k}_{t}" for k in ("nat", "map-e", "ds-lite")
-           for t in ("vs_kernel", "vs_redirect", "new_conn", "10k_slowdown")}
+           for t in ("vs_kernel", "vs_kernel_dut", "vs_redirect", "new_conn",
+                     "10k_slowdown")}
     assert set(res["targets"]) == {"stateful_vs_ip6tables", "stateful_vs_redirect",
                                    "established_ns", "pinholes_10k_slowdown",
                                    "flows_1M_slowdown", "flows_1M_all_slowdown",
@@ -133,3 +134,30 @@ def test_ipv4_devices_measured_and_the_fast_path_carried_them(quick):
         assert fast["lan"]["fp4_fwd"] > 0 and fast["wan"]["fp4_fwd"] > 0, fast
         assert "fp4_fwd" not in kernel["lan"] and "fp4_fwd" not in kernel["wan"], kernel
     assert "IPv4 through the box" in stdout
+    assert "device's own ns/frame" in stdout
+
+
+def test_ipv4_device_ratio_takes_the_rigs_own_time_off_both_sides():
+    """The device-alone ratio divides the reference's ns/frame less the
+    rig's by the fast path's: 2,000 - 200 against 400 - 200 is 9x (the
+    rates alone say 5x). A fast path at or under the rig's noise is not
+    measured, rather than a negative or endless ratio."""
+    sys.path.insert(0, os.path.dirname(BENCH))
+    import rig_ipv4
+
+    def dut(ns):
+        return {"rates": {t: {"mpps": {"median": 1e3 / n, "max": 1e3 / n},
+                              "dut_ns_per_frame": n - 200}
+                          for t, n in ns.items()}}
+
+    pts = rig_ipv4.ESTABLISHED
+    res = {"duts": {"ip4-nat": dut({t: 400 for t in pts}),
+                    "ip4-nat-base": dut({t: 2000 for t in pts})}}
+    t = rig_ipv4.targets4(res)
+    assert t["ip4_nat_vs_kernel"]["value"] == pytest.approx(5.0)
+    assert t["ip4_nat_vs_kernel_dut"]["value"] == pytest.approx(9.0)
+    assert "earlier build" in t["ip4_nat_vs_kernel_dut"]["what"]
+    res["duts"]["ip4-nat"] = dut({**{t: 400 for t in pts}, pts[-1]: 190})
+    assert rig_ipv4.targets4(res)["ip4_nat_vs_kernel_dut"]["value"] == pytest.approx(9.0)
+    res["duts"]["ip4-nat"] = dut({t: 190 for t in pts})
+    assert rig_ipv4.targets4(res)["ip4_nat_vs_kernel_dut"]["met"] is None
