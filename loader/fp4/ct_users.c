@@ -12,7 +12,9 @@
 #include <jansson.h>
 #include <nftables/libnftables.h>
 
+#include "config/options.h"
 #include "fp4/ct_users.h"
+#include "tunnel/nft.h"
 
 /* Keys of an expression or statement that need conntrack. */
 static const char *const ct_keys[] = {
@@ -24,14 +26,6 @@ static const char *const ct_keys[] = {
 /* Top-level objects of the listing that are conntrack's. */
 static const char *const ct_objects[] = { "ct helper", "ct timeout",
 					  "ct expectation", "synproxy", NULL };
-
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, s))
-			return true;
-	return false;
-}
 
 /* Anywhere inside @v, an object key of ct_keys? */
 static bool uses_ct(json_t *v)
@@ -46,7 +40,7 @@ static bool uses_ct(json_t *v)
 				return true;
 	} else if (json_is_object(v)) {
 		json_object_foreach (v, key, sub)
-			if (in_list(ct_keys, key) || uses_ct(sub))
+			if (name_index(ct_keys, key) >= 0 || uses_ct(sub))
 				return true;
 	}
 	return false;
@@ -87,7 +81,7 @@ int ct_users_in(const char *json, const char *own)
 			} else if (!strcmp(key, "rule")) {
 				used = counts(o, own) &&
 				       uses_ct(json_object_get(o, "expr"));
-			} else if (in_list(ct_objects, key)) {
+			} else if (name_index(ct_objects, key) >= 0) {
 				used = counts(o, own);
 			}
 			if (used)
@@ -115,15 +109,13 @@ static int legacy_tables(void)
 
 int ct_users(const char *own)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = nft_ctx_buffered();
 	int r;
 
 	if (!ctx)
 		return -ENOMEM;
 	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx))
-		r = -ENOMEM;
-	else if (nft_run_cmd_from_buffer(ctx, "list ruleset"))
+	if (nft_run_cmd_from_buffer(ctx, "list ruleset"))
 		r = -EIO;
 	else
 		r = ct_users_in(nft_ctx_get_output_buffer(ctx), own);

@@ -223,22 +223,22 @@ char *nft_table_text(const struct nft_spec *s)
 	return text;
 }
 
-static struct nft_ctx *ctx_new(void)
+struct nft_ctx *nft_ctx_buffered(void)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
-	if (!ctx) {
+	if (!ctx || nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {
 		pr_err("nftables: cannot create a context");
+		if (ctx)
+			nft_ctx_free(ctx);
 		return NULL;
 	}
-	nft_ctx_buffer_output(ctx);
-	nft_ctx_buffer_error(ctx);
 	return ctx;
 }
 
 int nft_table_owner(void)
 {
-	struct nft_ctx *ctx = ctx_new();
+	struct nft_ctx *ctx = nft_ctx_buffered();
 	const char *out;
 	int ret;
 
@@ -257,7 +257,7 @@ int nft_table_owner(void)
 
 static int run(const char *text, const char *what, bool dry_run)
 {
-	struct nft_ctx *ctx = ctx_new();
+	struct nft_ctx *ctx = nft_ctx_buffered();
 	const char *msg;
 	size_t len;
 	int rc;

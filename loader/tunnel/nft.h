@@ -76,4 +76,11 @@ enum { NFT_TABLE_ABSENT, NFT_TABLE_OURS, NFT_TABLE_FOREIGN };
 /* Is there a table ip brouter, and is it one brouterd wrote? An enum above or -errno. */
 int nft_table_owner(void);
 
+/*
+ * A libnftables context whose output and errors go to buffers
+ * (nft_ctx_get_output_buffer()), or NULL (logged). nft_ctx_free() it.
+ */
+struct nft_ctx;
+struct nft_ctx *nft_ctx_buffered(void);
+
 #endif /* BR_NFT_H */
