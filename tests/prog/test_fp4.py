@@ -309,9 +309,10 @@ def fp4_set_index(saddr, daddr, sport, dport, bits):
     return (h * 2654435761 % 2**32) >> (32 - bits)
 
 
-def fp4_way(rig, saddr, daddr, sport, dport):
-    """Which way of its set holds the LAN->WAN UDP entry, on any CPU."""
-    fd, info = rig.prog_map("fp4_cache")
+def fp4_way(cache, saddr, daddr, sport, dport):
+    """Which way of its set holds the LAN->WAN UDP entry, on any CPU
+    (@cache: the map's fd and info)."""
+    fd, info = cache
     with mmap.mmap(fd, info.max_entries * info.value_size, mmap.MAP_SHARED,
                    mmap.PROT_READ) as mem:
         key = (socket.inet_aton(saddr) + socket.inet_aton(daddr) +
@@ -330,8 +331,8 @@ def test_a_flow_still_sending_moves_to_the_way_read_first(nat):
     when its own entry is made again.
     """
     rig = nat
-    fd, info = rig.prog_map("fp4_cache")
-    bits = (info.max_entries // bs.possible_cpus()).bit_length() - 1
+    cache = rig.prog_map("fp4_cache")
+    bits = (cache[1].max_entries // bs.possible_cpus()).bit_length() - 1
     quiet = (HOST, INET, 5300, 53)
     want = fp4_set_index(*quiet, bits)
     busy = next((HOST, INET, sport, dport) for dport in (53, 123, 443, 853)
@@ -343,12 +344,12 @@ def test_a_flow_still_sending_moves_to_the_way_read_first(nat):
         frames[flow] = lan_frame(rig, UDP(sport=flow[2], dport=flow[3]) / Raw(b"q"))
         nated = Ether() / IP(src=WAN4, dst=INET) / UDP(sport=40000 + i, dport=flow[3])
         take_over(rig, LAN, frames[flow], WAN, nated)
-    assert (fp4_way(rig, *quiet), fp4_way(rig, *busy)) == (0, 1)
+    assert (fp4_way(cache, *quiet), fp4_way(cache, *busy)) == (0, 1)
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         assert rig.fp4(LAN, frames[busy])[0] == bs.XDP_REDIRECT
         time.sleep(0.05)
-    assert (fp4_way(rig, *busy), fp4_way(rig, *quiet)) == (0, 1)
+    assert (fp4_way(cache, *busy), fp4_way(cache, *quiet)) == (0, 1)
     # the quiet flow's entry is still found where it went, as no new flow
     ret, _, moved = rig.fp4(LAN, frames[quiet])
     assert ret == bs.XDP_REDIRECT and moved == {"fp4_fwd"}, moved
