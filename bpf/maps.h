@@ -321,6 +321,35 @@ struct {
 } tun_in SEC(".maps");
 
 /*
+ * Bumped by brouterd after every change to "tun_in": a CPU's copy of a
+ * tunnel ("tun_in_last") counts only under the count it was made in.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tun_epoch SEC(".maps");
+
+/*
+ * The tunnel XDP found last on this CPU, copied out of "tun_in" (tun/decap.h
+ * says why). Not pinned: a new load starts with none.
+ */
+struct tun_in_last {
+	struct br_tun_in_key k;
+	struct br_tun t; /* mode 0 (BR_TUN_REFUSE): no copy */
+	__u32 epoch;	 /* "tun_epoch" when it was copied */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tun_in_last);
+} tun_in_last SEC(".maps");
+
+/*
  * Datagrams whose 4in6 fragments are still arriving (tun/reasm.h says
  * why in tc and how a slot is chosen). CPU n's BR_REASM_SLOTS slots
  * start at n * BR_REASM_SLOTS; brouterd sets max_entries. Not pinned:

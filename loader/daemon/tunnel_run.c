@@ -55,6 +55,7 @@ static int run_up(struct tunnel_run *r, const struct tunnel_cfg *cfg)
 		.tun_out = map_fd(r, "tun_out"),
 		.tun_in = map_fd(r, "tun_in"),
 		.nat_ports = map_fd(r, "nat_ports"),
+		.tun_epoch = map_fd(r, "tun_epoch"),
 	};
 	err = tunnel_start(&r->t, cfg, r->wan->ifname, r->wan->ifindex, &maps);
 	if (err) {

@@ -170,7 +170,8 @@ static bool only_tracking_changed(const struct tunnel_cfg *a,
 int tunnel_reload(struct tunnel *t, const struct tunnel_cfg *cfg)
 {
 	char wan[IF_NAMESIZE];
-	struct tunnel_maps maps = { t->tun_out_fd, t->tun_in_fd, t->nat_fd };
+	struct tunnel_maps maps = { t->tun_out_fd, t->tun_in_fd, t->nat_fd,
+				    t->epoch_fd };
 	int ifindex = t->wan_ifindex;
 	struct prefix6 learned = t->prefix;
 	bool had = t->have_prefix && !t->cfg.has_prefix, had_ce = t->ce_up;

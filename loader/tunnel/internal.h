@@ -54,6 +54,7 @@ void undo_all(struct tunnel *t, struct tunnel_undo_list *l);
 void undo_all_but_device(struct tunnel *t, struct tunnel_undo_list *l);
 int add_addr(struct tunnel *t, struct tunnel_undo_list *l, int family,
 	     const void *addr, unsigned int plen, const char *what);
+void tun_in_changed(struct tunnel *t);
 int add_tunnel_ends(struct tunnel *t, struct tunnel_undo_list *l,
 		    const struct br_tun *tun);
 int add_ipv4_path(struct tunnel *t, struct tunnel_undo_list *l,

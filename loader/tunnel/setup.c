@@ -432,6 +432,7 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg,
 	t->tun_out_fd = m->tun_out;
 	t->tun_in_fd = m->tun_in;
 	t->nat_fd = m->nat_ports;
+	t->epoch_fd = m->tun_epoch;
 	t->started = true;
 	err = rtnl_open(&t->rtnl);
 	if (err) {
@@ -442,6 +443,7 @@ int tunnel_start(struct tunnel *t, const struct tunnel_cfg *cfg,
 	err = flush_map(t->tun_out_fd, sizeof(struct br_tun_out_key), "tun_out") ?:
 	      flush_map(t->tun_in_fd, sizeof(struct br_tun_in_key), "tun_in") ?:
 	      napt_map_write(t->nat_fd, NULL);
+	tun_in_changed(t);
 	if (err || !tunnel_cfg_active(cfg))
 		goto out;
 	check_forwarding();

@@ -53,6 +53,7 @@ struct tunnel {
 	char wan[IF_NAMESIZE];
 	int wan_ifindex;
 	int tun_out_fd, tun_in_fd, nat_fd;
+	int epoch_fd; /* "tun_epoch": bumped after each tun_in change */
 	struct rtnl rtnl;
 	bool started;
 	bool main_failed;		/* MAP-E/DS-Lite setup failed: no retry by tick */
@@ -86,6 +87,7 @@ struct tunnel {
 struct tunnel_maps {
 	int tun_out, tun_in; /* pinned; flushed at start */
 	int nat_ports;	     /* MAP-E NAPT stand-ins, cleared at start */
+	int tun_epoch;	     /* what XDP's copies of tun_in entries go by */
 };
 
 /*

@@ -63,6 +63,7 @@ static void undo_one(struct tunnel *t, const struct tunnel_undo *u)
 		if (bpf_map_delete_elem(t->tun_in_fd, &u->u.in) && errno != ENOENT)
 			pr_warn("tun_in: remove %s: %s", addr6_str(u->u.in.remote6, a),
 				strerror(errno));
+		tun_in_changed(t);
 		break;
 	case UNDO_MARKER:
 		marker_put(t, &u->u.v6);
@@ -209,6 +210,20 @@ static int add_tun_out(struct tunnel *t, struct tunnel_undo_list *l,
 	return record(t, l, &u);
 }
 
+/*
+ * After every change to "tun_in": the copies XDP keeps of its entries
+ * (bpf/tun/decap.h) count no more. brouterd is the only writer.
+ */
+void tun_in_changed(struct tunnel *t)
+{
+	__u32 zero = 0, n = 0;
+
+	if (bpf_map_lookup_elem(t->epoch_fd, &zero, &n) ||
+	    (n++, bpf_map_update_elem(t->epoch_fd, &zero, &n, BPF_ANY)))
+		pr_err("tun_epoch: %s: XDP may go on using a tunnel just removed",
+		       strerror(errno));
+}
+
 static int add_tun_in(struct tunnel *t, struct tunnel_undo_list *l,
 		      const struct br_tun *tun)
 {
@@ -223,6 +238,7 @@ static int add_tun_in(struct tunnel *t, struct tunnel_undo_list *l,
 		       errno == EEXIST ? "that pair is another tunnel's" : strerror(errno));
 		return -errno;
 	}
+	tun_in_changed(t);
 	return record(t, l, &u);
 }
 
@@ -259,6 +275,7 @@ static int add_marker(struct tunnel *t, struct tunnel_undo_list *l,
 			       strerror(errno));
 			return -errno;
 		}
+		tun_in_changed(t);
 		m->local = *local;
 	}
 	m->refs++;
@@ -280,6 +297,7 @@ static void marker_put(struct tunnel *t, const struct in6_addr *local)
 		if (bpf_map_delete_elem(t->tun_in_fd, &k) && errno != ENOENT)
 			pr_warn("tun_in: remove marker for %s: %s", addr6_str(local, a),
 				strerror(errno));
+		tun_in_changed(t);
 		return;
 	}
 }
