@@ -137,18 +137,23 @@ fp4_lookup(struct xdp_md *ctx, struct fp4_pkt *p, __u32 port, __u32 gen,
 }
 
 /*
- * BR_STAT_FP4_UNTRACKED for the first packet of a UDP flow direction
- * conntrack has no entry of, when conntrack runs for the fast path
- * alone: the kernel forwards it as it would with no fast path, without
- * conntrack, so a query answered once (DNS, NTP) never costs an entry.
- * The next packet (its WAIT entry is found, lapsed or not) is tracked.
- * TCP is always tracked: conntrack must see its handshake.
+ * BR_STAT_FP4_UNTRACKED for a UDP packet conntrack has no entry of, when
+ * conntrack runs for the fast path alone: the kernel forwards it as it
+ * would with no fast path, without conntrack, so a query answered once
+ * (DNS, NTP) never costs an entry. From the LAN (@port), only the first
+ * packet of the flow direction this CPU sees: the next (its WAIT entry
+ * is found, lapsed or not) is tracked. From the WAN, every one: an entry
+ * is made by the LAN side's packets alone, so its original direction is
+ * the LAN host's, whatever CPU each packet lands on. TCP is always
+ * tracked: conntrack must see its handshake.
  */
 static __always_inline __u32 fp4_untracked(const struct br_settings *s,
 					   const struct fp4_pkt *p,
-					   const struct fp4_entry *e, int fresh)
+					   const struct fp4_entry *e,
+					   __u32 port, int fresh)
 {
-	return fresh && (s->fp4.flags & BR_FP4_LAZY_CT) &&
+	return (fresh || port == BR_PORT_WAN) &&
+			       (s->fp4.flags & BR_FP4_LAZY_CT) &&
 			       p->k.t.proto == IPPROTO_UDP &&
 			       e->why == BR_STAT_FP4_NO_CT - BR_FP4_WHY_FIRST
 		       ? BR_STAT_FP4_UNTRACKED
@@ -180,7 +185,7 @@ static __always_inline int fp4_forward(struct xdp_md *ctx, __u32 port)
 	if (!e || e->state == FP4_EMPTY)
 		return BR_STAT_FP4_ROUTE;
 	if (e->state != FP4_GO)
-		return fp4_untracked(s, &p, e, fresh)
+		return fp4_untracked(s, &p, e, port, fresh)
 			       ?: BR_FP4_WHY_FIRST + e->why;
 	if (p.tot_len > e->mtu)
 		return BR_STAT_FP4_MTU;

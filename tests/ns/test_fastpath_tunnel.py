@@ -169,6 +169,52 @@ def test_dslite_a_query_answered_once_never_enters_conntrack(rig, mape_stopped, 
     assert moved(lan0, counters(dslite, "lan")).get("fp4_fwd", 0) >= 10
 
 
+# The LAN host's side of an exchange every 50 ms, each from the next CPU
+# of the list in argv[4] (where its frame meets XDP on lan0).
+HOPPING_CLIENT = r"""
+import os, socket, sys
+host, port, lport, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+cpus = [int(c) for c in cpus.split(",")]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", lport))
+s.connect((host, port))
+s.settimeout(1)
+ok = 0
+for i in range(8):
+    os.sched_setaffinity(0, {cpus[i % len(cpus)]})
+    s.send(b"hop")
+    try:
+        s.recv(100)
+        ok += 1
+    except socket.timeout:
+        pass
+print(ok)
+"""
+
+
+def test_dslite_entry_is_the_lan_hosts_way_round_whatever_cpu_each_packet_takes(
+        rig, mape_stopped, dslite):
+    """The cache that decides "first packet" is per CPU. The LAN host's
+    second packet, on the other CPU, is a first again there and goes
+    untracked, while the AFTR's second reply comes in on the CPU that
+    saw the first. The reply must not make the entry: conntrack would
+    hold it the wrong way round (original INET -> LAN host)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("one CPU: every packet of a flow meets the same cache")
+    aftr = str(dslite.aftr.pid)
+    run(None, ["taskset", "-a", "-p", "-c", str(cpus[0]), aftr])
+    try:
+        got = rig.lan_py(HOPPING_CLIENT, INET, UDP_ECHO, 40210, f"{cpus[0]},{cpus[1]}")
+    finally:
+        run(None, ["taskset", "-a", "-p", "-c", ",".join(map(str, cpus)), aftr])
+    assert got == "8"
+    assert len(udp_entries(rig, 40210)) == 1, run(rig.rtr, ["conntrack", "-L"]).stdout
+    back = run(rig.rtr, ["conntrack", "-L", "-p", "udp", "--dport", "40210"],
+               check=False).stdout
+    assert "udp" not in back, back
+
+
 def test_dslite_with_a_stateful_ruleset_every_packet_is_tracked(rig, mape_stopped, dslite):
     """A rule elsewhere that uses conntrack (here: drop what is untracked)
     would see the first packets untracked: brouterd notices the ruleset
