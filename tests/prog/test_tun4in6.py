@@ -28,6 +28,7 @@ import pytest
 from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPv6, IPerror, UDPerror, Raw
 
 import bpfsys as bs
+from fwrig import on_one_cpu
 from progrig import (BR_META_NOTRACK, BROUTERCTL, LAN, WAN, Rig, counted, expect, meta, run,
                      running)
 
@@ -528,41 +529,30 @@ def plain():
     yield from tun_rig("r", NO_FP4 + "# no tunnel\n")
 
 
-@pytest.fixture
-def one_cpu():
-    """This thread on one CPU: XDP keeps a copy of the tunnel it found
-    last per CPU, and the test must meet the copy it made."""
-    was = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(was)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, was)
-
-
-def test_4in6_from_a_tunnel_end_a_reload_replaced_or_removed_is_not_decapsulated(plain,
-                                                                                 one_cpu):
-    """XDP's copy of the tunnel (tun_in_last) must not outlive the tunnel:
-    the first 4in6 after the change is judged by the new tunnels."""
+def test_4in6_from_a_tunnel_end_a_reload_replaced_or_removed_is_not_decapsulated(plain):
+    """XDP's copy of the tunnel (tun_in_last, per CPU: the test stays on
+    one) must not outlive the tunnel: the first 4in6 after the change is
+    judged by the new tunnels."""
     r = plain
-    inner = IP(src=INET, dst="192.168.1.10") / UDP(sport=53, dport=208) / Raw(b"x")
-    r.write_conf(NO_FP4 + DSLITE_CONF)
-    r.hup("ds-lite set up on wan0")
-    for _ in range(3):  # the copy is made, then used
-        assert_decap(r, in6(r, AFTR, B4, inner), decapsulated(r, inner))
+    with on_one_cpu():
+        inner = IP(src=INET, dst="192.168.1.10") / UDP(sport=53, dport=208) / Raw(b"x")
+        r.write_conf(NO_FP4 + DSLITE_CONF)
+        r.hup("ds-lite set up on wan0")
+        for _ in range(3):  # the copy is made, then used
+            assert_decap(r, in6(r, AFTR, B4, inner), decapsulated(r, inner))
 
-    # the AFTR moves; the B4 address stays, so the old AFTR is refused
-    r.write_conf(NO_FP4 + DSLITE_CONF.replace(AFTR, BR))
-    r.hup(f"-> AFTR {BR},")
-    assert_dropped(r, in6(r, AFTR, B4, inner), "tun_bad_src")
-    assert_decap(r, in6(r, BR, B4, inner), decapsulated(r, inner))
+        # the AFTR moves; the B4 address stays, so the old AFTR is refused
+        r.write_conf(NO_FP4 + DSLITE_CONF.replace(AFTR, BR))
+        r.hup(f"-> AFTR {BR},")
+        assert_dropped(r, in6(r, AFTR, B4, inner), "tun_bad_src")
+        assert_decap(r, in6(r, BR, B4, inner), decapsulated(r, inner))
 
-    # no tunnel at all: 4in6 to the old B4 address is the stack's, unopened
-    r.write_conf(NO_FP4 + "# no tunnel\n")
-    r.hup("tc egress program removed")
-    frame = in6(r, BR, B4, inner)
-    res, _, pkt = r.xdp(WAN, frame)
-    assert res.retval == bs.XDP_PASS and pkt == frame
+        # no tunnel at all: 4in6 to the old B4 address is the stack's, unopened
+        r.write_conf(NO_FP4 + "# no tunnel\n")
+        r.hup("tc egress program removed")
+        frame = in6(r, BR, B4, inner)
+        res, _, pkt = r.xdp(WAN, frame)
+        assert res.retval == bs.XDP_PASS and pkt == frame
 
 
 def test_reload_adds_and_removes_the_tunnel_and_a_bad_one_changes_nothing(plain):
