@@ -139,13 +139,13 @@ static __always_inline int tun_find_in(const struct ipv6hdr *ip6,
 	const __u64 *cq;
 	int r;
 
+	__builtin_memcpy(k.k.remote6, &ip6->saddr, 16);
+	__builtin_memcpy(k.k.local6, &ip6->daddr, 16);
 	c = bpf_map_lookup_elem(&tun_in_last, &zero);
 	ep = bpf_map_lookup_elem(&tun_epoch, &zero);
 	if (!c || !ep)
-		return tun_lookup_in(ip6, tp);
+		return tun_lookup_key(&k.k, tp);
 	epoch = *(const volatile __u32 *)ep;
-	__builtin_memcpy(k.k.remote6, &ip6->saddr, 16);
-	__builtin_memcpy(k.k.local6, &ip6->daddr, 16);
 	cq = (const __u64 *)&c->k;
 	if (c->t.mode && c->epoch == epoch && cq[0] == k.q[0] &&
 	    cq[1] == k.q[1] && cq[2] == k.q[2] && cq[3] == k.q[3]) {
